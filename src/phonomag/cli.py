@@ -1,0 +1,126 @@
+"""Command-line interface: ``phonomag <command>``.
+
+Every user error is a :class:`~phonomag.errors.PhonomagError`; :func:`main`
+prints its one-line message and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from phonomag import __version__
+from phonomag.errors import PhonomagError, QPointError
+
+MATERIAL_OPTION = click.option(
+    "--material", "-m", default="WSe2", show_default=True,
+    help="Built-in material name or path of a model file (TOML).",
+)
+OUTPUT_OPTION = click.option(
+    "--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("phonomag-output"), show_default=True, help="Folder for figures and data.",
+)
+
+
+def _parse_repeats(text: str) -> tuple[int, int, int]:
+    parts = text.lower().replace("x", " ").replace(",", " ").split()
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) == 2:
+        values = (*values, 1)
+    if len(values) != 3 or min(values) < 1:
+        raise QPointError(f"malformed supercell {text!r}: expected e.g. '3x3x1' (positive integers)")
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phonomag")
+def cli() -> None:
+    """phonomag: spin and charge densities that accompany phonons in crystals with spin–orbit coupling."""
+
+
+@cli.command("materials")
+def materials_command() -> None:
+    """List the built-in materials."""
+    from phonomag.materials import builtin_materials, load_material
+
+    for name in builtin_materials():
+        spec = load_material(name)
+        click.echo(f"{name:8s} {spec.description}")
+
+
+@cli.command("bands")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=240, show_default=True, help="k-points along Γ–M–K–Γ.")
+def bands_command(material: str, output: Path, npoints: int) -> None:
+    """Band structure coloured by ⟨σ_z⟩ and the spin texture of the top valence band."""
+    from phonomag.workflows import electronic_overview
+
+    summary = electronic_overview(material, output, npoints)
+    for line in summary:
+        click.echo(line)
+
+
+@cli.command("phonons")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=150, show_default=True, help="q-points along Γ–M–K–Γ.")
+def phonons_command(material: str, output: Path, npoints: int) -> None:
+    """Phonon dispersion with the σ_h parity of every branch."""
+    from phonomag.workflows import phonon_overview
+
+    for line in phonon_overview(material, output, npoints):
+        click.echo(line)
+
+
+@cli.command("check-vertex")
+@MATERIAL_OPTION
+@click.option("--q", "q_text", default="K", show_default=True, help="Wavevector: label (G, M, K, K') or '1/3,1/3,0'.")
+@click.option("--supercell", "supercell_text", default=None, help="Commensurate supercell, e.g. 3x3x1 (default: smallest diagonal one).")
+@click.option("--k", "k_text", default="0.13,0.27,0", show_default=True, help="Electron wavevector (reduced).")
+def check_vertex_command(material: str, q_text: str, supercell_text: str | None, k_text: str) -> None:
+    """Compare the analytic vertex with finite differences of the supercell Hamiltonian."""
+    from phonomag.qpoints import parse_qpoint
+    from phonomag.workflows import vertex_check_table
+
+    q = parse_qpoint(q_text)
+    k = parse_qpoint(k_text)
+    repeats = _parse_repeats(supercell_text) if supercell_text else None
+    for line in vertex_check_table(material, q, k, repeats):
+        click.echo(line)
+
+
+@cli.command("run")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run configuration (TOML). Without it: the built-in default (WSe2).")
+@OUTPUT_OPTION
+def run_command(config_path: Path | None, output: Path) -> None:
+    """The main job: compute everything for a material into an output folder."""
+    from phonomag.workflows import run_main
+
+    for line in run_main(config_path, output):
+        click.echo(line)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turn phonomag errors into one message and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="phonomag", standalone_mode=False)
+    except PhonomagError as exc:
+        click.echo(f"phonomag: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("phonomag: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

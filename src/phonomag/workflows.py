@@ -1,0 +1,95 @@
+"""Workflows behind the CLI commands: load, compute, write, summarise.
+
+Each workflow returns the summary lines the CLI prints; figures and data go to
+the output folder. Physics lives in the engine modules; plotting in
+:mod:`phonomag.plotting`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from phonomag.electrons.analysis import (
+    hexagonal_zone_corners,
+    spin_bands,
+    valence_splitting,
+    zone_grid,
+)
+from phonomag.electrons.tightbinding import TightBindingModel
+from phonomag.electrons.vertex_check import finite_difference_vertex
+from phonomag.kpath import path_from_labels
+from phonomag.materials import MaterialSpec, load_material
+from phonomag.qpoints import check_commensurate, qpoint_label
+
+DEFAULT_PATH = ("G", "M", "K", "G")
+
+
+def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
+    """Material spec and its electronic model, with the gap checked."""
+    spec = load_material(material)
+    model = TightBindingModel.from_material(spec)
+    model.check_gap()
+    return spec, model
+
+
+def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> list[str]:
+    """Spin-coloured bands along Γ–M–K–Γ and the top-valence spin texture."""
+    from phonomag.plotting.bands import plot_spin_bands, plot_spin_texture
+
+    spec, model = load_model(material)
+    path = path_from_labels(spec.atoms.cell, list(DEFAULT_PATH), npoints=npoints)
+    bands = spin_bands(model, path.qpoints)
+    files = plot_spin_bands(
+        path.distances, bands.energies, bands.spin[..., 2], path.ticks, path.tick_labels,
+        bands.fermi_level, output / "bands", title=f"{spec.name}: bands and spin",
+    )
+    k_red, k_cart = zone_grid(model.reciprocal_cell, 36)
+    grid = spin_bands(model, k_red)
+    top = model.occupied_bands - 1
+    files += plot_spin_texture(
+        k_cart, grid.spin[:, top], hexagonal_zone_corners(model.reciprocal_cell), output / "spin_texture",
+        title=f"{spec.name}: top valence band spin",
+    )
+    vbm, cbm = model.band_edges()
+    k_point = np.array([1 / 3, 1 / 3, 0.0])
+    split_v, split_c = valence_splitting(model, k_point)
+    spin_k = spin_bands(model, np.array([k_point, -k_point])).spin[:, top, 2]
+    return [
+        f"material        {spec.name} ({spec.source})",
+        f"gap             {cbm - vbm:.3f} eV (VBM {vbm:.3f} eV, CBM {cbm:.3f} eV)",
+        f"splitting at K  valence {1000 * split_v:.1f} meV, conduction {1000 * split_c:.1f} meV",
+        f"<σz> top VB     K {spin_k[0]:+.3f}, K' {spin_k[1]:+.3f}",
+        *[f"wrote           {f}" for f in files],
+    ]
+
+
+def smallest_supercell(q: np.ndarray, max_repeat: int = 12) -> tuple[int, int, int]:
+    """Smallest diagonal supercell n_i ≤ max_repeat with q_i n_i integer."""
+    repeats = []
+    for value in q:
+        n = next((n for n in range(1, max_repeat + 1) if abs(value * n - round(value * n)) < 1e-8), None)
+        repeats.append(n if n is not None else max_repeat + 1)
+    result = tuple(repeats)
+    check_commensurate(q, result)
+    return result
+
+
+def vertex_check_table(
+    material: str | Path, q: np.ndarray, k: np.ndarray, repeats: tuple[int, int, int] | None
+) -> list[str]:
+    """Relative difference between analytic and finite-difference vertex for every κα."""
+    spec, model = load_model(material)
+    repeats = repeats or smallest_supercell(q)
+    check_commensurate(q, repeats)
+    analytic = model.vertex(k, q)[0]
+    numeric = finite_difference_vertex(model, k, q, repeats)
+    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q)}, k = {qpoint_label(k)}, "
+             f"supercell {'x'.join(map(str, repeats))}", "atom        α   max|g| (eV/Å)   rel. diff."]
+    for kappa in range(len(model.atoms)):
+        for alpha, axis in enumerate("xyz"):
+            scale = np.abs(analytic[kappa, alpha]).max()
+            diff = np.abs(analytic[kappa, alpha] - numeric[kappa, alpha]).max() / max(scale, 1e-300)
+            lines.append(f"{spec.labels[kappa]:10s}  {axis}   {scale:12.5f}   {diff:.2e}")
+    return lines
