@@ -19,7 +19,6 @@ from phonomag.electrons.analysis import (
 )
 from phonomag.electrons.tightbinding import TightBindingModel
 from phonomag.electrons.vertex_check import finite_difference_vertex
-from phonomag.kpath import path_from_labels
 from phonomag.materials import MaterialSpec, load_material
 from phonomag.qpoints import check_commensurate, qpoint_label
 
@@ -36,6 +35,7 @@ def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
 
 def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> list[str]:
     """Spin-coloured bands along Γ–M–K–Γ and the top-valence spin texture."""
+    from phonomag.kpath import path_from_labels
     from phonomag.plotting.bands import plot_spin_bands, plot_spin_texture
 
     spec, model = load_model(material)

@@ -160,9 +160,12 @@ class TightBindingModel:
             members = np.array(members)
             hop = self.hoppings[s]
             orbs_i, orbs_j = self.species[sym_i].orbitals, self.species[sym_j].orbitals
-            for li in sorted({ORBITAL_INDEX[o][0] for o in orbs_i}):
-                for lj in sorted({ORBITAL_INDEX[o][0] for o in orbs_j}):
-                    block, grad = self._shell_block(hop, fwd, li, lj, vectors[members])
+            shells_i = {ORBITAL_INDEX[o][0] for o in orbs_i}
+            shells_j = {ORBITAL_INDEX[o][0] for o in orbs_j}
+            shells = (shells_i, shells_j) if fwd else (shells_j, shells_i)
+            for li in sorted(shells_i):
+                for lj in sorted(shells_j):
+                    block, grad = self._shell_block(hop, fwd, li, lj, vectors[members], shells)
                     rows = [(n, ORBITAL_INDEX[o][1]) for n, o in enumerate(orbs_i) if ORBITAL_INDEX[o][0] == li]
                     cols = [(n, ORBITAL_INDEX[o][1]) for n, o in enumerate(orbs_j) if ORBITAL_INDEX[o][0] == lj]
                     for b_local, b in enumerate(members):
@@ -175,14 +178,28 @@ class TightBindingModel:
         return mats, grads
 
     @staticmethod
-    def _shell_block(hop: HoppingSpec, forward: bool, li: int, lj: int, vectors: np.ndarray):
+    def _shell_block(hop: HoppingSpec, forward: bool, li: int, lj: int, vectors: np.ndarray,
+                     shells: tuple[set[int], set[int]]):
+        """Blocks for shells li (bond start) and lj (bond end) of one group of bonds.
+
+        Channel keys are ordered by the hopping pair: "sp_sigma" is s on the pair's first
+        atom and p on its second. The reversed spelling is accepted where the ordered
+        combination cannot be confused with another one: for a homonuclear pair, or when
+        the first atom has no shell of the second letter or the second none of the first
+        (e.g. "pd" for a pair (W, Se) whose W carries only d and Se only p orbitals).
+        """
         lo, hi = min(li, lj), max(li, lj)
         first, second = (li, lj) if forward else (lj, li)
+        shells_first, shells_second = shells
+        reverse_unambiguous = (
+            hop.pair[0] == hop.pair[1] or second not in shells_first or first not in shells_second
+        )
         names = []
         for channel in CHANNELS[(lo, hi)]:
             ordered = f"{_L_LETTER[first]}{_L_LETTER[second]}_{channel}"
             reverse = f"{_L_LETTER[second]}{_L_LETTER[first]}_{channel}"
-            names.append(ordered if ordered in hop.integrals or hop.pair[0] != hop.pair[1] else reverse)
+            use_reverse = ordered not in hop.integrals and reverse_unambiguous
+            names.append(reverse if use_reverse else ordered)
         nb = len(vectors)
         integrals = np.array([[hop.integrals.get(n, 0.0) for n in names]] * nb)
         exponents = np.array([[hop.exponents.get(n, HARRISON_EXPONENTS[(lo, hi)]) for n in names]] * nb)

@@ -1,0 +1,103 @@
+"""Bad input fails with one clear message, exit status 2 and no traceback."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from phonomag.cli import main
+from phonomag.materials import load_material
+
+WSE2 = Path(load_material("WSe2").base_dir) / "WSe2.toml"
+
+
+def run_cli(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.err
+
+
+def write_variant(tmp_path, edit):
+    """A copy of the built-in WSe2 model file with one textual edit."""
+    text = WSE2.read_text()
+    new = edit(text)
+    assert new != text, "the edit did not change the file"
+    path = tmp_path / "model.toml"
+    path.write_text(new)
+    return path
+
+
+def assert_clean_failure(code, err, *needles):
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith("phonomag: error:")
+    assert len(err.strip().splitlines()) == 1
+    for needle in needles:
+        assert needle in err, f"{needle!r} not in {err!r}"
+
+
+def test_unknown_material(capsys):
+    code, err = run_cli(capsys, "bands", "--material", "Unobtainium2")
+    assert_clean_failure(code, err, "Unobtainium2", "WSe2")
+
+
+def test_malformed_toml(capsys, tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[material\nname = 'x'\n")
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "not valid TOML")
+
+
+def test_missing_model_file(capsys, tmp_path):
+    code, err = run_cli(capsys, "bands", "--material", str(tmp_path / "nothere.toml"))
+    assert_clean_failure(code, err, "does not exist")
+
+
+def test_unknown_orbital(capsys, tmp_path):
+    path = write_variant(tmp_path, lambda t: t.replace('"px", "py", "pz"', '"px", "py", "pq"', 1))
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "pq")
+
+
+def test_bad_number(capsys, tmp_path):
+    path = write_variant(tmp_path, lambda t: t.replace("pd_sigma =", "pd_sigma = 'strong' #", 1))
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "pd_sigma", "must be a number")
+
+
+def test_unknown_key(capsys, tmp_path):
+    path = write_variant(tmp_path, lambda t: t.replace("[electrons]", "[electrons]\nfermi = 1.0", 1))
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "fermi")
+
+
+def test_hopping_matching_no_bond(capsys, tmp_path):
+    raw = tomllib.loads(WSE2.read_text())
+    distance = raw["electrons"]["hoppings"][0]["distance"]
+    path = write_variant(tmp_path, lambda t: t.replace(f"distance = {distance}", "distance = 7.5", 1))
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "matches no bond")
+
+
+def test_model_without_gap(capsys, tmp_path):
+    # at Γ and M (time-reversal invariant) bands come in Kramers pairs: 13 electrons leave no gap
+    path = write_variant(tmp_path, lambda t: t.replace("occupied_bands = 14", "occupied_bands = 13"))
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, "no gap", "13")
+
+
+@pytest.mark.parametrize("q", ["1/3,1/3", "a,b,c", "1/0,0,0", "K2"])
+def test_malformed_q(capsys, q):
+    code, err = run_cli(capsys, "check-vertex", "--q", q)
+    assert_clean_failure(code, err, "malformed q")
+
+
+def test_non_commensurate_q(capsys):
+    code, err = run_cli(capsys, "check-vertex", "--q", "K", "--supercell", "2x2x1")
+    assert_clean_failure(code, err, "not commensurate", "2×2×1")
+
+
+def test_malformed_supercell(capsys):
+    code, err = run_cli(capsys, "check-vertex", "--q", "K", "--supercell", "3xx")
+    assert_clean_failure(code, err, "malformed supercell")
