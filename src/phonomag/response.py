@@ -65,7 +65,7 @@ def _pauli_components(block: np.ndarray) -> np.ndarray:
     return 0.5 * np.einsum("...st,bts->...b", block, PAULI4)
 
 
-def _half_response(
+def _amplitudes(
     model: TightBindingModel,
     vertex: np.ndarray,
     vec_kq: np.ndarray,
@@ -75,24 +75,42 @@ def _half_response(
     left: slice,
     right: slice,
     occupation_difference: float,
-) -> np.ndarray:
-    """Σ_k Σ_{l,r} |l,k+q⟩ ⟨l,k+q|W|r,k⟩ (f_r − f_l)/(ε_{r,k} − ε_{l,k+q}) ⟨r,k|, site-diagonal part.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band amplitudes ⟨l,k+q|W|r,k⟩ (f_r − f_l)/(ε_{r,k} − ε_{l,k+q}) of one half of the response.
 
-    ``occupation_difference`` is f_r − f_l: +1 for N⁺ (l empty, r occupied), −1 for N⁻.
-
-    Returns (natoms, 3, natoms_site, 2, 2), summed (not averaged) over k.
+    ``occupation_difference`` is f_r − f_l: +1 for N⁺ (l empty at k+q, r occupied at k),
+    −1 for N⁻ (l occupied, r empty). Returns the eigenvector columns x (k, 2n, l) at k+q,
+    y (k, 2n, r) at k, and the amplitudes (k, κα, l, r) for every unit pattern κα.
     """
-    n_orb = model.n_orbitals
-    x = vec_kq[:, :, left].reshape(len(vec_kq), 2, n_orb, -1)  # (nk, s, μ, l)
-    y = vec_k[:, :, right].reshape(len(vec_k), 2, n_orb, -1)  # (nk, s, μ, r)
-    # band-basis vertex: Σ_s Σ_μν x*[s μ l] g[μν] y[s ν r]  (spinor vertex is 1₂ ⊗ g)
-    g_band = np.einsum("ksml,kjamn,ksnr->kjalr", x.conj(), vertex, y, optimize=True)
-    denom = energies_k[:, None, right] - energies_kq[:, left, None]  # (nk, l, r)
-    amplitude = g_band * (occupation_difference / denom)[:, None, None]
-    # site-diagonal projection: Σ_{μ∈site} x[s μ l] y*[s' μ r]
-    site_of = np.eye(len(model.atoms))[model.orbital_atom]  # (μ, site)
-    overlap = np.einsum("ksml,mi,ktmr->kistlr", x, site_of, y.conj(), optimize=True)
-    return np.einsum("kjalr,kistlr->jaist", amplitude, overlap, optimize=True)
+    n_orb, nk = model.n_orbitals, len(vec_k)
+    x = vec_kq[:, :, left]
+    y = vec_k[:, :, right]
+    xs = x.reshape(nk, 2, n_orb, -1)
+    ys = y.reshape(nk, 2, n_orb, -1)
+    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g)
+    patterns = vertex.reshape(nk, -1, n_orb, n_orb)
+    g_band = (np.swapaxes(xs.conj(), -1, -2)[:, None] @ (patterns[:, :, None] @ ys[:, None])).sum(axis=2)
+    denom = energies_k[:, None, right] - energies_kq[:, left, None]  # (k, l, r)
+    return x, y, g_band * (occupation_difference / denom)[:, None]
+
+
+def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, amplitude: np.ndarray) -> np.ndarray:
+    """Σ_k Σ_{μ∈site} (x A y†)[sμ, tμ] → (κ, α, site, s, t), summed (not averaged) over k."""
+    n_orb, nk = model.n_orbitals, len(x)
+    natoms = len(model.atoms)
+    xs = x.reshape(nk, 2, n_orb, -1)
+    ys = y.reshape(nk, 2, n_orb, -1)
+    n_left, n_right = xs.shape[-1], ys.shape[-1]
+    # O[k, site, s, t, l, r] = Σ_{μ∈site} x[s μ l] y*[t μ r]
+    overlap = np.empty((nk, natoms, 2, 2, n_left, n_right), dtype=complex)
+    for site in range(natoms):
+        sl = slice(model.orbital_offset[site], model.orbital_offset[site + 1])
+        overlap[:, site] = np.swapaxes(xs[:, :, sl], -1, -2)[:, :, None] @ ys[:, None, :, sl].conj()
+    # Σ_{k,l,r} amplitude[k, κα, l, r] O[k, site, s, t, l, r] as one matrix product
+    a = np.moveaxis(amplitude, 1, 0).reshape(amplitude.shape[1], -1)
+    o = np.moveaxis(overlap, (2, 3), (4, 5)).reshape(nk, natoms, n_left * n_right, 4)
+    o = np.moveaxis(o, 1, 2).reshape(nk * n_left * n_right, natoms * 4)
+    return (a @ o).reshape(natoms, 3, natoms, 2, 2)
 
 
 def displacement_response(
@@ -124,8 +142,48 @@ def displacement_response(
         e_k, v_k = model.eigh(k)
         e_kq, v_kq = model.eigh(k + q_reduced)
         vertex = model.vertex(k, q_reduced)
-        total += _half_response(model, vertex, v_kq, v_k, e_kq, e_k, emp, occ, +1.0)
-        if kind == "full":
-            total += _half_response(model, vertex, v_kq, v_k, e_kq, e_k, occ, emp, -1.0)
+        halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
+        for left, right, sign in halves:
+            x, y, amplitude = _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
+            total += _site_diagonal_sum(model, x, y, amplitude)
     total /= len(kpoints)
     return DisplacementResponse(q_reduced, kind, _pauli_components(total))
+
+
+def orbital_response(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    lattice_vectors: np.ndarray,
+    kind: str = "one-sided",
+) -> np.ndarray:
+    """Real-space orbital density matrices of the response to unit displacement patterns.
+
+    P_{κα}(L)[sμ, s′ν] = (1/N_k) Σ_k D_k[κα][sμ, s′ν] e^{ik·(L + τ_μ − τ_ν)}, so that the
+    response density is N(r) = Σ_{R,R′} e^{iq·(R+τ_μ)} P(R − R′)[sμ, s′ν] χ_μ(r−R−τ_μ) χ_ν(r−R′−τ_ν).
+
+    lattice_vectors : (nL, 3) Cartesian lattice vectors L (Å).
+    Returns (nL, natoms, 3, 2n, 2n) complex, electrons per Å of displacement.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    q_reduced = np.asarray(q_reduced, dtype=float)
+    kpoints = monkhorst_pack(kgrid)
+    e_k, v_k = model.eigh(kpoints)
+    e_kq, v_kq = model.eigh(kpoints + q_reduced)
+    vertex = model.vertex(kpoints, q_reduced)
+    occ = slice(0, model.occupied_bands)
+    emp = slice(model.occupied_bands, model.n_basis)
+    halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
+    d = 0
+    for left, right, sign in halves:
+        x, y, amplitude = _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
+        d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]  # (k, κα, 2n, 2n)
+    tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
+    k_cart = model.cartesian(kpoints)
+    phase_l = np.exp(1j * k_cart @ np.asarray(lattice_vectors, dtype=float).T)  # (k, L)
+    phase_tau = np.exp(1j * k_cart @ tau.T)  # (k, 2n)
+    weighted = d * phase_tau[:, None, :, None] * phase_tau.conj()[:, None, None, :]
+    p = np.einsum("kl,kjmn->ljmn", phase_l, weighted) / len(kpoints)
+    natoms = len(model.atoms)
+    return p.reshape(len(lattice_vectors), natoms, 3, model.n_basis, model.n_basis)

@@ -272,13 +272,19 @@ class TightBindingModel:
         k_reduced = np.atleast_2d(k_reduced)
         phase_k = self.bond_phases(k_reduced)
         phase_kq = self.bond_phases(k_reduced + np.asarray(q_reduced, dtype=float))
-        natoms = len(self.atoms)
-        ends = np.eye(natoms)[self.bonds.end]  # (nb, natoms)
-        starts = np.eye(natoms)[self.bonds.start]
-        return (
-            np.einsum("kb,bj,bmna->kjamn", phase_kq, ends, self._bond_gradients)
-            - np.einsum("kb,bj,bmna->kjamn", phase_k, starts, self._bond_gradients)
-        )
+        ends, starts = self._vertex_weights
+        shape = (len(k_reduced), len(self.atoms), 3, self.n_orbitals, self.n_orbitals)
+        return (phase_kq @ ends - phase_k @ starts).reshape(shape)
+
+    @cached_property
+    def _vertex_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """∂E/∂d of each bond assigned to its end atom and to its start atom, (nb, natoms·3·n²)."""
+        onehot = np.eye(len(self.atoms))
+        grads = np.moveaxis(self._bond_gradients, -1, 1)  # (nb, α, μ, ν)
+        ends = onehot[self.bonds.end][:, :, None, None, None] * grads[:, None]
+        starts = onehot[self.bonds.start][:, :, None, None, None] * grads[:, None]
+        nb = len(self.bonds.start)
+        return ends.reshape(nb, -1), starts.reshape(nb, -1)
 
     # ------------------------------------------------------------------- gap
     def band_edges(self, kgrid: tuple[int, int, int] = (12, 12, 1)) -> tuple[float, float]:
