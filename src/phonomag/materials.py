@@ -43,7 +43,9 @@ class SpeciesSpec:
     onsite : on-site energies in eV, same order.
     soc : λ in eV of the on-site term λ L·S (S = σ/2, L in units of ħ).
     mass : atomic mass in amu.
-    slater_exponents : ζ (1/Å) of Slater-type radial functions per shell letter, if given.
+    slater : shell letter (s, p, d) → (n, ζ): principal quantum number and exponent
+        (1/bohr, as tabulated) of the Slater-type radial function r^(n−1) e^(−ζr)
+        used to draw densities in real space; empty if the file gives none.
     """
 
     name: str
@@ -51,7 +53,7 @@ class SpeciesSpec:
     onsite: tuple[float, ...]
     soc: float
     mass: float
-    slater_exponents: dict[str, float] = field(default_factory=dict)
+    slater: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ def _parse_structure(reader: _Reader, source: str) -> tuple[Atoms, tuple[str, ..
 
 
 def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
-    reader.check_keys({"orbitals", "onsite", "soc", "mass", "slater_exponents"})
+    reader.check_keys({"orbitals", "onsite", "soc", "mass", "slater"})
     orbitals = reader.get("orbitals")
     if not isinstance(orbitals, list) or not orbitals:
         raise reader.fail("orbitals", f"must be a non-empty list of orbital names, got {orbitals!r}")
@@ -282,16 +284,24 @@ def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
     onsite = _Reader(reader.get("onsite"), f"{reader.where}.onsite", reader.source)
     onsite.check_keys(set(orbitals))
     energies = tuple(onsite.number(o) for o in orbitals)
-    exps = _Reader(reader.get("slater_exponents", {}), f"{reader.where}.slater_exponents", reader.source)
+    slater_table = _Reader(reader.get("slater", {}), f"{reader.where}.slater", reader.source)
     shells = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in orbitals}
-    exps.check_keys(shells)
+    slater_table.check_keys(shells)
+    slater = {}
+    for shell in slater_table.table:
+        entry = _Reader(slater_table.get(shell), f"{reader.where}.slater.{shell}", reader.source)
+        entry.check_keys({"n", "zeta"})
+        n = entry.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n <= "spd".index(shell):
+            raise entry.fail("n", f"must be an integer principal quantum number > l, got {n!r}")
+        slater[shell] = (n, entry.number("zeta", positive=True))
     return SpeciesSpec(
         name=symbol,
         orbitals=tuple(orbitals),
         onsite=energies,
         soc=reader.number("soc", 0.0),
         mass=reader.number("mass", float(atomic_masses[atomic_numbers[symbol]]), positive=True),
-        slater_exponents={k: exps.number(k, positive=True) for k in exps.table},
+        slater=slater,
     )
 
 

@@ -1,0 +1,98 @@
+"""Mode- and q-resolved induced charge and magnetization (the paper's Fig. 3 data).
+
+:func:`mode_magnetization` combines a phonon engine and an electronic model:
+for every q it computes the cell-integrated response to unit displacement
+patterns once (:func:`phonomag.response.displacement_response`) and contracts it
+with the displacement amplitudes of all modes. Conventions: DESIGN.md §1, §3 and
+:mod:`phonomag.observables`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from phonomag.electrons.tightbinding import TightBindingModel
+from phonomag.observables import in_plane_out_of_plane, mode_displacements, rms_components
+from phonomag.response import displacement_response
+
+COMPONENTS = ("n0", "Mx", "My", "Mz")
+
+
+@dataclass(frozen=True)
+class ModeMagnetization:
+    """Induced charge and magnetization of every mode at every q.
+
+    qpoints (nq, 3) reduced; frequencies (nq, nmodes) meV; parity (nq, nmodes) σ_h ±1 (0: none);
+    displacements (nq, nmodes, natoms, 3) complex Å;
+    site_moments (nq, nmodes, natoms, 4) complex: cell-integrated Pauli components
+    (n⁰, M_x, M_y, M_z) on each site, electrons per cell (induced electrons 2n⁰, ⟨σ⟩ = 2M);
+    kind: "one-sided" or "full"; amplitude: "zero-point" or a maximal displacement (Å);
+    kgrid: k grid of the Brillouin-zone sums.
+    """
+
+    qpoints: np.ndarray
+    frequencies: np.ndarray
+    parity: np.ndarray
+    displacements: np.ndarray
+    site_moments: np.ndarray
+    kind: str
+    amplitude: str | float
+    kgrid: tuple[int, int, int]
+
+    @property
+    def cell_moments(self) -> np.ndarray:
+        """n̄^α summed over the cell, (nq, nmodes, 4) complex."""
+        return self.site_moments.sum(axis=-2)
+
+    @property
+    def rms(self) -> np.ndarray:
+        """RMS_α = |n̄^α|/√2, (nq, nmodes, 4) (paper eq. 3)."""
+        return rms_components(self.cell_moments)
+
+    @property
+    def in_plane(self) -> np.ndarray:
+        """√(RMS_x² + RMS_y²), (nq, nmodes)."""
+        return in_plane_out_of_plane(self.rms)[0]
+
+    @property
+    def out_of_plane(self) -> np.ndarray:
+        """RMS_z, (nq, nmodes)."""
+        return in_plane_out_of_plane(self.rms)[1]
+
+    @property
+    def magnetization_to_charge(self) -> np.ndarray:
+        """|M̄| / |n̄⁰| per mode (0 where the charge vanishes), (nq, nmodes)."""
+        moments = self.cell_moments
+        charge = np.abs(moments[..., 0])
+        magnet = np.linalg.norm(moments[..., 1:], axis=-1)
+        return np.divide(magnet, charge, out=np.zeros_like(charge), where=charge > 0)
+
+
+def mode_magnetization(
+    model: TightBindingModel,
+    modes,
+    kgrid: tuple[int, int, int],
+    kind: str = "one-sided",
+    amplitude: str | float = "zero-point",
+    progress: bool = True,
+) -> ModeMagnetization:
+    """Charge and magnetization for all modes of a :class:`~phonomag.phonons.modes.PhononModes`."""
+    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
+    natoms = len(model.atoms)
+    site = np.zeros((len(modes.qpoints), modes.frequencies.shape[1], natoms, 4), dtype=complex)
+    for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=not progress):
+        response = displacement_response(model, modes.qpoints[iq], kgrid, kind)
+        site[iq] = response.for_displacements(displacements[iq])
+    return ModeMagnetization(
+        qpoints=np.asarray(modes.qpoints),
+        frequencies=np.asarray(modes.frequencies),
+        parity=np.asarray(modes.parity),
+        displacements=displacements,
+        site_moments=site,
+        kind=kind,
+        amplitude=amplitude,
+        kgrid=tuple(kgrid),
+    )
