@@ -22,6 +22,7 @@ are resolved by atom. Pauli components n^α = ½ Tr[N σ_α], α = 0, x, y, z
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
@@ -113,12 +114,37 @@ def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, a
     return (a @ o).reshape(natoms, 3, natoms, 2, 2)
 
 
+Eigensolver = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _halves(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kpoints: np.ndarray,
+    kind: str,
+    eigensolver: Eigensolver | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    solve = eigensolver or model.eigh
+    e_k, v_k = solve(kpoints)
+    e_kq, v_kq = solve(kpoints + q_reduced)
+    vertex = model.vertex(kpoints, q_reduced)
+    occ = slice(0, model.occupied_bands)
+    emp = slice(model.occupied_bands, model.n_basis)
+    halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
+    for left, right, sign in halves:
+        yield _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
+
+
 def displacement_response(
     model: TightBindingModel,
     q_reduced: np.ndarray,
     kgrid: tuple[int, int, int],
     kind: str = "one-sided",
     k_batch: int = 2048,
+    eigensolver: Eigensolver | None = None,
 ) -> DisplacementResponse:
     """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
 
@@ -129,25 +155,36 @@ def displacement_response(
     kgrid : Γ-centred k grid (n1, n2, n3) for the Brillouin-zone average.
     kind : "one-sided" (N⁺, the paper's eq. 1) or "full" (N⁺ + N⁻).
     k_batch : k-points per vectorised batch (bounds memory, not the result).
+    eigensolver : k (nk, 3) → (energies, eigenvector columns); default ``model.eigh``
+        (another gauge of the same states must give the same result).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = monkhorst_pack(kgrid)
-    occ = slice(0, model.occupied_bands)
-    emp = slice(model.occupied_bands, model.n_basis)
     total = np.zeros((len(model.atoms), 3, len(model.atoms), 2, 2), dtype=complex)
     for start in range(0, len(kpoints), k_batch):
-        k = kpoints[start : start + k_batch]
-        e_k, v_k = model.eigh(k)
-        e_kq, v_kq = model.eigh(k + q_reduced)
-        vertex = model.vertex(k, q_reduced)
-        halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
-        for left, right, sign in halves:
-            x, y, amplitude = _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
+        for x, y, amplitude in _halves(model, q_reduced, kpoints[start : start + k_batch], kind, eigensolver):
             total += _site_diagonal_sum(model, x, y, amplitude)
     total /= len(kpoints)
     return DisplacementResponse(q_reduced, kind, _pauli_components(total))
+
+
+def response_matrices(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kpoints: np.ndarray,
+    kind: str = "one-sided",
+    eigensolver: Eigensolver | None = None,
+) -> np.ndarray:
+    """Orbital-basis response D_k = Σ |l,k+q⟩ amplitude ⟨r,k| per unit pattern, (nk, natoms, 3, 2n, 2n).
+
+    D_k[sμ, s′ν] = ⟨φ_{k+q,μ} s| N_k |φ_{k,ν} s′⟩ in the Bloch-orbital basis (not divided by N_k).
+    """
+    q_reduced = np.asarray(q_reduced, dtype=float)
+    kpoints = np.atleast_2d(kpoints)
+    d = 0
+    for x, y, amplitude in _halves(model, q_reduced, kpoints, kind, eigensolver):
+        d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]
+    return d.reshape(len(kpoints), len(model.atoms), 3, model.n_basis, model.n_basis)
 
 
 def orbital_response(
@@ -165,25 +202,11 @@ def orbital_response(
     lattice_vectors : (nL, 3) Cartesian lattice vectors L (Å).
     Returns (nL, natoms, 3, 2n, 2n) complex, electrons per Å of displacement.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = monkhorst_pack(kgrid)
-    e_k, v_k = model.eigh(kpoints)
-    e_kq, v_kq = model.eigh(kpoints + q_reduced)
-    vertex = model.vertex(kpoints, q_reduced)
-    occ = slice(0, model.occupied_bands)
-    emp = slice(model.occupied_bands, model.n_basis)
-    halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
-    d = 0
-    for left, right, sign in halves:
-        x, y, amplitude = _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
-        d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]  # (k, κα, 2n, 2n)
+    d = response_matrices(model, q_reduced, kpoints, kind)
     tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
     k_cart = model.cartesian(kpoints)
     phase_l = np.exp(1j * k_cart @ np.asarray(lattice_vectors, dtype=float).T)  # (k, L)
     phase_tau = np.exp(1j * k_cart @ tau.T)  # (k, 2n)
-    weighted = d * phase_tau[:, None, :, None] * phase_tau.conj()[:, None, None, :]
-    p = np.einsum("kl,kjmn->ljmn", phase_l, weighted) / len(kpoints)
-    natoms = len(model.atoms)
-    return p.reshape(len(lattice_vectors), natoms, 3, model.n_basis, model.n_basis)
+    weighted = d * phase_tau[:, None, None, :, None] * phase_tau.conj()[:, None, None, None, :]
+    return np.einsum("kl,kjamn->ljamn", phase_l, weighted) / len(kpoints)
