@@ -39,10 +39,10 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     from phonomag.plotting.bands import plot_spin_bands, plot_spin_texture
 
     spec, model = load_model(material)
-    path = path_from_labels(spec.atoms.cell, list(DEFAULT_PATH), npoints=npoints)
-    bands = spin_bands(model, path.qpoints)
+    kpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
+    bands = spin_bands(model, kpoints)
     files = plot_spin_bands(
-        path.distances, bands.energies, bands.spin[..., 2], path.ticks, path.tick_labels,
+        distances, bands.energies, bands.spin[..., 2], ticks, tick_labels,
         bands.fermi_level, output / "bands", title=f"{spec.name}: bands and spin",
     )
     k_red, k_cart = zone_grid(model.reciprocal_cell, 36)

@@ -1,0 +1,216 @@
+"""Run configuration of ``phonomag run`` (TOML), with defaults and validation.
+
+Every key is optional; the defaults reproduce the paper's figures for WSe₂. The
+format is documented in ``docs/run-config.md``. Errors name the key, the value
+and what would be valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phonomag.errors import PhonomagError
+from phonomag.qpoints import parse_qpoint
+from phonomag.response import KINDS
+
+
+class ConfigError(PhonomagError):
+    """A run configuration is malformed."""
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """One mode to draw in real space: q (label or reduced coordinates), mode index ν (0-based,
+    sorted by frequency), a name for files and titles, and whether to draw the in-plane
+    magnetization (Fig. 1 style) or M_z beside the charge (Fig. 2 style)."""
+
+    name: str
+    q: str
+    mode: int
+    style: str
+
+
+DEFAULT_MAPS = (
+    MapSpec("K_second_acoustic", "K", 1, "in-plane"),
+    MapSpec("K_highest_acoustic", "K", 2, "out-of-plane"),
+    MapSpec("Kp_second_acoustic", "K'", 1, "in-plane"),
+    MapSpec("Kp_highest_acoustic", "K'", 2, "out-of-plane"),
+    MapSpec("M_acoustic_W_out_of_plane", "M", 0, "in-plane"),
+    MapSpec("M_acoustic_transverse", "M", 1, "out-of-plane"),
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Validated run configuration (see docs/run-config.md for the meaning of each field)."""
+
+    material: str = "WSe2"
+    path: tuple[str, ...] = ("G", "M", "K", "G")
+    path_points: int = 151
+    kgrid: tuple[int, int, int] = (36, 36, 1)
+    kind: str = "one-sided"
+    amplitude: str | float = "zero-point"
+    maps: tuple[MapSpec, ...] = DEFAULT_MAPS
+    map_cells: tuple[int, int] = (4, 4)
+    map_points: int = 48
+    map_height: float = 0.0
+    movie_frames: int = 30
+    figures: bool = True
+    movies: bool = True
+    field_files: bool = True
+    summary_q: tuple[str, ...] = ("K", "M")
+    source: str = "built-in default"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+    def digest(self, *keys: str) -> str:
+        """Short hash of the named fields (all if none): a key for cached intermediate results."""
+        data = self.as_dict()
+        chosen = {k: data[k] for k in keys} if keys else data
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_SECTIONS = {
+    "run": {"material"},
+    "path": {"labels", "npoints"},
+    "response": {"kgrid", "kind", "amplitude"},
+    "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
+    "outputs": {"figures", "movies", "field_files", "summary_q"},
+}
+
+
+def load_run_config(path: Path | None) -> RunConfig:
+    """Read and validate a run configuration; ``None`` gives the built-in default."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"run configuration {str(path)!r} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_run_config(raw, str(path), path.resolve().parent)
+
+
+def _fail(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {key} {message}")
+
+
+def _positive_ints(value: Any, count: int, source: str, key: str) -> tuple[int, ...]:
+    ok = isinstance(value, list) and len(value) == count and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    )
+    if not ok:
+        raise _fail(source, key, f"must be a list of {count} positive integers, got {value!r}")
+    return tuple(value)
+
+
+def _positive_int(value: Any, source: str, key: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(source, key, f"must be an integer ≥ {minimum}, got {value!r}")
+    return value
+
+
+def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunConfig:
+    """Validate a parsed TOML run configuration."""
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
+    for section, allowed in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        extra = sorted(set(table) - allowed)
+        if extra:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(extra)} in [{section}]; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+    default = RunConfig()
+    run, path, resp = raw.get("run", {}), raw.get("path", {}), raw.get("response", {})
+    maps, outs = raw.get("maps", {}), raw.get("outputs", {})
+
+    material = run.get("material", default.material)
+    if not isinstance(material, str):
+        raise _fail(source, "run.material", f"must be a material name or a model-file path, got {material!r}")
+    if material.endswith(".toml") and not Path(material).is_absolute():
+        material = str(base_dir / material)
+
+    labels = path.get("labels", list(default.path))
+    if not isinstance(labels, list) or len(labels) < 2:
+        raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
+    for label in labels:
+        parse_qpoint(label)
+    kind = resp.get("kind", default.kind)
+    if kind not in KINDS:
+        raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    amplitude = resp.get("amplitude", default.amplitude)
+    if isinstance(amplitude, bool) or not (
+        amplitude == "zero-point" or (isinstance(amplitude, (int, float)) and amplitude > 0)
+    ):
+        raise _fail(source, "response.amplitude",
+                    f"must be \"zero-point\" or a positive maximal displacement in Å, got {amplitude!r}")
+    return RunConfig(
+        material=material,
+        path=tuple(str(x) for x in labels),
+        path_points=_positive_int(path.get("npoints", default.path_points), source, "path.npoints", 2),
+        kgrid=_positive_ints(resp.get("kgrid", list(default.kgrid)), 3, source, "response.kgrid"),
+        kind=kind,
+        amplitude=amplitude if isinstance(amplitude, str) else float(amplitude),
+        maps=_parse_maps(maps.get("modes"), source) if "modes" in maps else default.maps,
+        map_cells=_positive_ints(maps.get("cells", list(default.map_cells)), 2, source, "maps.cells"),
+        map_points=_positive_int(maps.get("points_per_cell", default.map_points), source, "maps.points_per_cell", 4),
+        map_height=_number(maps.get("height", default.map_height), source, "maps.height"),
+        movie_frames=_positive_int(maps.get("frames", default.movie_frames), source, "maps.frames", 2),
+        figures=_boolean(outs.get("figures", default.figures), source, "outputs.figures"),
+        movies=_boolean(outs.get("movies", default.movies), source, "outputs.movies"),
+        field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
+        summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
+        source=source,
+    )
+
+
+def _number(value: Any, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(source, key, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _boolean(value: Any, source: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(source, key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _labels(value: Any, source: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, key, f"must be a list of q labels or coordinates, got {value!r}")
+    for v in value:
+        parse_qpoint(v)
+    return value
+
+
+def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
+    if not isinstance(value, list):
+        raise _fail(source, "maps.modes", f"must be an array of tables, got {value!r}")
+    specs = []
+    for i, entry in enumerate(value):
+        key = f"maps.modes[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"name", "q", "mode", "style"} or not {"q", "mode"} <= set(entry):
+            raise _fail(source, key, f"must be a table with q, mode and optional name, style; got {entry!r}")
+        parse_qpoint(entry["q"])
+        style = entry.get("style", "in-plane")
+        if style not in ("in-plane", "out-of-plane"):
+            raise _fail(source, f"{key}.style", f"must be \"in-plane\" or \"out-of-plane\", got {style!r}")
+        mode = _positive_int(entry["mode"], source, f"{key}.mode", 0)
+        name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
+        specs.append(MapSpec(name, str(entry["q"]), mode, style))
+    return tuple(specs)
