@@ -101,7 +101,7 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
 @OUTPUT_OPTION
 def run_command(config_path: Path | None, output: Path) -> None:
     """The main job: compute everything for a material into an output folder."""
-    from phonomag.workflows import run_main
+    from phonomag.run import run_main
 
     for line in run_main(config_path, output):
         click.echo(line)

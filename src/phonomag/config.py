@@ -25,23 +25,30 @@ class ConfigError(PhonomagError):
 
 @dataclass(frozen=True)
 class MapSpec:
-    """One mode to draw in real space: q (label or reduced coordinates), mode index ν (0-based,
-    sorted by frequency), a name for files and titles, and whether to draw the in-plane
-    magnetization (Fig. 1 style) or M_z beside the charge (Fig. 2 style)."""
+    """One mode to draw in real space.
+
+    q: label or reduced coordinates; mode: index ν (0-based, sorted by frequency) or a
+    selector "even:n" / "odd:n" (the n-th mode of that σ_h parity, counted from 0);
+    name: used for files and titles; style: "in-plane" (Fig. 1: in-plane magnetization as
+    vectors) or "out-of-plane" (Fig. 2: M_z beside the induced charge).
+    """
 
     name: str
     q: str
-    mode: int
+    mode: int | str
     style: str
 
 
+#: The paper's six cases: Figs. 1 and 2 at K, their time-reversal partners at K′ = −K
+#: (Supplementary Figs. 1, 2) and the two M-point acoustic modes (Supplementary Figs. 3, 4).
+#: The acoustic mode with W out of plane is odd under σ_h, the one with W in plane even.
 DEFAULT_MAPS = (
-    MapSpec("K_second_acoustic", "K", 1, "in-plane"),
+    MapSpec("K_acoustic_W_out_of_plane", "K", "odd:0", "in-plane"),
     MapSpec("K_highest_acoustic", "K", 2, "out-of-plane"),
-    MapSpec("Kp_second_acoustic", "K'", 1, "in-plane"),
+    MapSpec("Kp_acoustic_W_out_of_plane", "K'", "odd:0", "in-plane"),
     MapSpec("Kp_highest_acoustic", "K'", 2, "out-of-plane"),
-    MapSpec("M_acoustic_W_out_of_plane", "M", 0, "in-plane"),
-    MapSpec("M_acoustic_transverse", "M", 1, "out-of-plane"),
+    MapSpec("M_acoustic_W_out_of_plane", "M", "odd:0", "in-plane"),
+    MapSpec("M_acoustic_transverse", "M", "even:0", "out-of-plane"),
 )
 
 
@@ -198,6 +205,16 @@ def _labels(value: Any, source: str, key: str) -> list[str]:
     return value
 
 
+def _mode_selector(value: Any, source: str, key: str) -> int | str:
+    if isinstance(value, str):
+        kind, _, number = value.partition(":")
+        if kind in ("even", "odd") and number.isdigit():
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _fail(source, key, f"must be a mode index ≥ 0 or \"even:n\" / \"odd:n\", got {value!r}")
+
+
 def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
     if not isinstance(value, list):
         raise _fail(source, "maps.modes", f"must be an array of tables, got {value!r}")
@@ -210,7 +227,7 @@ def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
         style = entry.get("style", "in-plane")
         if style not in ("in-plane", "out-of-plane"):
             raise _fail(source, f"{key}.style", f"must be \"in-plane\" or \"out-of-plane\", got {style!r}")
-        mode = _positive_int(entry["mode"], source, f"{key}.mode", 0)
+        mode = _mode_selector(entry["mode"], source, f"{key}.mode")
         name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
         specs.append(MapSpec(name, str(entry["q"]), mode, style))
     return tuple(specs)

@@ -65,6 +65,34 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     ]
 
 
+def load_phonons(spec: MaterialSpec):
+    """Phonon engine of a material from its ``[phonons]`` table."""
+    from phonomag.phonons.engine import build_phonon_engine
+
+    return build_phonon_engine(spec.atoms, spec.phonons, spec.base_dir)
+
+
+def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> list[str]:
+    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K."""
+    from phonomag.kpath import path_from_labels
+    from phonomag.plotting.phonons import plot_dispersion
+
+    spec = load_material(material)
+    engine = load_phonons(spec)
+    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
+    modes = engine.modes(qpoints)
+    files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",
+                            title=f"{spec.name}: phonons")
+    special = engine.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0]]))
+    parity_mark = {1: "+", -1: "-", 0: " "}
+    lines = [f"material   {spec.name} ({spec.source}); phonons: {engine.description}",
+             f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
+             "frequencies in meV, σ_h parity (+ even, - odd):"]
+    for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity):
+        lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
+    return lines + [f"wrote      {f}" for f in files]
+
+
 def smallest_supercell(q: np.ndarray, max_repeat: int = 12) -> tuple[int, int, int]:
     """Smallest diagonal supercell n_i ≤ max_repeat with q_i n_i integer."""
     repeats = []

@@ -1,0 +1,328 @@
+"""Phonons: Stillinger–Weber potential, engine, modes, parity, files, path and figure.
+
+Every test compares with an independent computation (finite differences, direct
+supercell forces, analytic counts, SI-unit formulas, phonopy's own writers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS
+from scipy import constants
+
+from phonomag.errors import PhononSourceError
+from phonomag.kpath import path_from_labels
+from phonomag.phonons import build_phonon_engine
+from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
+from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
+from phonomag.plotting.phonons import plot_dispersion
+
+SW_CONFIG = {"source": "stillinger-weber", "potential": "WSe2", "supercell": [6, 6, 1], "displacement": 0.01}
+MEV_PER_INV_CM = 0.1239842
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_sw_parameters("WSe2")
+
+
+@pytest.fixture(scope="module")
+def cell(params):
+    return mx2_cell(params)
+
+
+@pytest.fixture(scope="module")
+def engine(cell):
+    return build_phonon_engine(cell, SW_CONFIG, Path("."))
+
+
+@pytest.fixture(scope="module")
+def path(cell):
+    return path_from_labels(cell.cell.array, npoints=121)
+
+
+@pytest.fixture(scope="module")
+def path_modes(engine, path):
+    return engine.modes(path[0])
+
+
+# ----------------------------------------------------------------- potential
+
+
+def _energy(atoms, params):
+    atoms = atoms.copy()
+    atoms.calc = StillingerWeberMX2(params)
+    return atoms.get_potential_energy()
+
+
+def test_sw_forces_equal_finite_differences(params, cell):
+    rng = np.random.default_rng(7)
+    atoms = cell * (3, 3, 1)
+    atoms.positions += rng.normal(scale=0.04, size=atoms.positions.shape)
+    atoms.calc = StillingerWeberMX2(params)
+    forces = atoms.get_forces()
+    h = 1e-5
+    numeric = np.zeros_like(forces)
+    for k in range(len(atoms)):
+        for axis in range(3):
+            plus, minus = atoms.copy(), atoms.copy()
+            plus.positions[k, axis] += h
+            minus.positions[k, axis] -= h
+            numeric[k, axis] = -(_energy(plus, params) - _energy(minus, params)) / (2 * h)
+    assert np.abs(forces - numeric).max() < 1e-7
+    assert np.abs(forces).max() > 0.1  # the distortion is not trivial
+
+
+def test_sw_stress_equals_strain_derivative(params, cell):
+    atoms = mx2_cell(params, a=3.30, height=1.70)
+    atoms.calc = StillingerWeberMX2(params)
+    stress = atoms.get_stress(voigt=False)
+    eps = 1e-6
+    for i, j in [(0, 0), (1, 1), (0, 1)]:
+        strain = np.eye(3)
+        strain[i, j] += eps
+        plus = atoms.copy()
+        plus.set_cell(atoms.cell.array @ strain.T, scale_atoms=True)
+        strain[i, j] -= 2 * eps
+        minus = atoms.copy()
+        minus.set_cell(atoms.cell.array @ strain.T, scale_atoms=True)
+        numeric = (_energy(plus, params) - _energy(minus, params)) / (2 * eps) / atoms.get_volume()
+        assert stress[i, j] == pytest.approx(numeric, abs=1e-8)
+
+
+def test_equilibrium_geometry_is_force_and_stress_free(params, cell):
+    cell = cell.copy()
+    cell.calc = StillingerWeberMX2(params)
+    assert np.abs(cell.get_forces()).max() < 1e-4
+    in_plane = cell.get_stress()[:2] * cell.cell[2, 2]  # eV/Å², independent of the vacuum
+    assert np.abs(in_plane).max() < 1e-5
+
+
+@pytest.mark.parametrize("kind, count", [("mxx_same", 6), ("mxx_vertical", 3), ("xmm", 6)])
+def test_angle_terms_follow_jiang_topology(params, cell, kind, count):
+    # Only one kind of angle term switched on, λ = 1 eV, cos θ₀ = −0.5: the energy per
+    # cell is count · exp(2σ/(d − r_c)) · (cos θ + 0.5)² for the trigonal prism.
+    angles = {k: (1.0 if k == kind else 0.0, -0.5) for k in params.angles}
+    probe = dataclasses.replace(params, A=0.0, angles=angles)
+    a, h = params.equilibrium
+    d = np.sqrt(a**2 / 3 + h**2)
+    cos = {"mxx_same": 1 - a**2 / (2 * d**2), "mxx_vertical": (a**2 / 3 - h**2) / d**2,
+           "xmm": 1 - a**2 / (2 * d**2)}[kind]
+    expected = count * np.exp(2 * params.sigma / (d - params.cutoff)) * (cos + 0.5) ** 2
+    assert _energy(cell, probe) == pytest.approx(expected, rel=1e-12)
+
+
+# -------------------------------------------------------------- frequencies
+
+
+def test_no_imaginary_frequencies_along_path(path_modes):
+    assert path_modes.frequencies.min() > -0.05
+
+
+def test_acoustic_modes_vanish_at_gamma(engine):
+    freqs = engine.modes([[0.0, 0.0, 0.0]]).frequencies[0]
+    assert np.abs(freqs[:3]).max() < 0.05
+    assert freqs[3] > 5.0
+
+
+# Monolayer WSe2 optical modes at Γ from DFT(-PT), cm⁻¹. APPROXIMATE literature values
+# (typical of LDA/PBE calculations such as H. Terrones et al., Sci. Rep. 4, 4215 (2014),
+# Table 1); not re-read from the paper in this session: check before relying on them.
+# No tabulated K-point reference was found; see the report that came with this file.
+DFT_GAMMA_CM = {"E''": 176.0, "E'": 248.0, "A1'": 250.0, "A2''": 308.0}
+# The published SW potential misses the out-of-plane optical modes by ~18 %:
+SW_MISSES = {"A1'", "A2''"}
+
+
+@pytest.mark.parametrize("irrep", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="published SW misses DFT by ~18 %"))
+    if name in SW_MISSES else name
+    for name in DFT_GAMMA_CM
+])
+def test_gamma_optical_modes_within_15_percent_of_dft(engine, irrep):
+    modes = engine.modes([[0.0, 0.0, 0.0]])
+    f, p = modes.frequencies[0], modes.parity[0]
+    # D3h: σ_h characters E' +2, A1' +1, E'' −2, A2'' −1 (even: E', A1'; odd: E'', A2'').
+    odd, even = f[p == -1], f[p == 1]
+    ours = {"E''": odd[1], "A2''": odd[3], "E'": even[2], "A1'": even[4]}[irrep]
+    reference = DFT_GAMMA_CM[irrep] * MEV_PER_INV_CM
+    assert abs(ours - reference) <= 0.15 * reference
+
+
+# ------------------------------------------------------------------ parity
+
+
+def test_gamma_parity_counts_match_d3h_irreps(engine):
+    # Γ modes of 1H-MX2: A2''+E' (acoustic) + E'' + E' + A1' + A2''. Under σ_h the
+    # characters are E' +2, A1' +1, E'' −2, A2'' −1: 5 even and 4 odd modes.
+    modes = engine.modes([[0.0, 0.0, 0.0]])
+    f, p = modes.frequencies[0], modes.parity[0]
+    odd, even = f[p == -1], f[p == 1]
+    assert len(even) == 5 and len(odd) == 4
+    assert abs(odd[0]) < 0.05 and np.abs(even[:2]).max() < 0.05  # ZA; LA, TA
+    assert odd[1] == pytest.approx(odd[2], abs=1e-6) and odd[3] > odd[2] + 1  # E'' doublet, A2''
+    assert even[2] == pytest.approx(even[3], abs=1e-6) and even[4] > even[3] + 1  # E' doublet, A1'
+
+
+def test_modes_are_parity_pure_along_path(cell, path_modes):
+    sigma = sigma_h_operator(sigma_h_permutation(cell))
+    e = path_modes.eigenvectors.reshape(*path_modes.eigenvectors.shape[:2], -1)
+    expectation = np.einsum("qni,ij,qnj->qn", e.conj(), sigma, e)
+    assert np.abs(expectation - path_modes.parity).max() < 1e-10
+    assert set(np.unique(path_modes.parity)) == {-1, 1}
+
+
+def test_parity_zero_without_mirror(params, cell):
+    tilted = cell.copy()
+    tilted.positions[1, 2] += 0.02  # top Se higher than the bottom one is low
+    assert sigma_h_permutation(tilted) is None
+    with pytest.warns(UserWarning, match="not at the minimum"):
+        eng = build_phonon_engine(tilted, SW_CONFIG | {"supercell": [4, 4, 1]}, Path("."))
+    assert np.all(eng.modes([[0.1, 0.2, 0.0]]).parity == 0)
+
+
+# ------------------------------------------------------------- eigenvectors
+
+
+def test_eigenvectors_normalised_and_time_reversal_gauge(engine):
+    q = np.array([[0.13, 0.27, 0.0], [-0.13, -0.27, 0.0]])
+    modes = engine.modes(q)
+    e = modes.eigenvectors
+    assert np.allclose(np.einsum("qnka,qnka->qn", e.conj(), e).real, 1.0, atol=1e-12)
+    f = modes.frequencies[0]
+    assert np.allclose(f, modes.frequencies[1], atol=1e-9)
+    gaps = np.diff(f)
+    single = np.ones(len(f), bool)
+    single[:-1] &= gaps > 1e-3
+    single[1:] &= gaps > 1e-3
+    assert single.sum() >= 7
+    assert np.abs(e[1][single] - e[0][single].conj()).max() < 1e-8
+
+
+@pytest.mark.parametrize("q, repeats", [((1 / 3, 1 / 3, 0.0), (3, 3, 1)), ((0.5, 0.0, 0.0), (2, 2, 1))])
+def test_modes_reproduce_supercell_forces(params, cell, engine, q, repeats):
+    # u_κ(R) = Re[A e_κ/√M_κ exp(i q·(R + τ_κ))] in a commensurate supercell must give
+    # SW forces F = −M ω² u (harmonic, ± amplitude): checks ω, e and the τ-including phase.
+    modes = engine.modes([q])
+    sc = cell * repeats
+    reference = cell.positions[np.arange(len(sc)) % len(cell)]
+    lattice = sc.positions - reference  # R of every atom (ASE repeats keep the atom order)
+    kappa = np.arange(len(sc)) % len(cell)
+    qcart = np.asarray(q) @ cell.cell.reciprocal() * 2 * np.pi
+    phase = np.exp(1j * (lattice + cell.positions[kappa]) @ qcart)
+    mass = cell.get_masses()[kappa]
+    hbar = constants.hbar / constants.e  # eV s
+    to_si = np.sqrt(constants.e / constants.atomic_mass) * 1e10  # √(eV/Å²/amu) in 1/s
+    for n in range(3, 9):
+        u = 1e-3 * np.real(modes.eigenvectors[0, n, kappa] * phase[:, None]) / np.sqrt(mass)[:, None]
+        forces = []
+        for sign in (1, -1):
+            shifted = sc.copy()
+            shifted.positions += sign * u
+            shifted.calc = StillingerWeberMX2(params)
+            forces.append(shifted.get_forces())
+        harmonic = (forces[0] - forces[1]) / 2
+        omega = modes.frequencies[0, n] * 1e-3 / hbar / to_si  # √(eV/Å²/amu)
+        expected = -mass[:, None] * omega**2 * u
+        assert np.linalg.norm(harmonic - expected) < 2e-3 * np.linalg.norm(expected)
+
+
+def test_zero_point_amplitudes(engine):
+    modes = engine.modes([[0.0, 0.0, 0.0], [0.2, 0.1, 0.0]])
+    u = modes.zero_point_displacements()
+    assert np.all(np.isfinite(u))
+    assert np.all(u[0, :3] == 0)  # rigid translations at Γ
+    # independent SI evaluation for one optical mode and atom
+    n, k = 6, 1
+    omega = modes.frequencies[1, n] * 1e-3 * constants.e / constants.hbar
+    amp = np.sqrt(constants.hbar / (2 * modes.masses[k] * constants.atomic_mass * omega)) * 1e10
+    assert np.allclose(u[1, n, k], amp * modes.eigenvectors[1, n, k], rtol=1e-10)
+
+
+# ------------------------------------------------------------------- input
+
+
+@pytest.mark.parametrize("config, words", [
+    (SW_CONFIG | {"potential": "Unobtainium"}, ["Unobtainium", "WSe2"]),
+    (SW_CONFIG | {"mesh": 8}, ["'mesh'", "stillinger-weber"]),
+    (SW_CONFIG | {"supercell": [6, 6]}, ["supercell", "[6, 6]"]),
+    (SW_CONFIG | {"displacement": -0.01}, ["displacement", "-0.01"]),
+    ({"source": "dft"}, ["'dft'"]),
+    ({"source": "phonopy", "force_constants": "NOPE_FC", "supercell": [3, 3, 1]}, ["NOPE_FC", "does not exist"]),
+    ({"source": "phonopy", "phonopy_yaml": "nope.yaml"}, ["nope.yaml", "does not exist"]),
+    ({"source": "phonopy", "force_constants": "FC", "force_sets": "FS"}, ["exactly one"]),
+])
+def test_bad_input_names_the_problem(cell, tmp_path, config, words):
+    with pytest.raises(PhononSourceError) as info:
+        build_phonon_engine(cell, config, tmp_path)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_malformed_and_mismatched_files(cell, engine, tmp_path):
+    (tmp_path / "FORCE_CONSTANTS").write_text("this is not\na force constants file\n")
+    with pytest.raises(PhononSourceError, match="FORCE_CONSTANTS"):
+        build_phonon_engine(cell, {"source": "phonopy", "force_constants": "FORCE_CONSTANTS",
+                                   "supercell": [6, 6, 1]}, tmp_path)
+    write_FORCE_CONSTANTS(engine.phonopy.force_constants, tmp_path / "FC6", p2s_map=engine.phonopy.primitive.p2s_map)
+    with pytest.raises(PhononSourceError, match="shape"):
+        build_phonon_engine(cell, {"source": "phonopy", "force_constants": "FC6", "supercell": [4, 4, 1]}, tmp_path)
+
+
+# ------------------------------------------------------------- phonopy files
+
+
+def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
+    ph = engine.phonopy
+    q = np.array([[0.0, 0.0, 0.0], [1 / 3, 1 / 3, 0.0], [0.21, 0.05, 0.0]])
+    reference = engine.modes(q)
+    write_FORCE_CONSTANTS(ph.force_constants, tmp_path / "FORCE_CONSTANTS", p2s_map=ph.primitive.p2s_map)
+    write_FORCE_SETS(ph.dataset, tmp_path / "FORCE_SETS")
+    ph.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
+    configs = [
+        {"source": "phonopy", "force_constants": "FORCE_CONSTANTS", "supercell": [6, 6, 1]},
+        {"source": "phonopy", "force_sets": "FORCE_SETS", "supercell": [6, 6, 1]},
+        {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
+    ]
+    for config in configs:
+        modes = build_phonon_engine(cell, config, tmp_path).modes(q)
+        assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-5), config
+        moving = reference.frequencies > 0.05  # the order of Γ's rigid translations is noise
+        assert np.array_equal(modes.parity[moving], reference.parity[moving])
+
+
+def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
+    engine.phonopy.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
+    reordered = cell[[1, 0, 2]]  # Se_top, W, Se_bottom
+    modes = build_phonon_engine(reordered, {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
+                                tmp_path).modes([[0.2, 0.1, 0.0]])
+    reference = engine.modes([[0.2, 0.1, 0.0]])
+    assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-8)
+    assert np.allclose(modes.masses, reference.masses[[1, 0, 2]])
+    overlap = np.abs(np.einsum("nka,nka->n", modes.eigenvectors[0].conj(), reference.eigenvectors[0][:, [1, 0, 2]]))
+    assert np.allclose(overlap, 1.0, atol=1e-8)
+
+
+# --------------------------------------------------------------- path, figure
+
+
+def test_hexagonal_path_corners(cell, path):
+    q, dist, ticks, labels = path
+    assert labels == ["Γ", "M", "K", "Γ"]
+    b = cell.cell.reciprocal() * 2 * np.pi
+    lengths = [np.linalg.norm(np.array(p) @ b) for p in ([0.5, 0, 0], [1 / 6, -1 / 3, 0], [1 / 3, 1 / 3, 0])]
+    assert np.allclose(np.diff(ticks), lengths)
+    for tick, corner in zip(ticks, ([0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0, 0, 0])):
+        assert np.allclose(q[np.argmin(np.abs(dist - tick))], corner)
+    assert len(q) == 121 and np.all(np.diff(dist) > 0)
+
+
+def test_plot_dispersion_writes_raster_and_vector(path, path_modes, tmp_path):
+    q, dist, ticks, labels = path
+    written = plot_dispersion(path_modes, dist, ticks, labels, tmp_path / "dispersion")
+    assert {p.suffix for p in written} == {".png", ".pdf"}
+    assert all(p.stat().st_size > 1000 for p in written)
