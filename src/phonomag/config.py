@@ -59,7 +59,7 @@ class RunConfig:
     material: str = "WSe2"
     path: tuple[str, ...] = ("G", "M", "K", "G")
     path_points: int = 151
-    kgrid: tuple[int, int, int] = (36, 36, 1)
+    kgrid: tuple[int, int, int] = (24, 24, 1)
     kind: str = "one-sided"
     amplitude: str | float = "zero-point"
     maps: tuple[MapSpec, ...] = DEFAULT_MAPS

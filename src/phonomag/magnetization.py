@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from phonomag.electrons.tightbinding import TightBindingModel
 from phonomag.observables import in_plane_out_of_plane, mode_displacements, rms_components
-from phonomag.response import displacement_response
+from phonomag.response import displacement_response, grid_states
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
 
@@ -64,11 +64,15 @@ class ModeMagnetization:
 
     @property
     def magnetization_to_charge(self) -> np.ndarray:
-        """|M̄| / |n̄⁰| per mode (0 where the charge vanishes), (nq, nmodes)."""
-        moments = self.cell_moments
-        charge = np.abs(moments[..., 0])
-        magnet = np.linalg.norm(moments[..., 1:], axis=-1)
-        return np.divide(magnet, charge, out=np.zeros_like(charge), where=charge > 0)
+        """(Σ_κ |M̄_κ|²)^½ / (Σ_κ |n̄⁰_κ|²)^½ from the site-resolved moments, (nq, nmodes).
+
+        Site-resolved, because for σ_h-odd modes the cell-integrated charge vanishes by
+        symmetry while the charges of the two chalcogen layers do not. 0 where there is
+        no response (rigid translations at Γ).
+        """
+        charge = np.linalg.norm(self.site_moments[..., 0], axis=-1)
+        magnet = np.linalg.norm(self.site_moments[..., 1:], axis=(-2, -1))
+        return np.divide(magnet, charge, out=np.zeros_like(charge), where=charge > 1e-12 * max(charge.max(), 1e-300))
 
 
 def mode_magnetization(
@@ -83,8 +87,9 @@ def mode_magnetization(
     displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
     natoms = len(model.atoms)
     site = np.zeros((len(modes.qpoints), modes.frequencies.shape[1], natoms, 4), dtype=complex)
+    states = grid_states(model, kgrid)
     for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=not progress):
-        response = displacement_response(model, modes.qpoints[iq], kgrid, kind)
+        response = displacement_response(model, modes.qpoints[iq], kgrid, kind, grid_states=states)
         site[iq] = response.for_displacements(displacements[iq])
     return ModeMagnetization(
         qpoints=np.asarray(modes.qpoints),

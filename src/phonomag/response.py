@@ -86,11 +86,16 @@ def _amplitudes(
     n_orb, nk = model.n_orbitals, len(vec_k)
     x = vec_kq[:, :, left]
     y = vec_k[:, :, right]
-    xs = x.reshape(nk, 2, n_orb, -1)
-    ys = y.reshape(nk, 2, n_orb, -1)
-    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g)
-    patterns = vertex.reshape(nk, -1, n_orb, n_orb)
-    g_band = (np.swapaxes(xs.conj(), -1, -2)[:, None] @ (patterns[:, :, None] @ ys[:, None])).sum(axis=2)
+    n_left, n_right = x.shape[-1], y.shape[-1]
+    n_patterns = vertex.shape[1] * vertex.shape[2]
+    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g), as two batched
+    # products with the spin folded into the columns: (k, (κα μ), ν) @ (k, ν, (s r))
+    y_fold = y.reshape(nk, 2, n_orb, n_right).transpose(0, 2, 1, 3).reshape(nk, n_orb, 2 * n_right)
+    gy = vertex.reshape(nk, n_patterns * n_orb, n_orb) @ y_fold
+    gy = gy.reshape(nk, n_patterns, n_orb, 2, n_right).transpose(0, 3, 2, 1, 4)
+    x_dagger = x.reshape(nk, 2, n_orb, n_left).conj().transpose(0, 1, 3, 2)  # (k, s, l, μ)
+    g_band = (x_dagger @ gy.reshape(nk, 2, n_orb, n_patterns * n_right)).sum(axis=1)
+    g_band = g_band.reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
     denom = energies_k[:, None, right] - energies_kq[:, left, None]  # (k, l, r)
     return x, y, g_band * (occupation_difference / denom)[:, None]
 
@@ -114,6 +119,11 @@ def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, a
     return (a @ o).reshape(natoms, 3, natoms, 2, 2)
 
 
+def grid_states(model: TightBindingModel, kgrid: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenpairs on the Γ-centred grid (shared by all q of a run)."""
+    return model.eigh(monkhorst_pack(kgrid))
+
+
 Eigensolver = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -123,12 +133,16 @@ def _halves(
     kpoints: np.ndarray,
     kind: str,
     eigensolver: Eigensolver | None,
+    states_k: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points."""
+    """(x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points.
+
+    ``states_k`` are the eigenpairs at ``kpoints`` when the caller already has them.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     solve = eigensolver or model.eigh
-    e_k, v_k = solve(kpoints)
+    e_k, v_k = states_k if states_k is not None else solve(kpoints)
     e_kq, v_kq = solve(kpoints + q_reduced)
     vertex = model.vertex(kpoints, q_reduced)
     occ = slice(0, model.occupied_bands)
@@ -145,6 +159,7 @@ def displacement_response(
     kind: str = "one-sided",
     k_batch: int = 2048,
     eigensolver: Eigensolver | None = None,
+    grid_states: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> DisplacementResponse:
     """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
 
@@ -157,12 +172,16 @@ def displacement_response(
     k_batch : k-points per vectorised batch (bounds memory, not the result).
     eigensolver : k (nk, 3) → (energies, eigenvector columns); default ``model.eigh``
         (another gauge of the same states must give the same result).
+    grid_states : eigenpairs on the k grid itself (from :func:`grid_states`), to share
+        them between many q; computed here when absent.
     """
     q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = monkhorst_pack(kgrid)
     total = np.zeros((len(model.atoms), 3, len(model.atoms), 2, 2), dtype=complex)
     for start in range(0, len(kpoints), k_batch):
-        for x, y, amplitude in _halves(model, q_reduced, kpoints[start : start + k_batch], kind, eigensolver):
+        batch = slice(start, start + k_batch)
+        states = None if grid_states is None else (grid_states[0][batch], grid_states[1][batch])
+        for x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, states):
             total += _site_diagonal_sum(model, x, y, amplitude)
     total /= len(kpoints)
     return DisplacementResponse(q_reduced, kind, _pauli_components(total))
