@@ -12,10 +12,11 @@ for the 3·n_atoms unit patterns u_κ(R) = ε̂_α e^{iq·(R+τ_κ)} (per Å of
 displacement) as an *orbital-resolved response tensor*; a phonon mode with
 displacement amplitudes u_κα = A e_κα/√M_κ is a contraction of it.
 
-Cell-integrated values (DESIGN.md §1) use the orthonormal tight-binding basis:
-∫_cell δñ_ss′ d³r = Σ_μ N_{sμ,s′μ} (site-diagonal, "Mulliken" charges and
-moments; the form factor of the orbitals at wavevector q is neglected). They
-are resolved by atom. Pauli components n^α = ½ Tr[N σ_α], α = 0, x, y, z
+Cell-integrated values (DESIGN.md §1) ∫_cell δñ_ss′ d³r keep the on-site orbital
+products with their form factors, n̄_κ = Σ_{μ,ν∈κ} N_{sμ,s′ν} F_μν(q)
+(:mod:`phonomag.electrons.form_factors`), and neglect two-centre products
+(orthonormal tight-binding basis); without radial functions in the model F = 1
+(site-diagonal "Mulliken" sums). They are resolved by atom. Pauli components n^α = ½ Tr[N σ_α], α = 0, x, y, z
 (σ_0 = 1): induced electrons 2 n⁰, spin polarisation 2 M.
 """
 
@@ -100,18 +101,26 @@ def _amplitudes(
     return x, y, g_band * (occupation_difference / denom)[:, None]
 
 
-def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, amplitude: np.ndarray) -> np.ndarray:
-    """Σ_k Σ_{μ∈site} (x A y†)[sμ, tμ] → (κ, α, site, s, t), summed (not averaged) over k."""
+def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, amplitude: np.ndarray,
+                       form_factors: np.ndarray | None) -> np.ndarray:
+    """Σ_k Σ_{μ,ν∈site} (x A y†)[sμ, tν] F_μν → (κ, α, site, s, t), summed (not averaged) over k.
+
+    ``form_factors`` is the block-diagonal (n_orb, n_orb) matrix of on-site form factors F(q),
+    or None for F = 1 (site-diagonal Mulliken sums, the q → 0 limit).
+    """
     n_orb, nk = model.n_orbitals, len(x)
     natoms = len(model.atoms)
     xs = x.reshape(nk, 2, n_orb, -1)
     ys = y.reshape(nk, 2, n_orb, -1)
     n_left, n_right = xs.shape[-1], ys.shape[-1]
-    # O[k, site, s, t, l, r] = Σ_{μ∈site} x[s μ l] y*[t μ r]
+    # O[k, site, s, t, l, r] = Σ_{μ,ν∈site} x[s μ l] F_μν y*[t ν r]
     overlap = np.empty((nk, natoms, 2, 2, n_left, n_right), dtype=complex)
     for site in range(natoms):
         sl = slice(model.orbital_offset[site], model.orbital_offset[site + 1])
-        overlap[:, site] = np.swapaxes(xs[:, :, sl], -1, -2)[:, :, None] @ ys[:, None, :, sl].conj()
+        right = ys[:, :, sl].conj()
+        if form_factors is not None:
+            right = form_factors[sl, sl] @ right
+        overlap[:, site] = np.swapaxes(xs[:, :, sl], -1, -2)[:, :, None] @ right[:, None]
     # Σ_{k,l,r} amplitude[k, κα, l, r] O[k, site, s, t, l, r] as one matrix product
     a = np.moveaxis(amplitude, 1, 0).reshape(amplitude.shape[1], -1)
     o = np.moveaxis(overlap, (2, 3), (4, 5)).reshape(nk, natoms, n_left * n_right, 4)
@@ -160,6 +169,7 @@ def displacement_response(
     k_batch: int = 2048,
     eigensolver: Eigensolver | None = None,
     grid_states: tuple[np.ndarray, np.ndarray] | None = None,
+    form_factors: bool = True,
 ) -> DisplacementResponse:
     """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
 
@@ -174,15 +184,19 @@ def displacement_response(
         (another gauge of the same states must give the same result).
     grid_states : eigenpairs on the k grid itself (from :func:`grid_states`), to share
         them between many q; computed here when absent.
+    form_factors : weight the on-site orbital products with their form factors F_μν(q)
+        (the exact cell integral of the on-site densities) when the model has radial
+        functions; False, or a model without them, gives the site-diagonal sums (F = 1).
     """
     q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = monkhorst_pack(kgrid)
+    weights = model.onsite_form_factors(q_reduced) if form_factors else None
     total = np.zeros((len(model.atoms), 3, len(model.atoms), 2, 2), dtype=complex)
     for start in range(0, len(kpoints), k_batch):
         batch = slice(start, start + k_batch)
         states = None if grid_states is None else (grid_states[0][batch], grid_states[1][batch])
         for x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, states):
-            total += _site_diagonal_sum(model, x, y, amplitude)
+            total += _site_diagonal_sum(model, x, y, amplitude, weights)
     total /= len(kpoints)
     return DisplacementResponse(q_reduced, kind, _pauli_components(total))
 

@@ -31,6 +31,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
+from phonomag.electrons.form_factors import onsite_form_factors
 from phonomag.electrons.orbitals import (
     ORBITAL_INDEX,
     PAULI,
@@ -261,6 +262,17 @@ class TightBindingModel:
         """⟨σ_a⟩ of eigenvectors (…, n_basis, nbands) → (…, nbands, 3)."""
         shaped = vectors.reshape(*vectors.shape[:-2], 2, self.n_orbitals, vectors.shape[-1])
         return np.einsum("...snb,ast,...tnb->...ba", shaped.conj(), PAULI, shaped).real
+
+    def onsite_form_factors(self, q_reduced: np.ndarray) -> np.ndarray | None:
+        """Block-diagonal on-site form factors F_μν(q), (n_orb, n_orb); None without radial functions."""
+        if not all(self.species[a.symbol].slater for a in self.atoms):
+            return None
+        q_cart = self.cartesian(np.asarray(q_reduced, dtype=float))[None]
+        result = np.zeros((self.n_orbitals, self.n_orbitals), dtype=complex)
+        for a, orbs in enumerate(self.atom_orbitals):
+            sl = slice(self.orbital_offset[a], self.orbital_offset[a + 1])
+            result[sl, sl] = onsite_form_factors(orbs, self.species[self.atoms[a].symbol].slater, q_cart)[0]
+        return result
 
     # ---------------------------------------------------------------- vertex
     def vertex(self, k_reduced: np.ndarray, q_reduced: np.ndarray) -> np.ndarray:
