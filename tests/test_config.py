@@ -1,0 +1,62 @@
+"""Run configurations: defaults, valid files, and one clear error per bad value."""
+
+import pytest
+
+from phonomag.cli import main
+from phonomag.config import RunConfig, load_run_config
+
+
+def write(tmp_path, text):
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    return path
+
+
+def test_default_configuration():
+    config = load_run_config(None)
+    assert config == RunConfig()
+    assert config.material == "WSe2"
+    assert len(config.maps) == 6
+
+
+def test_valid_file(tmp_path):
+    config = load_run_config(write(tmp_path, """
+[response]
+kgrid = [12, 12, 1]
+kind = "full"
+amplitude = 0.05
+[[maps.modes]]
+q = "1/2,0,0"
+mode = "even:1"
+style = "out-of-plane"
+"""))
+    assert config.kgrid == (12, 12, 1)
+    assert config.kind == "full"
+    assert config.amplitude == 0.05
+    assert config.maps[0].mode == "even:1"
+
+
+def test_model_file_path_is_relative_to_the_configuration(tmp_path):
+    config = load_run_config(write(tmp_path, '[run]\nmaterial = "model.toml"\n'))
+    assert config.material == str(tmp_path / "model.toml")
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[respons]\nkgrid = [1,1,1]", "unknown section"),
+    ("[response]\nkgird = [1,1,1]", "kgird"),
+    ("[response]\nkgrid = [12, 0, 1]", "response.kgrid"),
+    ("[response]\nkind = \"two-sided\"", "response.kind"),
+    ("[response]\namplitude = -0.1", "response.amplitude"),
+    ("[path]\nlabels = [\"G\", \"X9\"]", "malformed q"),
+    ("[[maps.modes]]\nq = \"K\"\nmode = \"sideways:1\"", "maps.modes[0].mode"),
+    ("[outputs]\nmovies = \"yes\"", "outputs.movies"),
+    ("[path\n", "not valid TOML"),
+])
+def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(path), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "Traceback" not in err
+    assert err.startswith("phonomag: error:") and needle in err, err
