@@ -1,0 +1,77 @@
+"""Mode-resolved charge and magnetization of WSe2 (phonon modes × response)."""
+
+import numpy as np
+import pytest
+
+from phonomag.kpath import path_from_labels
+from phonomag.magnetization import mode_magnetization
+from phonomag.workflows import load_model, load_phonons
+
+K = np.array([1 / 3, 1 / 3, 0.0])
+GRID = (12, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def system():
+    spec, model = load_model("WSe2")
+    return spec, model, load_phonons(spec)
+
+
+@pytest.fixture(scope="module")
+def along_path(system):
+    spec, model, engine = system
+    qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=25)
+    return mode_magnetization(model, engine.modes(qpoints), GRID, progress=False)
+
+
+def test_sigma_h_selection_rule_for_every_mode_on_the_path(along_path):
+    """Even modes: cell-integrated M along z only; odd modes: in plane only (DESIGN.md §2.4)."""
+    moments = along_path.cell_moments
+    even = along_path.parity == 1
+    odd = along_path.parity == -1
+    assert np.all(even | odd), "every mode on an in-plane path has a σ_h parity"
+    scale = np.abs(moments[..., 1:]).max()
+    assert np.abs(moments[even][:, 1:3]).max() < 1e-8 * scale
+    assert np.abs(moments[odd][:, 3]).max() < 1e-8 * scale
+    # odd modes carry no net charge either (the scalar density is odd in z)
+    assert np.abs(moments[odd][:, 0]).max() < 1e-8 * np.abs(moments[..., 0]).max()
+
+
+def test_rigid_translations_at_gamma_give_zero_not_nan(along_path):
+    assert np.all(np.isfinite(along_path.site_moments))
+    assert np.all(np.isfinite(along_path.magnetization_to_charge))
+    gamma = np.flatnonzero(np.linalg.norm(along_path.qpoints, axis=1) < 1e-12)
+    assert len(gamma) >= 1
+    assert np.abs(along_path.site_moments[gamma][:, :3]).max() == 0.0
+
+
+def test_time_reversal_of_modes(system):
+    """With e(−q) = e(q)*: n⁰(−q) = n⁰(q)*, M(−q) = −M(q)* mode by mode (DESIGN.md §2.1)."""
+    _, model, engine = system
+    q = np.array([0.23, 0.11, 0.0])
+    data = mode_magnetization(model, engine.modes(np.array([q, -q])), GRID, progress=False)
+    plus, minus = data.cell_moments
+    assert np.allclose(minus[:, 0], plus[:, 0].conj(), atol=1e-10 * np.abs(plus).max())
+    assert np.allclose(minus[:, 1:], -plus[:, 1:].conj(), atol=1e-10 * np.abs(plus).max())
+
+
+def test_paper_statements_at_k(system):
+    """At K: the acoustic mode with W out of plane has in-plane M and no M_z; the acoustic
+    mode with W rotating in plane has M_z and no in-plane M (paper, Figs. 1–3)."""
+    _, model, engine = system
+    modes = engine.modes(K[None])
+    data = mode_magnetization(model, modes, GRID, progress=False)
+    u = data.displacements[0]
+    w_out = np.abs(u[:, 0, 2]) / np.linalg.norm(u[:, 0], axis=1).clip(1e-300)
+    acoustic = np.arange(3)
+    w_out_mode = acoustic[np.argmax(w_out[acoustic])]
+    assert w_out[w_out_mode] > 0.99
+    w_in_plane = [nu for nu in acoustic if w_out[nu] < 1e-8]
+    assert w_in_plane
+    scale = np.abs(data.cell_moments[0, :, 1:]).max()
+    # "has" = far above the numerical zero of the forbidden components (1e-8)
+    assert data.in_plane[0, w_out_mode] > 1e-3 * scale
+    assert data.out_of_plane[0, w_out_mode] < 1e-8 * scale
+    best = max(w_in_plane, key=lambda nu: data.out_of_plane[0, nu])
+    assert data.out_of_plane[0, best] > 1e-3 * scale
+    assert data.in_plane[0, best] < 1e-8 * scale
