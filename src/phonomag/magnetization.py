@@ -67,12 +67,14 @@ class ModeMagnetization:
         """(Σ_κ |M̄_κ|²)^½ / (Σ_κ |n̄⁰_κ|²)^½ from the site-resolved moments, (nq, nmodes).
 
         Site-resolved, because for σ_h-odd modes the cell-integrated charge vanishes by
-        symmetry while the charges of the two chalcogen layers do not. 0 where there is
-        no response (rigid translations at Γ).
+        symmetry while the charges of the two chalcogen layers do not. 0 where the ratio is
+        undefined: the site charges are below 10⁻⁶ of the largest in the data set (rigid
+        translations at Γ, modes whose charge vanishes by symmetry).
         """
         charge = np.linalg.norm(self.site_moments[..., 0], axis=-1)
         magnet = np.linalg.norm(self.site_moments[..., 1:], axis=(-2, -1))
-        return np.divide(magnet, charge, out=np.zeros_like(charge), where=charge > 1e-12 * max(charge.max(), 1e-300))
+        defined = charge > 1e-6 * max(charge.max(), 1e-300)
+        return np.divide(magnet, charge, out=np.zeros_like(charge), where=defined)
 
 
 def mode_magnetization(

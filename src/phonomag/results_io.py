@@ -101,6 +101,7 @@ def write_dataset(dataset: xr.Dataset, path: Path) -> Path:
     os.close(fd)
     try:
         dataset.to_netcdf(tmp, engine="netcdf4")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

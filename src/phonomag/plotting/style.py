@@ -24,6 +24,7 @@ def save_figure(fig, output: Path, dpi: int = 200) -> list[Path]:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=f".{suffix}")
         os.close(fd)
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=suffix)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
         written.append(target)
     plt.close(fig)
