@@ -76,20 +76,36 @@ def _power_of_ten(values: np.ndarray) -> int:
     return int(np.floor(np.log10(top))) if top > 0 else 0
 
 
-def _branch_panels(axes, data, distances, ticks, tick_labels, colours) -> None:
-    """Panels (a) ω with fat bands, (b) in-plane and (c) out-of-plane RMS |m|."""
-    in_plane = MU_B_PER_M * data.in_plane
-    out_of_plane = MU_B_PER_M * data.out_of_plane
+def branch_order(frequencies: np.ndarray, parity: np.ndarray) -> np.ndarray:
+    """Mode index of each branch at each q, (nq, nmodes).
+
+    With σ_h parities everywhere, a branch is the n-th lowest mode of one parity (even
+    branches first): branches of one parity do not cross, so each branch is a smooth line
+    and stays in one of panels (b), (c). Without parities, branch = column ν.
+    """
+    nq, nmodes = frequencies.shape
+    if not np.all(parity != 0) or len({int(np.sum(p == 1)) for p in parity}) != 1:
+        return np.tile(np.arange(nmodes), (nq, 1))
+    # stable sort on −parity keeps the frequency order inside each parity
+    return np.argsort(-parity, axis=1, kind="stable")
+
+
+def _branch_panels(axes, data, distances, ticks, tick_labels, colours, order) -> None:
+    """Panels (a) ω with fat bands, (b) in-plane and (c) out-of-plane RMS |m|, per branch."""
+    in_plane = np.take_along_axis(MU_B_PER_M * data.in_plane, order, axis=1)
+    out_of_plane = np.take_along_axis(MU_B_PER_M * data.out_of_plane, order, axis=1)
+    frequencies = np.take_along_axis(data.frequencies, order, axis=1)
+    parity = np.take_along_axis(data.parity, order, axis=1)
     total = np.hypot(in_plane, out_of_plane)
     exponent = _power_of_ten(np.maximum(in_plane, out_of_plane))
     span = np.ptp(data.frequencies) or 1.0
     half_width = FAT_BAND * span * total / (total.max() or 1.0)
     top, middle, bottom = axes
     for nu, colour in enumerate(colours):
-        omega = data.frequencies[:, nu]
+        omega = frequencies[:, nu]
         top.fill_between(distances, omega - half_width[:, nu], omega + half_width[:, nu], color=colour,
                          alpha=0.3, lw=0)
-        for run, sign in _parity_runs(data.parity[:, nu]):
+        for run, sign in _parity_runs(parity[:, nu]):
             style = PARITY_STYLE[sign][0]
             top.plot(distances[run], omega[run], color=colour, ls=style, lw=1.1)
             middle.plot(distances[run], in_plane[run, nu] / 10.0**exponent, color=colour, ls=style, lw=1.2)
@@ -216,8 +232,8 @@ def plot_magnetization_dispersion(
     distances (nq,) cumulative path length (1/Å); ticks (1/Å) and tick_labels the
     high-symmetry points; site_labels (natoms,); positions (natoms, 3) Cartesian Å;
     k_index: q index of panel (d), by default the q-point closest to K = (1/3, 1/3, 0).
-    Branch ν (column ν, modes sorted by frequency at each q) has one colour in every
-    panel; solid lines are σ_h-even, dashed σ_h-odd. Panel (a) shades each branch with
+    Each branch (:func:`branch_order`: the n-th mode of one σ_h parity) has one colour in
+    every panel, also in panel (d); solid lines are σ_h-even, dashed σ_h-odd. Panel (a) shades each branch with
     a half-width proportional to RMS |m| = √(RMS m_∥² + RMS m_z²). Magnetization is the
     spin moment per cell, m ≈ −2 μ_B M, so RMS m_∥ = 2 μ_B √(RMS_x² + RMS_y²) and
     RMS m_z = 2 μ_B RMS_z (module docstring). Panel (d) draws each mode's atoms in a side
@@ -230,9 +246,13 @@ def plot_magnetization_dispersion(
     nmodes = data.frequencies.shape[1]
     cmap = plt.get_cmap("tab10" if nmodes <= 10 else "turbo")
     colours = [cmap(nu if nmodes <= 10 else nu / (nmodes - 1)) for nu in range(nmodes)]
+    order = branch_order(data.frequencies, data.parity)
+    mode_colours = [None] * nmodes  # colour of the branch that mode ν belongs to at K
+    for branch, nu in enumerate(order[k_index]):
+        mode_colours[nu] = colours[branch]
     fig = plt.figure(figsize=(7.4, 6.2), layout="constrained")
     left, right = fig.subfigures(1, 2, width_ratios=[1.4, 1.0], wspace=0.02)
     axes = left.subplots(3, 1, sharex=True, height_ratios=[1.4, 1.0, 1.0])
-    _branch_panels(axes, data, distances, ticks, tick_labels, colours)
-    _mode_panels(right, data, k_index, site_labels, positions, colours)
+    _branch_panels(axes, data, distances, ticks, tick_labels, colours, order)
+    _mode_panels(right, data, k_index, site_labels, positions, mode_colours)
     return save_figure(fig, output)
