@@ -8,8 +8,9 @@ polarisation density ⟨σ⟩ = 2M in Å⁻³ (the spin moment density is m ≈ 
 arrows point opposite to the moments) and the induced electron density 2n⁰ in
 electrons/Å³, both on the plane of the field. Colour and arrow scales are fixed by the
 largest amplitude over a period, so frames of a movie share them. Atoms: in-plane atoms
-as circles coloured by their out-of-plane displacement u_z (Å, true size), atoms above
-(below) the plane as up (down) triangles, drawn at displaced positions with in-plane
+as circles coloured by their out-of-plane displacement u_z (Å, true size; the colour range
+is ± the mode's largest displacement component), atoms above (below) the plane as up
+(down) triangles, drawn at displaced positions with in-plane
 displacements exaggerated by the factor given in the panel; equilibrium positions as
 crosses; the q direction as a dotted line; cell outlines in grey.
 """
@@ -83,7 +84,7 @@ def _draw_atoms(ax, fig, atoms: AtomWave, phase: float, height: float, a_length:
     for marker, mask in (("^", dz > PLANE_TOLERANCE), ("v", dz < -PLANE_TOLERANCE)):
         ax.scatter(*shown[mask].T, marker=marker, s=28, c="0.3", edgecolors="k", lw=0.5, zorder=6)
     inplane = np.abs(dz) <= PLANE_TOLERANCE
-    uz_max = np.abs(atoms.amplitudes[:, 2]).max()
+    uz_max = np.abs(atoms.amplitudes).max()  # the mode's displacement scale: in-plane modes stay white
     uz_max = uz_max if uz_max > 0 else 1.0
     dots = ax.scatter(*shown[inplane].T, marker="o", s=60, c=u[inplane, 2], cmap="coolwarm",
                       vmin=-uz_max, vmax=uz_max, edgecolors="k", lw=0.6, zorder=6)

@@ -77,6 +77,7 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "
                 for writer in writers:
                     writer.grab_frame()
         for target, tmp in zip(targets, temporaries):
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, target)
     finally:
         plt.close(fig)
