@@ -75,3 +75,26 @@ def test_paper_statements_at_k(system):
     best = max(w_in_plane, key=lambda nu: data.out_of_plane[0, nu])
     assert data.out_of_plane[0, best] > 1e-3 * scale
     assert data.in_plane[0, best] < 1e-8 * scale
+
+
+def test_time_reversed_snapshots_have_opposite_magnetization(system):
+    """Paper, Supplementary Figs. 1–2: at ωt = 0 the atoms of modes at K and K′ = −K stand at
+    the same positions, the induced charge is the same and the magnetization is reversed,
+    point by point in real space (DESIGN.md §2.1)."""
+    from phonomag.fields import atom_wave, mode_response, plane_field
+    from phonomag.observables import mode_displacements
+
+    spec, model, engine = system
+    snapshots, atoms = [], []
+    for q in (K, -K):
+        modes = engine.modes(q[None])
+        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses)[0, 0]
+        lattice, density = mode_response(model, q, GRID, u)
+        field = plane_field(model, q, density, lattice, shape=(9, 9), z=0.4)
+        snapshots.append(field.wave((3, 3)).at(0.0))
+        atoms.append(atom_wave(model, q, u, (3, 3)).at(0.0))
+    assert np.allclose(atoms[0], atoms[1], atol=1e-14)
+    scale = np.abs(snapshots[0]).max()
+    assert np.abs(snapshots[0][1:]).max() > 1e-3 * scale
+    assert np.allclose(snapshots[1][0], snapshots[0][0], atol=1e-9 * scale)
+    assert np.allclose(snapshots[1][1:], -snapshots[0][1:], atol=1e-9 * scale)
