@@ -90,7 +90,8 @@ def mode_magnetization(
     natoms = len(model.atoms)
     site = np.zeros((len(modes.qpoints), modes.frequencies.shape[1], natoms, 4), dtype=complex)
     states = grid_states(model, kgrid)
-    for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=not progress):
+    # disable=None: a bar on terminals, silent in logs and pipes
+    for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=None if progress else True):
         response = displacement_response(model, modes.qpoints[iq], kgrid, kind, grid_states=states)
         site[iq] = response.for_displacements(displacements[iq])
     return ModeMagnetization(

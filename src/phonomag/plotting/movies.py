@@ -71,7 +71,7 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "
                 writer = FFMpegWriter(fps=fps) if target.suffix == ".mp4" else PillowWriter(fps=fps)
                 stack.enter_context(writer.saving(fig, tmp, dpi))
                 writers.append(writer)
-            for k in tqdm(range(frames), desc=f"movie {output.name}", unit="frame"):
+            for k in tqdm(range(frames), desc=f"movie {output.name}", unit="frame", disable=None):
                 fig.clf()
                 draw(fig, field, atoms, 2 * np.pi * k / frames, title=title)
                 for writer in writers:
