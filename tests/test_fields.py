@@ -19,7 +19,7 @@ from phonomag import export, fields
 from phonomag.electrons.form_factors import slater_radial
 from phonomag.electrons.tightbinding import TightBindingModel
 from phonomag.materials import load_material
-from phonomag.response import PAULI4, displacement_response, monkhorst_pack, response_matrices
+from phonomag.response import PAULI4, displacement_response, response_matrices, sampling_grid
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 M = np.array([0.5, 0.0, 0.0])
@@ -115,7 +115,7 @@ def test_amplitude_equals_an_explicit_bloch_sum(model):
     points[:, 2] = rng.uniform(-2.5, 2.5, 12)
     amplitude = fields.periodic_amplitude(model, q, density, lattice, points, density_tolerance=0.0)
 
-    kpoints = monkhorst_pack(GRID)
+    kpoints = sampling_grid(GRID, q)
     d = np.einsum("kjamn,ja->kmn", response_matrices(model, q, kpoints), u)
     m = np.stack(np.meshgrid(np.arange(-5, 6), np.arange(-5, 6), [0], indexing="ij"), -1).reshape(-1, 3)
     sites = (m @ cell)[:, None, :] + model.atoms.positions[None]  # (nR, natoms, 3)

@@ -78,6 +78,19 @@ def phonons_command(material: str, output: Path, npoints: int) -> None:
         click.echo(line)
 
 
+@cli.command("dynamics")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=61, show_default=True, help="q-points along Γ–M–K–Γ.")
+@click.option("--kgrid", default=18, show_default=True, help="n of the n×n×1 k grid.")
+def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> None:
+    """Phonon angular momentum beside the magnetization, and the finite-frequency net magnetization."""
+    from phonomag.workflows import dynamics_overview
+
+    for line in dynamics_overview(material, output, npoints, (kgrid, kgrid, 1)):
+        click.echo(line)
+
+
 @cli.command("check-vertex")
 @MATERIAL_OPTION
 @click.option("--q", "q_text", default="K", show_default=True, help="Wavevector: label (G, M, K, K') or '1/3,1/3,0'.")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from ase import units
 
+from phonomag.electrons.orbitals import angular_momentum
+
 ACOUSTIC_CUTOFF_MEV = 1e-3
 #: ħ²/(1 amu · 1 eV · 1 Å²), so that ħ/(2Mω) = HBAR2_OVER_AMU_EV_A2 / (2 M[amu] ħω[eV]) Å².
 HBAR2_OVER_AMU_EV_A2 = units._hbar**2 / (units._amu * units._e * 1e-20)
@@ -56,3 +58,14 @@ def rms_components(cell_moments: np.ndarray) -> np.ndarray:
 def in_plane_out_of_plane(rms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(√(RMS_x² + RMS_y²), RMS_z) from (…, 4) RMS components."""
     return np.hypot(rms[..., 1], rms[..., 2]), rms[..., 3]
+
+
+def phonon_angular_momentum(eigenvectors: np.ndarray) -> np.ndarray:
+    """Angular momentum of each mode in units of ħ, l_a = Σ_κ e_κ† M_a e_κ, (…, nmodes, 3).
+
+    Zhang & Niu, PRL 112, 085503 (2014): (M_a)_{bc} = −i ε_abc — the l = 1 angular-momentum
+    matrices of a Cartesian vector — so l_z = 2 Σ_κ Im(e*_κx e_κy). eigenvectors
+    (…, nmodes, natoms, 3) normalised to Σ|e|² = 1: a circular mode gives ±1, a linear one 0.
+    """
+    e = np.asarray(eigenvectors)
+    return np.einsum("...ki,aij,...kj->...a", e.conj(), angular_momentum(1), e).real

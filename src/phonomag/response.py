@@ -77,11 +77,14 @@ def _amplitudes(
     left: slice,
     right: slice,
     occupation_difference: float,
+    energy: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Band amplitudes ⟨l,k+q|W|r,k⟩ (f_r − f_l)/(ε_{r,k} − ε_{l,k+q}) of one half of the response.
+    """Band amplitudes ⟨l,k+q|W|r,k⟩ (f_r − f_l)/(ε_{r,k} − ε_{l,k+q} + ħω) of one half of the response.
 
     ``occupation_difference`` is f_r − f_l: +1 for N⁺ (l empty at k+q, r occupied at k),
-    −1 for N⁻ (l occupied, r empty). Returns the eigenvector columns x (k, 2n, l) at k+q,
+    −1 for N⁻ (l occupied, r empty). ``energy`` = ħω (eV) of a perturbation W e^{−iωt}
+    (first-order time-dependent perturbation theory; 0 gives the static response, DESIGN.md
+    §2.2: N⁺ has ε_v − ε_c + ħω, N⁻ has ε_v − ε_c − ħω). Returns the eigenvector columns x (k, 2n, l) at k+q,
     y (k, 2n, r) at k, and the amplitudes (k, κα, l, r) for every unit pattern κα.
     """
     n_orb, nk = model.n_orbitals, len(vec_k)
@@ -97,7 +100,7 @@ def _amplitudes(
     x_dagger = x.reshape(nk, 2, n_orb, n_left).conj().transpose(0, 1, 3, 2)  # (k, s, l, μ)
     g_band = (x_dagger @ gy.reshape(nk, 2, n_orb, n_patterns * n_right)).sum(axis=1)
     g_band = g_band.reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
-    denom = energies_k[:, None, right] - energies_kq[:, left, None]  # (k, l, r)
+    denom = energies_k[:, None, right] - energies_kq[:, left, None] + energy  # (k, l, r)
     return x, y, g_band * (occupation_difference / denom)[:, None]
 
 
@@ -128,9 +131,15 @@ def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, a
     return (a @ o).reshape(natoms, 3, natoms, 2, 2)
 
 
-def grid_states(model: TightBindingModel, kgrid: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenpairs on the Γ-centred grid (shared by all q of a run)."""
-    return model.eigh(monkhorst_pack(kgrid))
+def sampling_grid(kgrid: tuple[int, int, int], q_reduced: np.ndarray) -> np.ndarray:
+    """k-points of the Brillouin-zone sum at q: the uniform grid shifted by −q/2.
+
+    This grid maps onto itself under k → −k − q. N⁻ at k is the time-reversed partner of
+    N⁺ at −k − q, so on it the static cancellation of their magnetization and the equality
+    of their charges (DESIGN.md §2.2) are exact for every q, not only for q on the grid;
+    and the grid of −q is the inversion of the grid of q (time reversal, §2.1).
+    """
+    return monkhorst_pack(kgrid) - 0.5 * np.asarray(q_reduced, dtype=float)
 
 
 Eigensolver = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -142,23 +151,24 @@ def _halves(
     kpoints: np.ndarray,
     kind: str,
     eigensolver: Eigensolver | None,
-    states_k: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points.
+    energies: tuple[float, ...] = (0.0,),
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(energy index, x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points.
 
-    ``states_k`` are the eigenpairs at ``kpoints`` when the caller already has them.
+    ``energies`` are ħω (eV) of a perturbation e^{−iωt}; bands and vertex are shared by all.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     solve = eigensolver or model.eigh
-    e_k, v_k = states_k if states_k is not None else solve(kpoints)
+    e_k, v_k = solve(kpoints)
     e_kq, v_kq = solve(kpoints + q_reduced)
     vertex = model.vertex(kpoints, q_reduced)
     occ = slice(0, model.occupied_bands)
     emp = slice(model.occupied_bands, model.n_basis)
     halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
-    for left, right, sign in halves:
-        yield _amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign)
+    for index, energy in enumerate(energies):
+        for left, right, sign in halves:
+            yield (index, *_amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign, energy))
 
 
 def displacement_response(
@@ -168,8 +178,8 @@ def displacement_response(
     kind: str = "one-sided",
     k_batch: int = 2048,
     eigensolver: Eigensolver | None = None,
-    grid_states: tuple[np.ndarray, np.ndarray] | None = None,
     form_factors: bool = True,
+    energy: float = 0.0,
 ) -> DisplacementResponse:
     """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
 
@@ -177,28 +187,79 @@ def displacement_response(
     ----------
     model : electronic model (insulating; ``occupied_bands`` filled).
     q_reduced : (3,) phonon wavevector, reduced coordinates.
-    kgrid : Γ-centred k grid (n1, n2, n3) for the Brillouin-zone average.
+    kgrid : k grid (n1, n2, n3) for the Brillouin-zone average (:func:`sampling_grid`).
     kind : "one-sided" (N⁺, the paper's eq. 1) or "full" (N⁺ + N⁻).
     k_batch : k-points per vectorised batch (bounds memory, not the result).
     eigensolver : k (nk, 3) → (energies, eigenvector columns); default ``model.eigh``
         (another gauge of the same states must give the same result).
-    grid_states : eigenpairs on the k grid itself (from :func:`grid_states`), to share
-        them between many q; computed here when absent.
     form_factors : weight the on-site orbital products with their form factors F_μν(q)
         (the exact cell integral of the on-site densities) when the model has radial
         functions; False, or a model without them, gives the site-diagonal sums (F = 1).
+    energy : ħω in eV of the perturbation e^{−iωt} (0 = static, adiabatic response).
     """
+    return fourier_responses(model, q_reduced, kgrid, np.zeros((1, 3)), kind, k_batch, eigensolver,
+                             form_factors, energy)[0]
+
+
+def fourier_responses(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    g_reduced: np.ndarray,
+    kind: str = "one-sided",
+    k_batch: int = 2048,
+    eigensolver: Eigensolver | None = None,
+    form_factors: bool = True,
+    energy: float = 0.0,
+) -> list[DisplacementResponse]:
+    """Fourier components ∫_cell δñ e^{−iG·r} d³r of the response at Q = q + G, one per G.
+
+    g_reduced : (nG, 3) reciprocal lattice vectors, reduced coordinates. Site κ contributes
+    e^{−iG·τ_κ} Σ_{μν∈κ} N_μν F_μν(q+G) (on-site form factors, see module docstring), so
+    G = 0 gives :func:`displacement_response`. Other parameters as there; the band
+    structure and amplitudes are computed once for all G.
+    """
+    return _response_tensors(model, q_reduced, kgrid, g_reduced, (energy,), kind, k_batch, eigensolver,
+                             form_factors)[0]
+
+
+def energy_responses(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    energies: tuple[float, ...],
+    kind: str = "full",
+    form_factors: bool = True,
+) -> list[DisplacementResponse]:
+    """Cell-integrated responses to a perturbation e^{−iωt} at several ħω (eV), one per energy.
+
+    The non-adiabatic response of DESIGN.md §2.2: the full response keeps a net
+    magnetization that is odd in ω (zero in the static limit). Bands and vertex are shared.
+    """
+    tensors = _response_tensors(model, q_reduced, kgrid, np.zeros((1, 3)), tuple(energies), kind, 2048,
+                                None, form_factors)
+    return [per_g[0] for per_g in tensors]
+
+
+def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batch, eigensolver,
+                      form_factors) -> list[list[DisplacementResponse]]:
+    """Site-resolved Fourier components for every energy (outer list) and G (inner list)."""
     q_reduced = np.asarray(q_reduced, dtype=float)
-    kpoints = monkhorst_pack(kgrid)
-    weights = model.onsite_form_factors(q_reduced) if form_factors else None
-    total = np.zeros((len(model.atoms), 3, len(model.atoms), 2, 2), dtype=complex)
+    g_reduced = np.atleast_2d(np.asarray(g_reduced, dtype=float))
+    kpoints = sampling_grid(kgrid, q_reduced)
+    weights = [model.onsite_form_factors(q_reduced + g) if form_factors else None for g in g_reduced]
+    natoms = len(model.atoms)
+    total = np.zeros((len(energies), len(g_reduced), natoms, 3, natoms, 2, 2), dtype=complex)
     for start in range(0, len(kpoints), k_batch):
         batch = slice(start, start + k_batch)
-        states = None if grid_states is None else (grid_states[0][batch], grid_states[1][batch])
-        for x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, states):
-            total += _site_diagonal_sum(model, x, y, amplitude, weights)
+        for e, x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, energies):
+            for n, weight in enumerate(weights):
+                total[e, n] += _site_diagonal_sum(model, x, y, amplitude, weight)
     total /= len(kpoints)
-    return DisplacementResponse(q_reduced, kind, _pauli_components(total))
+    site_phase = np.exp(-1j * model.cartesian(g_reduced) @ model.atoms.positions.T)  # (nG, site)
+    total *= site_phase[None, :, None, None, :, None, None]
+    return [[DisplacementResponse(q_reduced + g, kind, _pauli_components(t)) for g, t in zip(g_reduced, per_e)]
+            for per_e in total]
 
 
 def response_matrices(
@@ -215,7 +276,7 @@ def response_matrices(
     q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = np.atleast_2d(kpoints)
     d = 0
-    for x, y, amplitude in _halves(model, q_reduced, kpoints, kind, eigensolver):
+    for _, x, y, amplitude in _halves(model, q_reduced, kpoints, kind, eigensolver):
         d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]
     return d.reshape(len(kpoints), len(model.atoms), 3, model.n_basis, model.n_basis)
 
@@ -235,7 +296,7 @@ def orbital_response(
     lattice_vectors : (nL, 3) Cartesian lattice vectors L (Å).
     Returns (nL, natoms, 3, 2n, 2n) complex, electrons per Å of displacement.
     """
-    kpoints = monkhorst_pack(kgrid)
+    kpoints = sampling_grid(kgrid, q_reduced)
     d = response_matrices(model, q_reduced, kpoints, kind)
     tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
     k_cart = model.cartesian(kpoints)

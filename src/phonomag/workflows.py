@@ -121,3 +121,42 @@ def vertex_check_table(
             diff = np.abs(analytic[kappa, alpha] - numeric[kappa, alpha]).max() / max(scale, 1e-300)
             lines.append(f"{spec.labels[kappa]:10s}  {axis}   {scale:12.5f}   {diff:.2e}")
     return lines
+
+
+def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
+                      kgrid: tuple[int, int, int] = (18, 18, 1)) -> list[str]:
+    """Phonon angular momentum and the non-adiabatic (finite-frequency) net magnetization.
+
+    Along Γ–M–K–Γ: per mode l_z (ħ), the one-sided static RMS |M| and the RMS |M| of the
+    full response at ħω_qν; a figure ``dynamics`` and a table at K.
+    """
+    from phonomag.kpath import path_from_labels
+    from phonomag.magnetization import finite_frequency_magnetization, mode_magnetization
+    from phonomag.observables import phonon_angular_momentum
+    from phonomag.plotting.dynamics import plot_dynamics
+
+    spec, model = load_model(material)
+    engine = load_phonons(spec)
+    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
+    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array([1 / 3, 1 / 3, 0]), axis=1)))
+    modes = engine.modes(qpoints)
+    static = mode_magnetization(model, modes, kgrid)
+    dynamic = finite_frequency_magnetization(model, modes, kgrid)
+    l_z = phonon_angular_momentum(modes.eigenvectors)[..., 2]
+
+    def total(data):
+        return np.hypot(data.in_plane, data.out_of_plane)
+
+    files = plot_dynamics(distances, ticks, tick_labels, modes.frequencies, modes.parity, l_z,
+                          total(static), total(dynamic), output / "dynamics")
+    lines = [f"{spec.name} at K: phonon angular momentum and non-adiabatic magnetization (k grid "
+             f"{'×'.join(map(str, kgrid))}, zero-point amplitude, RMS |M| in electrons per cell)",
+             "  ν   ħω (meV)  σ_h    l_z (ħ)   one-sided |M|   net |M| at ħω   ratio"]
+    for nu in range(modes.frequencies.shape[1]):
+        s, d = total(static)[k_index, nu], total(dynamic)[k_index, nu]
+        lines.append(f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
+                     f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}")
+    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array([0.5, 0, 0]), axis=1)))
+    lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
+                 f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")
+    return lines + [f"wrote  {f}" for f in files]
