@@ -42,6 +42,12 @@ class ModeMagnetization:
     amplitude: str | float
     kgrid: tuple[int, int, int]
 
+    @classmethod
+    def of_modes(cls, modes, displacements, site_moments, kind, amplitude, kgrid) -> "ModeMagnetization":
+        """Bundle the response of a :class:`~phonomag.phonons.modes.PhononModes` set."""
+        return cls(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
+                   displacements, site_moments, kind, amplitude, tuple(kgrid))
+
     @property
     def cell_moments(self) -> np.ndarray:
         """n̄^α summed over the cell, (nq, nmodes, 4) complex."""
@@ -93,16 +99,7 @@ def mode_magnetization(
     for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=None if progress else True):
         response = displacement_response(model, modes.qpoints[iq], kgrid, kind)
         site[iq] = response.for_displacements(displacements[iq])
-    return ModeMagnetization(
-        qpoints=np.asarray(modes.qpoints),
-        frequencies=np.asarray(modes.frequencies),
-        parity=np.asarray(modes.parity),
-        displacements=displacements,
-        site_moments=site,
-        kind=kind,
-        amplitude=amplitude,
-        kgrid=tuple(kgrid),
-    )
+    return ModeMagnetization.of_modes(modes, displacements, site, kind, amplitude, kgrid)
 
 
 def finite_frequency_magnetization(
@@ -127,13 +124,4 @@ def finite_frequency_magnetization(
         responses = energy_responses(model, modes.qpoints[iq], kgrid, energies, "full")
         for nu, response in enumerate(responses):
             site[iq, nu] = response.for_displacements(displacements[iq, nu])
-    return ModeMagnetization(
-        qpoints=np.asarray(modes.qpoints),
-        frequencies=np.asarray(modes.frequencies),
-        parity=np.asarray(modes.parity),
-        displacements=displacements,
-        site_moments=site,
-        kind="full, ħω = ħω_qν",
-        amplitude=amplitude,
-        kgrid=tuple(kgrid),
-    )
+    return ModeMagnetization.of_modes(modes, displacements, site, "full, ħω = ħω_qν", amplitude, kgrid)
