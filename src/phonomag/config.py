@@ -7,10 +7,8 @@ and what would be valid.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,18 +70,9 @@ class RunConfig:
     field_files: bool = True
     summary_q: tuple[str, ...] = ("K", "M")
     source: str = "built-in default"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        return data
-
-    def digest(self, *keys: str) -> str:
-        """Short hash of the named fields (all if none): a key for cached intermediate results."""
-        data = self.as_dict()
-        chosen = {k: data[k] for k in keys} if keys else data
-        return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return asdict(self)
 
 
 _SECTIONS = {

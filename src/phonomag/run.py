@@ -44,9 +44,6 @@ class Stamps:
         entry = self.data.get(stage)
         return bool(entry) and entry["digest"] == digest and all(Path(f).exists() for f in entry["files"])
 
-    def files(self, stage: str) -> list[str]:
-        return self.data[stage]["files"]
-
     def mark(self, stage: str, digest: str, files: list) -> None:
         self.data[stage] = {"digest": digest, "files": [str(f) for f in files]}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".json.tmp")
