@@ -268,10 +268,14 @@ class TightBindingModel:
         if not all(self.species[a.symbol].slater for a in self.atoms):
             return None
         q_cart = self.cartesian(np.asarray(q_reduced, dtype=float))[None]
+        per_species = {
+            symbol: onsite_form_factors(spec.orbitals, spec.slater, q_cart)[0]
+            for symbol, spec in self.species.items()
+        }
         result = np.zeros((self.n_orbitals, self.n_orbitals), dtype=complex)
-        for a, orbs in enumerate(self.atom_orbitals):
+        for a, atom in enumerate(self.atoms):
             sl = slice(self.orbital_offset[a], self.orbital_offset[a + 1])
-            result[sl, sl] = onsite_form_factors(orbs, self.species[self.atoms[a].symbol].slater, q_cart)[0]
+            result[sl, sl] = per_species[atom.symbol]
         return result
 
     # ---------------------------------------------------------------- vertex
