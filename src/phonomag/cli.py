@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from phonomag import __version__
 from phonomag.errors import PhonomagError, QPointError
@@ -88,6 +89,33 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
     from phonomag.workflows import dynamics_overview
 
     for line in dynamics_overview(material, output, npoints, (kgrid, kgrid, 1)):
+        click.echo(line)
+
+
+@cli.command("sqw")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=121, show_default=True, help="Q-points along the path.")
+@click.option("--g", "g_text", default="0,0,0", show_default=True,
+              help="Reciprocal lattice vector G (reduced, integers) added to the path: Q = q + G.")
+@click.option("--kgrid", default=18, show_default=True, help="n of the n×n×1 k grid.")
+@click.option("--temperature", "-T", default=300.0, show_default=True, help="Temperature (K) of the Bose factors.")
+@click.option("--width", default=0.5, show_default=True, help="Line width (FWHM, meV).")
+@click.option("--resolution", default=0.0, show_default=True, help="Instrumental resolution (Gaussian FWHM, meV).")
+@click.option("--shape", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
+def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
+                width: float, resolution: float, shape: str) -> None:
+    """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
+    from phonomag.qpoints import parse_qpoint
+    from phonomag.sqw_workflow import sqw_overview
+
+    g = parse_qpoint(g_text)
+    if not np.allclose(g, np.round(g)):
+        raise QPointError(f"G = {g_text!r} must be a reciprocal lattice vector: three integers such as '1,0,0'")
+    lines = sqw_overview(material, output, npoints=npoints, g_shift=tuple(int(x) for x in np.round(g)),
+                         kgrid=(kgrid, kgrid, 1), temperature=temperature, width=width, resolution=resolution,
+                         shape=shape)
+    for line in lines:
         click.echo(line)
 
 
