@@ -103,18 +103,22 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 @click.option("--width", default=0.5, show_default=True, help="Line width (FWHM, meV).")
 @click.option("--resolution", default=0.0, show_default=True, help="Instrumental resolution (Gaussian FWHM, meV).")
 @click.option("--shape", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
+@click.option("--plane-omega", type=float, default=None,
+              help="Also map S on the Q plane h b1 + k b2 (−1 ≤ h, k ≤ 1) at this energy transfer (meV).")
 def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
-                width: float, resolution: float, shape: str) -> None:
+                width: float, resolution: float, shape: str, plane_omega: float | None) -> None:
     """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
     from phonomag.qpoints import parse_qpoint
     from phonomag.sqw_workflow import sqw_overview
+
+    from phonomag.structure_factor import QPlane
 
     g = parse_qpoint(g_text)
     if not np.allclose(g, np.round(g)):
         raise QPointError(f"G = {g_text!r} must be a reciprocal lattice vector: three integers such as '1,0,0'")
     lines = sqw_overview(material, output, npoints=npoints, g_shift=tuple(int(x) for x in np.round(g)),
                          kgrid=(kgrid, kgrid, 1), temperature=temperature, width=width, resolution=resolution,
-                         shape=shape)
+                         shape=shape, plane=None if plane_omega is None else QPlane(plane_omega))
     for line in lines:
         click.echo(line)
 

@@ -145,7 +145,8 @@ def line_profile(x_mev: np.ndarray, width_mev: float, shape: LineShape = "gaussi
 
 
 def _weights_and_lines(amplitudes, frequencies_mev, omega_mev, temperature_K, width_mev, shape, resolution_mev):
-    """Stokes weights (1+f) a a†, anti-Stokes f (a a†)ᵀ (nQ, nmodes, 4, 4) and lines D(ω ∓ ω_ν) (nQ, nmodes, nω)."""
+    """Stokes weights (1+f) a a†, anti-Stokes weights f (a a†)ᵀ, each (nQ, nmodes, 4, 4), and the
+    lines D(ω − ω_ν), D(ω + ω_ν), each (nQ, nmodes, nω); inactive modes get zero weight."""
     frequencies = np.asarray(frequencies_mev, dtype=float)
     active = frequencies > ACOUSTIC_CUTOFF_MEV
     f = bose_factor(frequencies, temperature_K)

@@ -119,13 +119,14 @@ def plot_sqw_plane(
     cross (nh, nk); zone_centres (nG, 2) reciprocal lattice points whose zone outlines are
     drawn; zone_corners (6, 2) the hexagon around Γ; view [[x0, x1], [y0, y1]] the shown region (1/Å).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.6), layout="constrained")
+    aspect = (view[1, 1] - view[1, 0]) / (view[0, 1] - view[0, 0])
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.4 * aspect + 1.3), layout="constrained")
     outline = np.vstack([zone_corners, zone_corners[:1]])
     for ax, values, (name, cmap) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis])):
         norm = CenteredNorm(halfrange=max(np.abs(values).max(), 1e-300)) if cmap == "RdBu_r" \
             else _log_norm(values, decades)
         mesh = ax.pcolormesh(corners[..., 0], corners[..., 1], values, cmap=cmap, norm=norm, rasterized=True)
-        fig.colorbar(mesh, ax=ax, label=UNITS, shrink=0.85)
+        fig.colorbar(mesh, ax=ax, label=UNITS, pad=0.02, aspect=20)
         for centre in zone_centres:
             ax.plot(*(outline + centre).T, color="0.6", lw=0.5)
         ax.set_xlim(*view[0])
