@@ -101,3 +101,14 @@ def test_non_commensurate_q(capsys):
 def test_malformed_supercell(capsys):
     code, err = run_cli(capsys, "check-vertex", "--q", "K", "--supercell", "3xx")
     assert_clean_failure(code, err, "malformed supercell")
+
+
+def test_sqw_rejects_a_non_lattice_g(capsys):
+    code, err = run_cli(capsys, "sqw", "--g", "0.5,0,0")
+    assert_clean_failure(code, err, "reciprocal lattice vector")
+
+
+def test_sqw_command_writes_its_outputs(tmp_path):
+    main(["sqw", "-o", str(tmp_path), "--npoints", "7", "--kgrid", "9"])
+    for name in ("sqw.nc", "sqw_maps.png", "sqw_maps.pdf", "sqw_cuts.png"):
+        assert (tmp_path / name).stat().st_size > 0
