@@ -26,8 +26,6 @@ from ase import units
 
 from phonomag.phonons.mirror import parity_subspaces
 
-#: ħ in ASE units (eV · Å √(amu/eV)); ħ²/(2 M E) is then in Å² for M in amu, E in eV.
-HBAR = units._hbar * units.J * units.s
 #: 1 THz (ordinary frequency) as an energy hν in meV.
 THZ_TO_MEV = units._hplanck / units._e * 1e12 * 1e3
 #: Relative tolerance for equally large eigenvector components in the gauge choice.
@@ -48,18 +46,6 @@ class PhononModes:
     eigenvectors: np.ndarray
     masses: np.ndarray
     parity: np.ndarray
-
-    def zero_point_displacements(self, min_frequency: float = 0.05) -> np.ndarray:
-        """Complex zero-point amplitudes u_κ = √(ħ / (2 M_κ ω)) e_κ in Å, (nq, nmodes, natoms, 3).
-
-        Modes with ħω ≤ ``min_frequency`` (meV) — the rigid translations at Γ and
-        imaginary modes — get zero displacement instead of an infinite or NaN one.
-        """
-        energy = self.frequencies * 1e-3  # eV
-        active = energy > min_frequency * 1e-3
-        safe = np.where(active, energy, 1.0)
-        amplitude = np.where(active[..., None], HBAR / np.sqrt(2.0 * self.masses[None, None, :] * safe[..., None]), 0.0)
-        return amplitude[..., None] * self.eigenvectors
 
 
 def modes_from_dynamical_matrices(
