@@ -152,6 +152,37 @@ def run_command(config_path: Path | None, output: Path) -> None:
         click.echo(line)
 
 
+@cli.command("ab-initio")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--q", "q_texts", multiple=True, default=("K",), show_default=True,
+              help="q-point (label G, M, K, K' or three reduced numbers a,b,c); repeatable.")
+@click.option("--ecut", default=20.0, show_default=True, help="ABINIT plane-wave cutoff (Ha).")
+@click.option("--kgrid", default=6, show_default=True, help="k grid n×n×1 of the DFPT run (multiple of 3 for K).")
+@click.option("--vacuum-cell", default=18.0, show_default=True, help="Cell length along z for ABINIT (Å).")
+@click.option("--model-kgrid", default=24, show_default=True, help="k grid n×n×1 of the model's sums.")
+@click.option("--nproc", default=2, show_default=True, help="MPI processes for abinit.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("abinit-work"),
+              show_default=True, help="Folder of the ABINIT runs (a finished run is reused).")
+def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
+                      vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path) -> None:
+    """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
+    from phonomag.abinit.comparison import comparison_table, run_comparison
+    from phonomag.abinit.inputs import AbinitSettings
+    from phonomag.plotting.comparison import plot_model_vs_abinit
+    from phonomag.qpoints import parse_qpoint
+
+    qpoints = {text: parse_qpoint(text) for text in q_texts}
+    settings = AbinitSettings(ecut=ecut, kgrid=(kgrid, kgrid, 1), spin_orbit=True)
+    rows = run_comparison(material, qpoints, settings, workdir, vacuum_cell, model_kgrid, nproc=nproc)
+    lines = comparison_table(rows)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "abinit_comparison.txt").write_text("\n".join(lines) + "\n")
+    plot_model_vs_abinit(rows, output / "abinit_comparison")
+    for line in lines:
+        click.echo(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn phonomag errors into one message and exit code 2."""
     try:

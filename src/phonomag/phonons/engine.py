@@ -7,6 +7,8 @@
     source = "phonopy"              phonopy_yaml = "phonopy_params.yaml"
                                     or force_constants = "FORCE_CONSTANTS" + supercell
                                     or force_sets = "FORCE_SETS" + supercell
+    source = "abinit-ddb"           ddb = "file_DDB" or ["q1_DDB", "q2_DDB", ...]
+                                    qgrid = [6, 6, 1]  (Γ-centred grid of the DFPT q-points)
 
 Paths are relative to ``base_dir``. Force constants are computed (or read) once,
 when the engine is built, symmetrised by phonopy (translational invariance, i.e.
@@ -30,7 +32,9 @@ from phonopy.file_IO import parse_FORCE_CONSTANTS, parse_FORCE_SETS
 from phonopy.interface.calculator import get_calculator_physical_units
 from phonopy.structure.atoms import PhonopyAtoms
 
+from phonomag.abinit.ddb import read_phonon_blocks
 from phonomag.errors import PhononSourceError, QPointError
+from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_force_constants
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV, PhononModes, modes_from_dynamical_matrices
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters
@@ -38,6 +42,7 @@ from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parame
 _KEYS = {
     "stillinger-weber": {"source", "potential", "supercell", "displacement"},
     "phonopy": {"source", "phonopy_yaml", "force_constants", "force_sets", "supercell"},
+    "abinit-ddb": {"source", "ddb", "qgrid"},
 }
 _PHONOPY_FILES = ("phonopy_yaml", "force_constants", "force_sets")
 #: Atoms of the phonopy primitive cell and of ``atoms`` must agree within this (Å).
@@ -104,6 +109,8 @@ def build_phonon_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEng
     base_dir = Path(base_dir)
     if source == "stillinger-weber":
         return _stillinger_weber_engine(atoms, config, base_dir)
+    if source == "abinit-ddb":
+        return _ddb_engine(atoms, config, base_dir)
     return _phonopy_file_engine(atoms, config, base_dir)
 
 
@@ -167,6 +174,53 @@ def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEn
     ph.symmetrize_force_constants(show_drift=False)
     order = _match_atoms(ph, atoms, path)
     return PhononEngine(atoms.copy(), ph, order, f"phonopy force constants from {path}")
+
+
+def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
+    """Force constants of the q-grid supercell from DFPT blocks at the irreducible q (ABINIT DDB).
+
+    The DDB crystal must be ``atoms`` (Cartesian positions and in-plane cell within
+    0.01 Å; for a layer, not periodic along c, the vacuum along c may differ).
+    """
+    files = config.get("ddb")
+    files = [files] if isinstance(files, str) else files
+    if not files or not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise PhononSourceError(
+            f"[phonons] ddb = {config.get('ddb')!r} must be a DDB file name or a list of them")
+    qgrid = _supercell_matrix({"supercell": config.get("qgrid")})
+    if not np.array_equal(qgrid, np.diag(np.diag(qgrid))):
+        raise PhononSourceError(f"[phonons] qgrid = {config.get('qgrid')!r} must be three integers")
+    paths = [base_dir / f for f in files]
+    data = read_phonon_blocks(paths)
+    _check_same_crystal(atoms, data, paths[0])
+    ph = Phonopy(_phonopy_atoms(atoms), qgrid, primitive_matrix=None)
+    mesh = np.diag(qgrid)
+    grid = expand_to_grid(atoms, mesh, data.qpoints, data.matrices)
+    ph.force_constants = supercell_force_constants(ph, mesh, grid)
+    ph.symmetrize_force_constants(show_drift=False)
+    names = ", ".join(p.name for p in paths[:3]) + (", …" if len(paths) > 3 else "")
+    return PhononEngine(
+        atoms.copy(), ph, np.arange(len(atoms)),
+        f"ABINIT DFPT, {len(data.qpoints)} irreducible q of the {'×'.join(map(str, mesh))} grid ({names})")
+
+
+def _check_same_crystal(atoms: Atoms, data, path: Path) -> None:
+    """Raise unless the DDB crystal ``data`` is ``atoms``, species included (see _ddb_engine)."""
+    cell, fractional = data.cell, data.fractional
+    if len(data.numbers) != len(atoms) or not np.array_equal(data.numbers, atoms.numbers):
+        raise PhononSourceError(
+            f"{path} holds atoms with atomic numbers {data.numbers.tolist()}, the structure "
+            f"{atoms.numbers.tolist()} (same atoms in the same order are needed)")
+    periodic = np.array(atoms.pbc, dtype=bool)
+    compare = periodic if not periodic.all() else np.ones(3, dtype=bool)
+    positions = fractional @ cell
+    cell_ok = np.abs(cell[compare] - atoms.cell.array[compare]).max() <= _MATCH_TOL
+    same = len(positions) == len(atoms) and cell_ok and np.abs(positions - atoms.positions).max() <= _MATCH_TOL
+    if not same:
+        raise PhononSourceError(
+            f"the crystal of {path} (cell {np.round(cell, 4).tolist()} Å, positions "
+            f"{np.round(positions, 4).tolist()} Å) is not the structure's (cell "
+            f"{np.round(atoms.cell.array, 4).tolist()} Å, positions {np.round(atoms.positions, 4).tolist()} Å)")
 
 
 def _load_phonopy_yaml(path: Path) -> Phonopy:

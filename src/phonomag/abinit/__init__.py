@@ -1,0 +1,1 @@
+"""ABINIT interface: input files, runs, and readers of its output (DDB)."""

@@ -1,0 +1,148 @@
+"""Reader of ABINIT's text derivative database (DDB): phonon blocks at each q.
+
+The DDB (ABINIT's ``*_DDB`` files, format of ABINIT 9) holds, per data block, the
+second derivatives of the total energy with respect to two perturbations
+(idir1, ipert1; idir2, ipert2). Perturbations ipert = 1..natom are displacements
+of atom ipert along the *reduced* direction idir (along primitive vector idir),
+so the block at q is, in Hartree,
+
+    D^red_{κi,κ'j}(q) = Σ_b ∂²E / ∂x_{κi}(0) ∂x_{κ'j}(b) exp(i q·R_b),
+
+with x the displacement in reduced coordinates and the phase on the cell vector
+R_b only (X. Gonze, C. Lee, PRB 55, 10355 (1997), eq. 4: no atomic positions in
+the phase). :func:`read_phonon_blocks` turns it into Cartesian eV/Å² in the
+position convention of phonopy and DESIGN.md §3,
+
+    C_{κα,κ'β}(q) = Σ_b Φ_{κα,κ'β}(0, b) exp(i q·(R_b + τ_κ' − τ_κ)).
+
+Other perturbations (electric field, strain) in the blocks are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import units
+
+from phonomag.errors import PhononSourceError
+
+_BLOCK = re.compile(r"^\s*2nd derivatives \((?:non-stat\.|stationary)\)\s*- # elements\s*:\s*(\d+)")
+_HEADER_KEYS = ("natom", "acell", "rprim", "xred", "amu", "typat", "znucl")
+
+
+@dataclass
+class DDBPhonons:
+    """Phonon data of one or more DDB files.
+
+    cell (3, 3) Å, rows = lattice vectors; fractional (natom, 3) positions;
+    numbers (natom,) atomic numbers; masses (natom,) amu as ABINIT used them; qpoints (nq, 3) reduced;
+    matrices (nq, 3 natom, 3 natom) C(q) in eV/Å², position convention.
+    """
+
+    cell: np.ndarray
+    fractional: np.ndarray
+    numbers: np.ndarray
+    masses: np.ndarray
+    qpoints: np.ndarray
+    matrices: np.ndarray
+
+
+def _fortran_floats(text: str) -> list[float]:
+    return [float(x.replace("D", "E").replace("d", "e")) for x in text.split()]
+
+
+def _header_arrays(lines: list[str], path: Path) -> dict[str, np.ndarray]:
+    """The header variables natom, acell, rprim, xred, amu, typat (values may run over lines)."""
+    values: dict[str, list[float]] = {}
+    current = None
+    for line in lines:
+        if "Database of total energy derivatives" in line:
+            break
+        words = line.split()
+        if words and re.fullmatch(r"[a-z_0-9]+", words[0]):
+            current = words[0] if words[0] in _HEADER_KEYS else None
+            if current:
+                values[current] = _fortran_floats(" ".join(words[1:]))
+        elif current and words:
+            try:
+                values[current].extend(_fortran_floats(line))
+            except ValueError:
+                current = None
+    missing = [key for key in _HEADER_KEYS if key not in values]
+    if missing:
+        raise PhononSourceError(f"{path} is not an ABINIT DDB: header lacks {', '.join(missing)}")
+    return {key: np.array(val) for key, val in values.items()}
+
+
+def read_phonon_blocks(paths) -> DDBPhonons:
+    """Phonon blocks of the DDB file(s) ``paths`` (one path or several with the same crystal)."""
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    crystal = None
+    qpoints, matrices = [], []
+    for path in paths:
+        if not path.is_file():
+            raise PhononSourceError(f"DDB file {path} does not exist")
+        lines = path.read_text().splitlines()
+        header = _header_arrays(lines, path)
+        natom = int(header["natom"][0])
+        rprim = header["rprim"].reshape(3, 3)
+        cell = rprim * header["acell"][:, None] * units.Bohr  # rows: a_i = acell_i · rprim_i
+        types = header["typat"].astype(int) - 1
+        amu = header["amu"][types]
+        numbers = np.rint(header["znucl"][types]).astype(int)
+        fractional = header["xred"].reshape(natom, 3)
+        if crystal is None:
+            crystal = (cell, fractional, numbers, amu)
+        elif not (np.allclose(crystal[0], cell, atol=1e-6) and np.allclose(crystal[1], fractional, atol=1e-8)
+                  and np.array_equal(crystal[2], numbers)):
+            raise PhononSourceError(f"{path} describes another crystal than {paths[0]}")
+        for q, block in _blocks(lines, natom, path):
+            qpoints.append(q)
+            matrices.append(_cartesian_position_convention(block, cell, fractional, q))
+    if not qpoints:
+        raise PhononSourceError(f"no phonon (2nd-derivative) blocks in {', '.join(map(str, paths))}")
+    cell, fractional, numbers, amu = crystal
+    return DDBPhonons(cell, fractional, numbers, amu, np.array(qpoints), np.array(matrices))
+
+
+def _blocks(lines, natom, path):
+    """Yield (q reduced, D^red (natom, 3, natom, 3) Hartree) for each complete phonon block."""
+    i = 0
+    while i < len(lines):
+        match = _BLOCK.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        count = int(match.group(1))
+        q_words = lines[i + 1].split()
+        if q_words[0] != "qpt":
+            raise PhononSourceError(f"{path}: line {i + 2} should give the block's qpt")
+        q_and_norm = _fortran_floats(" ".join(q_words[1:5]))
+        q = np.array(q_and_norm[:3]) / q_and_norm[3]
+        block = np.full((natom, 3, natom, 3), np.nan, dtype=complex)
+        for line in lines[i + 2:i + 2 + count]:
+            words = line.split()
+            d1, p1, d2, p2 = (int(w) for w in words[:4])
+            re_im = _fortran_floats(" ".join(words[4:6]))
+            if p1 <= natom and p2 <= natom:
+                block[p1 - 1, d1 - 1, p2 - 1, d2 - 1] = re_im[0] + 1j * re_im[1]
+        i += 2 + count
+        if np.isnan(block).any():
+            raise PhononSourceError(
+                f"{path}: the 2nd-derivative block at q = {np.round(q, 6).tolist()} lacks phonon elements "
+                "(ABINIT completes blocks by symmetry; run all atoms and directions: rfatpol 1 natom, rfdir 1 1 1)")
+        yield q, block
+
+
+def _cartesian_position_convention(block, cell, fractional, q) -> np.ndarray:
+    """D^red (Ha, reduced directions, cell-vector phase) → C (eV/Å², Cartesian, τ phase)."""
+    natom = len(fractional)
+    # u_cart = Σ_i x_i a_i, so D^red = A Φ Aᵀ with A the rows a_i (in Å): Φ = A⁻¹ D^red A⁻ᵀ
+    inverse = np.linalg.inv(cell)
+    cart = np.einsum("ai,kilj,bj->kalb", inverse, block, inverse) * units.Hartree
+    phase = np.exp(2j * np.pi * (fractional @ q))  # exp(i q·τ_κ)
+    cart = cart * phase.conj()[:, None, None, None] * phase[None, None, :, None]
+    return cart.reshape(3 * natom, 3 * natom)

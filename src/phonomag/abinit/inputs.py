@@ -1,0 +1,173 @@
+"""ABINIT input files written from an ASE structure and a few physical settings.
+
+Units in the files: lengths in Å (``angstrom`` tags), ecut in Hartree, as ABINIT
+reads them. Pseudopotentials default to the HGH set of Debian's ``abinit-data``
+(LDA, with SOC terms; C. Hartwigsen, S. Goedecker, J. Hutter, PRB 58, 3641 (1998)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from phonomag.errors import PhonomagError
+
+#: Where Debian's abinit-data puts the HGH pseudopotentials.
+HGH_DIR = Path("/usr/share/abinit/psp/PseudosHGH_pwteter")
+
+
+class AbinitInputError(PhonomagError):
+    """Settings or structure that ABINIT inputs cannot be written for."""
+
+
+@dataclass(frozen=True)
+class AbinitSettings:
+    """Physical settings of an ABINIT calculation.
+
+    ecut: plane-wave cutoff (Ha); kgrid: Γ-centred Monkhorst–Pack grid;
+    pseudos: species → file name in ``pseudo_dir`` (semicore HGH files by default
+    for W and Mo); nband: bands (default: half the valence electrons, insulator);
+    spin_orbit: spinors (nspinor 2) with the pseudopotentials' SOC terms;
+    tolvrs_gs / tolvrs_dfpt: SCF stopping criteria on the potential residual.
+    """
+
+    ecut: float = 25.0
+    kgrid: tuple[int, int, int] = (6, 6, 1)
+    pseudo_dir: Path = HGH_DIR
+    pseudos: dict[str, str] = field(default_factory=lambda: {
+        "W": "74w.14.hgh", "Se": "34se.6.hgh", "Mo": "42mo.14.hgh", "S": "16s.6.hgh"})
+    nband: int | None = None
+    spin_orbit: bool = False
+    tolvrs_gs: float = 1e-16
+    tolvrs_dfpt: float = 1e-8
+
+    def __post_init__(self):
+        if not (isinstance(self.ecut, (int, float)) and 1 <= self.ecut <= 200):
+            raise AbinitInputError(f"ecut = {self.ecut!r} Ha must be a number in [1, 200]")
+        if len(self.kgrid) != 3 or not all(isinstance(n, int) and n >= 1 for n in self.kgrid):
+            raise AbinitInputError(f"kgrid = {self.kgrid!r} must be three positive integers")
+
+
+def _valence(pseudo: Path) -> float:
+    """zion from the second line of a pseudopotential file (zatom, zion, pspdat)."""
+    try:
+        return float(pseudo.read_text().splitlines()[1].split()[1])
+    except (OSError, IndexError, ValueError) as exc:
+        raise AbinitInputError(f"cannot read the valence charge from pseudopotential {pseudo}: {exc}") from None
+
+
+def _pseudo_files(atoms: Atoms, settings: AbinitSettings) -> dict[str, Path]:
+    """species → pseudopotential file, in order of first appearance; clear errors if absent."""
+    species = list(dict.fromkeys(atoms.get_chemical_symbols()))
+    missing = [s for s in species if s not in settings.pseudos]
+    if missing:
+        raise AbinitInputError(
+            f"no pseudopotential for {', '.join(missing)}; give pseudos = {{species: file}} "
+            f"(known: {', '.join(sorted(settings.pseudos))})")
+    files = [settings.pseudo_dir / settings.pseudos[s] for s in species]
+    absent = [str(f) for f in files if not f.is_file()]
+    if absent:
+        raise AbinitInputError(f"pseudopotential file(s) {', '.join(absent)} not found "
+                               "(install them with scripts/install_abinit.sh)")
+    return dict(zip(species, files))
+
+
+def structure_block(atoms: Atoms, settings: AbinitSettings) -> str:
+    """Cell, atoms, species and pseudopotentials of ``atoms`` as ABINIT variables."""
+    species = list(_pseudo_files(atoms, settings))
+    typat = [species.index(s) + 1 for s in atoms.get_chemical_symbols()]
+    znucl = [int(atoms.numbers[atoms.get_chemical_symbols().index(s)]) for s in species]
+    cell = atoms.cell.array
+    lines = ["acell 3*1.0 angstrom", "rprim"]
+    lines += [f"  {v[0]:.12f} {v[1]:.12f} {v[2]:.12f}" for v in cell]
+    lines += [f"natom {len(atoms)}", f"ntypat {len(species)}",
+              "typat " + " ".join(map(str, typat)), "znucl " + " ".join(map(str, znucl)), "xred"]
+    lines += [f"  {x[0]:.15f} {x[1]:.15f} {x[2]:.15f}" for x in atoms.get_scaled_positions(wrap=False)]
+    lines += [f'pp_dirpath "{settings.pseudo_dir}"', 'pseudos "' + ", ".join(settings.pseudos[s] for s in species) + '"']
+    return "\n".join(lines)
+
+
+def electron_block(atoms: Atoms, settings: AbinitSettings) -> str:
+    """Basis, k grid, bands and spin variables."""
+    electrons = valence_electrons(atoms, settings)
+    per_band = 1 if settings.spin_orbit else 2
+    nband = settings.nband or int(np.ceil(electrons / per_band))
+    n1, n2, n3 = settings.kgrid
+    lines = [f"ecut {settings.ecut}", f"ngkpt {n1} {n2} {n3}", "nshiftk 1 shiftk 0 0 0",
+             "occopt 1", f"nband {nband}"]
+    if settings.spin_orbit:
+        lines.append("nspinor 2 nspden 1")  # so_psp defaults to the SOC terms of the files
+    return "\n".join(lines)
+
+
+def valence_electrons(atoms: Atoms, settings: AbinitSettings) -> int:
+    """Valence electrons per cell with the chosen pseudopotentials."""
+    files = _pseudo_files(atoms, settings)
+    total = sum(_valence(files[s]) for s in atoms.get_chemical_symbols())
+    return int(round(total))
+
+
+def relax_input(atoms: Atoms, settings: AbinitSettings) -> str:
+    """Relax the internal coordinates at a fixed cell (BFGS, forces below 1e-6 Ha/bohr)."""
+    return "\n".join([
+        "# relax internal coordinates at fixed cell (written by phonomag)",
+        structure_block(atoms, settings), electron_block(atoms, settings),
+        "kptopt 1", "ionmov 2 optcell 0 ntime 30 tolmxf 1e-6", f"tolvrs {settings.tolvrs_gs:g} nstep 100", ""])
+
+
+def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:
+    """Ground state (dataset 1) and one DFPT phonon dataset per q (all atoms, all directions).
+
+    q in reduced coordinates; each must be commensurate with the k grid (k+q on it).
+    """
+    qpoints = np.atleast_2d(np.asarray(qpoints, float))
+    kgrid = np.array(settings.kgrid)
+    scaled = qpoints * kgrid
+    if np.abs(scaled - np.rint(scaled)).max() > 1e-8:
+        raise AbinitInputError(f"q-points {np.round(qpoints, 6).tolist()} are not all on the k grid {kgrid.tolist()}")
+    lines = ["# ground state and DFPT phonons (written by phonomag)", f"ndtset {1 + len(qpoints)}",
+             structure_block(atoms, settings), electron_block(atoms, settings),
+             f"kptopt1 1 tolvrs1 {settings.tolvrs_gs:g} nstep 100"]
+    for n, q in enumerate(qpoints, start=2):
+        kptopt = 2 if np.allclose(q, 0) else 3
+        lines.append(f"kptopt{n} {kptopt} getwfk{n} 1 rfphon{n} 1 rfatpol{n} 1 {len(atoms)} rfdir{n} 1 1 1 "
+                     f"nqpt{n} 1 qpt{n} {q[0]:.15f} {q[1]:.15f} {q[2]:.15f} tolvrs{n} {settings.tolvrs_dfpt:g}")
+    return "\n".join(lines) + "\n"
+
+
+def response_input(atoms: Atoms, settings: AbinitSettings, qpoints, atom_range=None,
+                   directions=(1, 1, 1), empty_bands: int = 4) -> str:
+    """Spinor ground state on the full k grid and DFPT datasets whose 1WF files give eq. 1.
+
+    Dataset 1: ground state without symmetry (nsym 1, kptopt 3, istwfk 1) so that the
+    WFK holds every k of the grid, netCDF output (iomode 3). Datasets 2…: one per q,
+    phonon perturbations of atoms ``atom_range`` = (first, last) (1-based, default all)
+    along the reduced ``directions`` mask, occupied bands only, first-order wavefunctions
+    (1WF) and densities (DEN) written. Needs ``settings.spin_orbit``.
+    """
+    if not settings.spin_orbit:
+        raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
+    qpoints = np.atleast_2d(np.asarray(qpoints, float))
+    kgrid = np.array(settings.kgrid)
+    scaled = qpoints * kgrid
+    if np.abs(scaled - np.rint(scaled)).max() > 1e-8:
+        raise AbinitInputError(f"q-points {np.round(qpoints, 6).tolist()} are not all on the k grid {kgrid.tolist()}")
+    first, last = atom_range or (1, len(atoms))
+    if not 1 <= first <= last <= len(atoms):
+        raise AbinitInputError(f"atom_range = {atom_range!r} must lie within 1..{len(atoms)}")
+    occupied = valence_electrons(atoms, settings)
+    gs = dataclasses.replace(settings, nband=occupied + empty_bands)
+    mask = " ".join(str(int(bool(d))) for d in directions)
+    lines = ["# spinor ground state and DFPT first-order wavefunctions (written by phonomag)",
+             f"ndtset {1 + len(qpoints)}", structure_block(atoms, gs), electron_block(atoms, gs),
+             "nsym 1 kptopt 3 istwfk *1 iomode 3",
+             f"tolvrs1 {settings.tolvrs_gs:g} nstep 100 nbdbuf1 {empty_bands}"]
+    for n, q in enumerate(qpoints, start=2):
+        lines.append(f"getwfk{n} 1 nband{n} {occupied} rfphon{n} 1 rfatpol{n} {first} {last} rfdir{n} {mask} "
+                     f"nqpt{n} 1 qpt{n} {q[0]:.15f} {q[1]:.15f} {q[2]:.15f} tolvrs{n} {settings.tolvrs_dfpt:g} "
+                     f"prtden{n} 1")
+    return "\n".join(lines) + "\n"

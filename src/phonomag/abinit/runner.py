@@ -1,0 +1,77 @@
+"""Run ABINIT as a subprocess, with progress, and resume finished runs from disk.
+
+A run lives in its own directory: ``<name>.abi`` (input), ``<name>.log`` (stdout),
+``<name>.abo`` (main output), outputs prefixed ``<name>o_``. A run whose ``.abo``
+ends with ABINIT's completion line and whose input is unchanged is not repeated;
+an interrupted run is started again from scratch (ABINIT datasets are minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tqdm import tqdm
+
+from phonomag.errors import PhonomagError
+
+_DATASET = re.compile(r"^\s*==\s*DATASET\s+(\d+)")
+_DONE = "Calculation completed."
+
+
+class AbinitRunError(PhonomagError):
+    """ABINIT is missing or a run failed."""
+
+
+def abinit_executable() -> str:
+    """Path of ``abinit``; a clear error if it is not installed."""
+    path = shutil.which("abinit")
+    if path is None:
+        raise AbinitRunError("abinit is not installed: run scripts/install_abinit.sh (Debian: apt install abinit abinit-data)")
+    return path
+
+
+def is_complete(workdir: Path, name: str, text: str) -> bool:
+    """True if the run ``name`` in ``workdir`` finished with exactly this input."""
+    abi, abo = workdir / f"{name}.abi", workdir / f"{name}.abo"
+    return abi.is_file() and abi.read_text() == text and abo.is_file() and _DONE in abo.read_text()[-4000:]
+
+
+def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: int = 1,
+               progress: bool = True) -> Path:
+    """Run the input ``text`` as ``workdir/name.abi``; return the directory. Skips a complete run."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if is_complete(workdir, name, text):
+        return workdir
+    for stale in workdir.glob(f"{name}.abo*"):  # ABINIT renames rather than overwrites
+        stale.unlink()
+    (workdir / f"{name}.abi").write_text(text)
+    command = [abinit_executable(), f"{name}.abi"]
+    if nproc > 1:
+        mpirun = shutil.which("mpirun")
+        if mpirun is None:
+            raise AbinitRunError("nproc > 1 needs mpirun (Debian: openmpi-bin)")
+        command = [mpirun, "--allow-run-as-root", "-np", str(nproc), *command]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with open(workdir / f"{name}.log", "w") as log, tqdm(total=datasets, desc=f"abinit {name}",
+                                                        unit="dataset", disable=not progress) as bar:
+        process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, env=env)
+        for line in process.stdout:
+            log.write(line)
+            match = _DATASET.match(line)
+            if match:
+                bar.n = int(match.group(1)) - 1
+                bar.refresh()
+        code = process.wait()
+        bar.n = datasets
+        bar.refresh()
+    if code != 0 or not is_complete(workdir, name, text):
+        tail = (workdir / f"{name}.log").read_text().splitlines()[-15:]
+        raise AbinitRunError(f"abinit {name} failed (exit {code}) in {workdir}; last lines of the log:\n"
+                             + "\n".join(tail))
+    return workdir

@@ -1,0 +1,100 @@
+"""ABINIT inputs, mode → perturbation coefficients and mode pairing (no abinit needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from phonomag.abinit.comparison import pair_modes
+from phonomag.abinit.inputs import AbinitInputError, AbinitSettings, phonon_input, response_input
+from phonomag.abinit.mode_response import perturbation_coefficients
+from phonomag.materials import load_material
+
+HGH = AbinitSettings().pseudo_dir
+
+
+@pytest.fixture(scope="module")
+def atoms():
+    return load_material("WSe2").atoms.copy()
+
+
+def _variables(text):
+    """name → list of words, for the one-line variables of an input."""
+    out = {}
+    for line in text.splitlines():
+        words = line.split()
+        i = 0
+        while i < len(words):
+            if words[i][0].isalpha():
+                j = i + 1
+                while j < len(words) and not words[j][0].isalpha():
+                    j += 1
+                out[words[i]] = words[i + 1:j]
+                i = j
+            else:
+                i += 1
+    return out
+
+
+@pytest.mark.skipif(not HGH.is_dir(), reason="HGH pseudopotentials of abinit-data not installed")
+def test_structure_and_bands_of_a_phonon_input(atoms):
+    text = phonon_input(atoms, AbinitSettings(), [[0, 0, 0], [1 / 3, 1 / 3, 0]])
+    variables = _variables(text)
+    assert variables["ndtset"] == ["3"] and variables["natom"] == ["3"]
+    assert variables["typat"] == ["1", "2", "2"] and variables["znucl"] == ["74", "34"]
+    assert variables["nband"] == ["13"]  # 14 + 2 × 6 valence electrons, two per band
+    assert variables["kptopt2"] == ["2"] and variables["kptopt3"] == ["3"]
+    lines = text.splitlines()
+    start = lines.index("rprim")
+    cell = np.array([[float(x) for x in lines[start + 1 + n].split()] for n in range(3)])
+    assert np.allclose(cell, atoms.cell.array, atol=1e-9)
+    start = lines.index("xred")
+    frac = np.array([[float(x) for x in lines[start + 1 + n].split()] for n in range(3)])
+    assert np.allclose(frac @ atoms.cell.array, atoms.positions, atol=1e-9)
+
+
+@pytest.mark.skipif(not HGH.is_dir(), reason="HGH pseudopotentials of abinit-data not installed")
+def test_response_input_uses_spinors_and_all_occupied_bands(atoms):
+    text = response_input(atoms, AbinitSettings(spin_orbit=True), [[1 / 3, 1 / 3, 0]])
+    variables = _variables(text)
+    assert variables["nspinor"] == ["2"] and variables["nsym"] == ["1"] and variables["iomode"] == ["3"]
+    assert variables["nband2"] == ["26"] and variables["nband"] == ["30"]
+    assert variables["rfatpol2"] == ["1", "3"] and variables["rfdir2"] == ["1", "1", "1"]
+
+
+@pytest.mark.parametrize("kwargs, q, message", [
+    ({"spin_orbit": True}, [[0.25, 0, 0]], "not all on the k grid"),
+    ({"spin_orbit": False}, [[1 / 3, 1 / 3, 0]], "needs spin_orbit"),
+    ({"spin_orbit": True, "pseudos": {"W": "74w.14.hgh"}}, [[0, 0, 0]], "no pseudopotential for Se"),
+])
+def test_bad_response_inputs_are_named(atoms, kwargs, q, message):
+    with pytest.raises(AbinitInputError, match=message):
+        response_input(atoms, AbinitSettings(**kwargs), q)
+
+
+@pytest.mark.parametrize("kwargs", [{"ecut": 0.1}, {"kgrid": (6, 6)}, {"kgrid": (6, 0, 1)}])
+def test_bad_settings_are_named(kwargs):
+    with pytest.raises(AbinitInputError):
+        AbinitSettings(**kwargs)
+
+
+def test_perturbation_coefficients_rebuild_the_displacement(atoms):
+    # Σ_i x_κi a_i e^{iq·R} must be the mode's U_κ e^{iq·(R + τ_κ)} for every cell R
+    rng = np.random.default_rng(3)
+    q = np.array([1 / 3, 1 / 3, 0])
+    u = rng.normal(size=(2, 3, 3)) + 1j * rng.normal(size=(2, 3, 3))
+    x = perturbation_coefficients(u, atoms, q)
+    cell = atoms.cell.array
+    for r in ([0, 0, 0], [1, 0, 0], [2, -1, 0]):
+        phase_r = np.exp(2j * np.pi * q @ np.array(r))
+        abinit = np.einsum("mki,ia->mka", x, cell) * phase_r
+        tau_phase = np.exp(1j * (np.array(r) @ cell + atoms.positions) @ (2 * np.pi * q @ atoms.cell.reciprocal()))
+        assert np.allclose(abinit, u * tau_phase[None, :, None])
+
+
+def test_modes_pair_by_parity_and_rank():
+    a = np.array([1, -1, 1, -1, 1])
+    b = np.array([-1, 1, 1, -1, 1])
+    assert pair_modes(a, b).tolist() == [1, 0, 2, 3, 4]
+    with pytest.raises(ValueError, match="parity"):
+        pair_modes(a, np.array([1, 1, 1, -1, 1]))

@@ -1,0 +1,140 @@
+"""Eq. 1 from ABINIT DFPT on tiny settings (ecut 8 Ha, 3×3 k grid, spinors).
+
+Runs abinit (skipped, with the reason, where it is not installed: see
+scripts/install_abinit.sh; .ci/run installs it). One ground state and, at q = K
+and q = −K, the two perturbations of W along a (in plane) and along z.
+Checks against ABINIT's own first-order density, the σ_h selection rule, time
+reversal between q and −q, and independence of the wavefunction gauge (a second
+ground state with another number of bands has other phases).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from phonomag.abinit.densities import read_first_order_density
+from phonomag.abinit.density_response import cell_integrals, one_sided_response, pauli_components
+from phonomag.abinit.inputs import AbinitSettings, response_input
+from phonomag.abinit.runner import run_abinit
+from phonomag.abinit.wavefunctions import WavefunctionFileError, read_wavefunctions
+from phonomag.materials import load_material
+
+pytestmark = pytest.mark.skipif(shutil.which("abinit") is None,
+                                reason="abinit not installed (run scripts/install_abinit.sh)")
+
+K = [1 / 3, 1 / 3, 0]
+MINUS_K = [-1 / 3, -1 / 3, 0]
+SETTINGS = AbinitSettings(ecut=8, kgrid=(3, 3, 1), spin_orbit=True, tolvrs_gs=1e-14, tolvrs_dfpt=1e-10)
+W_X, W_Z = 1, 3  # ABINIT perturbation index idir + 3 (ipert − 1) for W (atom 1)
+
+
+def _tiny_wse2():
+    atoms = load_material("WSe2").atoms.copy()
+    cell = atoms.cell.array.copy()
+    cell[2] = [0.0, 0.0, 12.0]
+    atoms.set_cell(cell, scale_atoms=False)
+    return atoms
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("abinit")
+    text = response_input(_tiny_wse2(), SETTINGS, [K, MINUS_K], atom_range=(1, 1), directions=(1, 0, 1))
+    run_abinit(text, workdir, "tiny", progress=False, datasets=3)
+    return workdir
+
+
+def _files(workdir, dataset, pert):
+    ground = read_wavefunctions(workdir / "tinyo_DS1_WFK.nc")
+    first = read_wavefunctions(workdir / f"tinyo_DS{dataset}_1WF{pert}.nc")
+    density = read_first_order_density(workdir / f"tinyo_DS{dataset}_DEN{pert}.nc")
+    return ground, first, density
+
+
+def test_abinit_first_order_density_is_twice_the_trace(run):
+    for dataset in (2, 3):
+        for pert in (W_X, W_Z):
+            ground, first, density = _files(run, dataset, pert)
+            response = one_sided_response(ground, first, density.shape)
+            trace = response[0, 0] + response[1, 1]
+            assert np.abs(2 * trace - density).max() < 1e-8 * np.abs(density).max()
+
+
+def test_sigma_h_selection_rule_at_k(run):
+    # W along z is odd under σ_h: cell-integrated charge and M_z vanish, in-plane M does not.
+    # W along a is even: in-plane M vanishes, charge and M_z do not.
+    ground, first, density = _files(run, 2, W_Z)
+    odd = cell_integrals(pauli_components(one_sided_response(ground, first, density.shape)), ground.volume)
+    ground, first, density = _files(run, 2, W_X)
+    even = cell_integrals(pauli_components(one_sided_response(ground, first, density.shape)), ground.volume)
+    in_plane_odd = np.hypot(abs(odd[1]), abs(odd[2]))
+    assert in_plane_odd > 1e-3
+    assert abs(odd[0]) < 1e-5 * in_plane_odd and abs(odd[3]) < 1e-5 * in_plane_odd
+    assert abs(even[0]) > 1e-3 and abs(even[3]) > 1e-5
+    assert np.hypot(abs(even[1]), abs(even[2])) < 1e-5 * abs(even[3])
+
+
+def test_time_reversal_between_k_and_minus_k(run):
+    # W sits at the origin, so ABINIT's pattern e^{iq·R} is the τ-including one: DESIGN.md §2.1
+    # gives n⁰_{−q}(r) = n⁰_q(r)* and M_{−q}(r) = −M_q(r)* for the cell-periodic parts.
+    for pert in (W_X, W_Z):
+        ground, first, density = _files(run, 2, pert)
+        plus = pauli_components(one_sided_response(ground, first, density.shape))
+        ground, first, density = _files(run, 3, pert)
+        minus = pauli_components(one_sided_response(ground, first, density.shape))
+        scale = np.abs(plus).max()
+        assert np.abs(minus[0] - plus[0].conj()).max() < 1e-6 * scale
+        assert np.abs(minus[1:] + plus[1:].conj()).max() < 1e-6 * scale
+
+
+class _Regauged:
+    """A wavefunction set seen through a band unitary U_k: ψ_v → Σ_w ψ_w U_k[w, v]."""
+
+    def __init__(self, wavefunctions, unitaries):
+        self.__dict__.update(wavefunctions.__dict__)
+        self._inner, self._unitaries = wavefunctions, unitaries
+
+    def periodic_parts(self, ik, nbands, fft_shape):
+        parts = self._inner.periodic_parts(ik, nbands, fft_shape)
+        return np.einsum("wv,ws...->vs...", self._unitaries[ik][:nbands, :nbands], parts)
+
+
+def _kramers_unitaries(ground, nbands, rng):
+    """Random phases and random U(2) mixing inside each degenerate pair of occupied bands, per k."""
+    out = []
+    for ik in range(len(ground.kpoints)):
+        u = np.diag(np.exp(2j * np.pi * rng.random(nbands)))
+        e = ground.eigenvalues[ik, :nbands]
+        for v in range(0, nbands - 1):
+            if abs(e[v + 1] - e[v]) < 1e-6:
+                q, _ = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))
+                u[v:v + 2, v:v + 2] = u[v:v + 2, v:v + 2] @ q
+        out.append(u)
+    return out
+
+
+def test_response_is_independent_of_the_wavefunction_gauge(run):
+    # A gauge change acts on ψ_{v,k} and on its first-order partner δψ_{v,k+q} alike (DFPT is
+    # linear in each occupied state); N must not change at any r.
+    ground, first, density = _files(run, 2, W_Z)
+    reference = one_sided_response(ground, first, density.shape)
+    nocc = 26
+    unitaries = _kramers_unitaries(ground, nocc, np.random.default_rng(11))
+    pairs = sum(int(np.count_nonzero(np.abs(u - np.diag(np.diag(u))) > 1e-3)) for u in unitaries)
+    assert pairs > 0  # Kramers pairs were mixed, not only rephased
+    regauged = one_sided_response(_Regauged(ground, unitaries), _Regauged(first, unitaries), density.shape)
+    assert np.abs(regauged - reference).max() < 1e-10 * np.abs(reference).max()
+    # a gauge change of the ground state alone is not a symmetry: the test can fail
+    broken = one_sided_response(_Regauged(ground, unitaries), first, density.shape)
+    assert np.abs(broken - reference).max() > 1e-3 * np.abs(reference).max()
+
+
+def test_first_order_file_must_match_ground_state(run):
+    ground, first, density = _files(run, 2, W_Z)
+    other = read_wavefunctions(run / "tinyo_DS3_1WF3.nc")
+    other.qpoint = np.array(K)  # claims K but holds −K + k points
+    with pytest.raises(WavefunctionFileError, match="not those of"):
+        one_sided_response(ground, other, density.shape)
