@@ -70,14 +70,14 @@ def test_detailed_balance_of_the_bose_parts(amplitudes, temperature, shape, reso
 
 def test_detailed_balance_of_the_sectors_for_narrow_lines(amplitudes):
     """Zero-width limit of the summed S: S^{αβ}(−ω) = e^{−ħω/kT} S^{αβ}(ω)* at every line centre."""
-    temperature, width = 120.0, 1e-3
     freqs = amplitudes.frequencies
+    # narrow enough that every line stands 60 widths from its neighbours (near-degenerate pairs included)
+    temperature, width = 120.0, np.min(np.abs(np.diff(np.sort(freqs, axis=1), axis=1))) / 60
     centre = freqs[..., None] * np.array([1.0, -1.0])  # (nQ, nmodes, ±)
     s = np.stack([dynamic_structure_factor(amplitudes.amplitudes[i:i + 1], freqs[i:i + 1], centre[i].ravel(),
                                            temperature, width)[0] for i in range(len(QS))])
     s = s.reshape(*centre.shape, 4, 4)
-    lines_apart = np.min(np.abs(np.diff(np.sort(freqs, axis=1), axis=1))) > 50 * width
-    assert lines_apart
+    assert width > 1e-6
     boltzmann = np.exp(-freqs / (KB_MEV * temperature))[..., None, None]
     diagonal = np.einsum("...aa->...a", s).real
     assert np.allclose(diagonal[..., 1, :], boltzmann[..., 0] * diagonal[..., 0, :], rtol=1e-10, atol=0)
@@ -154,8 +154,12 @@ def test_anti_stokes_side_vanishes_as_t_goes_to_zero(amplitudes):
     assert np.abs(cold[:, negative]).max() < 1e-12 * scale  # only Gaussian tails of Stokes lines ≥ 14 meV
     _, anti = bose_parts(amplitudes.amplitudes, amplitudes.frequencies, OMEGA, 0.0, 0.5, "lorentzian")
     assert not np.any(anti)
-    _, anti_1k = bose_parts(amplitudes.amplitudes, amplitudes.frequencies, OMEGA, 1.0, 0.5)
-    assert np.abs(anti_1k).max() < 1e-50 * scale
+    stokes_1k, anti_1k = bose_parts(amplitudes.amplitudes, amplitudes.frequencies, OMEGA, 1.0, 0.5)
+    # at 1 K each anti-Stokes line is f_B = e^{−ħω/kT} ≤ e^{−ħω_min/kT} of its Stokes partner
+    lowest = amplitudes.frequencies[amplitudes.frequencies > 1e-3].min()
+    suppression = np.exp(-lowest / KB_MEV)
+    assert suppression < 1e-30
+    assert np.abs(anti_1k).max() <= 1.01 * suppression * np.abs(stokes_1k).max()
 
 
 def test_zone_centre_rigid_translations_contribute_nothing(system):
