@@ -112,3 +112,21 @@ def test_sqw_command_writes_its_outputs(tmp_path):
     main(["sqw", "-o", str(tmp_path), "--npoints", "7", "--kgrid", "9"])
     for name in ("sqw.nc", "sqw_maps.png", "sqw_maps.pdf", "sqw_cuts.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.skipif(not Path("/usr/share/abinit/psp/PseudosHGH_pwteter").is_dir(),
+                    reason="HGH pseudopotentials of abinit-data not installed")
+def test_ab_initio_rejects_q_off_the_k_grid_before_running(capsys, tmp_path):
+    code, err = run_cli(capsys, "ab-initio", "--q", "1/4,0,0", "--kgrid", "6", "--workdir", str(tmp_path / "w"),
+                        "--output", str(tmp_path / "o"))
+    assert_clean_failure(code, err, "not all on the k grid")
+    assert not (tmp_path / "w").exists()
+
+
+def test_ddb_phonons_of_another_crystal_are_refused(capsys, tmp_path):
+    ddb_dir = WSE2.parent.parent / "phonons" / "WSe2_lda_dfpt"
+    path = write_variant(tmp_path, lambda text: text.replace(
+        "../phonons/WSe2_lda_dfpt/", f"{ddb_dir}/").replace(
+        "cell = [[3.251866, 0.0, 0.0], [-1.625933, 2.816199, 0.0]", "cell = [[3.30, 0.0, 0.0], [-1.65, 2.857884, 0.0]"))
+    code, err = run_cli(capsys, "phonons", "--material", str(path), "--output", str(tmp_path / "o"))
+    assert_clean_failure(code, err, "is not the structure's")
