@@ -169,16 +169,20 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
     from phonomag.abinit.comparison import comparison_table, run_comparison
     from phonomag.abinit.inputs import AbinitSettings
+    from phonomag.abinit.maps import draw_abinit_maps
     from phonomag.plotting.comparison import plot_model_vs_abinit
     from phonomag.qpoints import parse_qpoint
 
     qpoints = {text: parse_qpoint(text) for text in q_texts}
     settings = AbinitSettings(ecut=ecut, kgrid=(kgrid, kgrid, 1), spin_orbit=True)
-    rows = run_comparison(material, qpoints, settings, workdir, vacuum_cell, model_kgrid, nproc=nproc)
+    rows, results, model = run_comparison(material, qpoints, settings, workdir, vacuum_cell, model_kgrid,
+                                          nproc=nproc)
     lines = comparison_table(rows)
     output.mkdir(parents=True, exist_ok=True)
     (output / "abinit_comparison.txt").write_text("\n".join(lines) + "\n")
     plot_model_vs_abinit(rows, output / "abinit_comparison")
+    for label, result in results.items():
+        lines += draw_abinit_maps(result, model, label, output)
     for line in lines:
         click.echo(line)
 

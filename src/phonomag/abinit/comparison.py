@@ -81,8 +81,11 @@ def comparison_table(rows: list[ModeComparison]) -> list[str]:
 
 
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
-                   model_kgrid: int, nproc: int = 1, progress: bool = True) -> list[ModeComparison]:
-    """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir/<label> (resumable)."""
+                   model_kgrid: int, nproc: int = 1, progress: bool = True):
+    """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir/<label> (resumable).
+
+    Returns (rows, {label: AbinitModeResponse}, model).
+    """
     from phonomag.magnetization import mode_magnetization
     from phonomag.workflows import load_model, load_phonons
 
@@ -92,10 +95,16 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     cell = atoms.cell.array.copy()
     cell[2] = [0.0, 0.0, vacuum_cell]
     atoms.set_cell(cell, scale_atoms=False)
-    rows = []
+    rows, results = [], {}
     for label, q in qpoints.items():
-        abinit = abinit_mode_response(atoms, settings, q, Path(workdir) / label, nproc=nproc, progress=progress)
+        results[label] = abinit_mode_response(atoms, settings, q, Path(workdir) / _folder(label), nproc=nproc,
+                                              progress=progress)
         model_result = mode_magnetization(model, engine.modes([q]), (model_kgrid, model_kgrid, 1),
                                           progress=progress)
-        rows.extend(compare_modes(label, model_result, abinit, spec.labels))
-    return rows
+        rows.extend(compare_modes(label, model_result, results[label], spec.labels))
+    return rows, results, model
+
+
+def _folder(label: str) -> str:
+    """A file-system name for a q label (K' → Kp, 1/3,1/3,0 → 1_3_1_3_0)."""
+    return label.replace("'", "p").replace("/", "_").replace(",", "_").replace(" ", "")

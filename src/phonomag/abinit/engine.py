@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
 
 from phonomag.abinit.densities import read_first_order_density
 from phonomag.abinit.density_response import one_sided_responses
 from phonomag.abinit.inputs import AbinitSettings, response_input
-from phonomag.abinit.mode_response import ddb_modes, mode_cell_moments, perturbation_coefficients
+from phonomag.abinit.mode_response import ddb_modes, mode_cell_moments, mode_fields, perturbation_coefficients
 from phonomag.abinit.runner import run_abinit
 from phonomag.abinit.wavefunctions import read_wavefunctions
 from phonomag.observables import mode_displacements
@@ -30,16 +30,21 @@ NAME = "response"
 class AbinitModeResponse:
     """Modes at one q from DFPT and their cell-integrated response.
 
+    qpoint (3,) reduced; cell (3, 3) Å of the ABINIT run (rows);
     modes: the DDB's modes at q (one q-point); displacements (nmodes, natoms, 3)
     complex Å (zero-point); cell_moments (nmodes, 4) complex n̄^α, electrons per
-    cell (α = 0, x, y, z); charge_check: largest |DEN1 − 2 Tr N| / max|DEN1| over
-    the perturbations (ABINIT's first-order density against eq. 1).
+    cell (α = 0, x, y, z); fields (nmodes, 4, n1, n2, n3) complex δñ^α(r) in
+    electrons/Å³ on ABINIT's FFT grid (r = Σ_i (j_i/n_i) a_i, cell-periodic part);
+    charge_check: largest |DEN1 − 2 Tr N| / max|DEN1| over the perturbations
+    (ABINIT's first-order density against eq. 1).
     """
 
     qpoint: np.ndarray
+    cell: np.ndarray
     modes: PhononModes
     displacements: np.ndarray
     cell_moments: np.ndarray
+    fields: np.ndarray
     charge_check: float
 
 
@@ -68,4 +73,5 @@ def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir
     # eq. 1 is per unit reduced displacement; x is dimensionless when U and the cell share units
     coefficients = perturbation_coefficients(displacements, atoms, qpoint)
     moments = mode_cell_moments(responses, coefficients, ground.volume)
-    return AbinitModeResponse(qpoint, modes, displacements, moments, float(check))
+    fields = mode_fields(responses, coefficients) / units.Bohr**3
+    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields, float(check))

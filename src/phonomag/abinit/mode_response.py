@@ -59,3 +59,13 @@ def mode_cell_moments(responses: dict, coefficients: np.ndarray, volume: float) 
             elif np.abs(coefficients[:, k, i]).max() > 0:
                 raise KeyError(f"the response to atom {k} along reduced direction {i} is missing")
     return moments
+
+
+def mode_fields(responses: dict, coefficients: np.ndarray) -> np.ndarray:
+    """Pauli components δñ^α(r) (nmodes, 4, n1, n2, n3) of each mode, in the units of the responses."""
+    nmodes = coefficients.shape[0]
+    shape = next(iter(responses.values())).shape[2:]
+    fields = np.zeros((nmodes, 4) + shape, dtype=complex)
+    for (k, i), response in responses.items():
+        fields += coefficients[:, k, i, None, None, None, None] * pauli_components(response)[None]
+    return fields
