@@ -99,7 +99,12 @@ def mode_table(data: ModeMagnetization, q_labels: dict[int, str], site_labels) -
                 f"{label:<{width}} {nu:>3d} {data.frequencies[iq, nu]:>9.3f} "
                 f"{_PARITY[int(data.parity[iq, nu])]:>4} {data.in_plane[iq, nu]:>10.3e} "
                 f"{data.out_of_plane[iq, nu]:>10.3e} {data.rms[iq, nu, 0]:>10.3e} "
-                f"{data.magnetization_to_charge[iq, nu]:>10.3e}  "
+                f"{_ratio_text(data.magnetization_to_charge[iq, nu]):>10}  "
                 f"{characterise_mode(data.displacements[iq, nu], site_labels)}"
             )
     return lines
+
+
+def _ratio_text(ratio: float) -> str:
+    """The site-resolved |M|/|n⁰|, or "n/a" where it is undefined (stored as 0: no site charge)."""
+    return "n/a" if ratio == 0 else f"{ratio:.3e}"
