@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from phonomag.abinit.comparison import pair_modes
-from phonomag.abinit.inputs import AbinitInputError, AbinitSettings, phonon_input, response_input
+from phonomag.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
+                                   response_perturbation_input, split_perturbations)
 from phonomag.abinit.mode_response import perturbation_coefficients
 from phonomag.materials import load_material
 
@@ -54,22 +55,37 @@ def test_structure_and_bands_of_a_phonon_input(atoms):
 
 
 @pytest.mark.skipif(not HGH.is_dir(), reason="HGH pseudopotentials of abinit-data not installed")
-def test_response_input_uses_spinors_and_all_occupied_bands(atoms):
-    text = response_input(atoms, AbinitSettings(spin_orbit=True), [[1 / 3, 1 / 3, 0]])
-    variables = _variables(text)
-    assert variables["nspinor"] == ["2"] and variables["nsym"] == ["1"] and variables["iomode"] == ["3"]
-    assert variables["nband2"] == ["26"] and variables["nband"] == ["30"]
-    assert variables["rfatpol2"] == ["1", "3"] and variables["rfdir2"] == ["1", "1", "1"]
+def test_response_inputs_use_spinors_and_all_occupied_bands(atoms, tmp_path):
+    settings = AbinitSettings(spin_orbit=True)
+    ground = _variables(response_ground_state_input(atoms, settings))
+    assert ground["nspinor"] == ["2"] and ground["nsym"] == ["1"] and ground["iomode"] == ["3"]
+    assert ground["nband"] == ["30"] and ground["nbdbuf"] == ["4"]
+    groups = split_perturbations(len(atoms), 2)
+    texts = [_variables(response_perturbation_input(atoms, settings, [1 / 3, 1 / 3, 0], g, tmp_path / "w"))
+             for g in groups]
+    assert all(t["nband"] == ["26"] and t["nspinor"] == ["2"] for t in texts)
+    assert texts[0]["rfatpol1"] == ["1", "1"] and texts[0]["rfdir1"] == ["1", "1", "1"]
+    assert texts[0]["rfdir2"] == ["1", "1", "0"] and texts[1]["rfdir1"] == ["0", "0", "1"]
+
+
+def test_perturbations_are_split_without_gaps_or_overlaps():
+    for natoms in (1, 3, 4):
+        for workers in (1, 2, 3, 5):
+            groups = split_perturbations(natoms, workers)
+            perts = [(a, d) for g in groups for a, mask in g for d in range(3) if mask[d]]
+            assert sorted(perts) == [(a, d) for a in range(1, natoms + 1) for d in range(3)]
+            sizes = [sum(sum(m) for _, m in g) for g in groups]
+            assert max(sizes) - min(sizes) <= 1
 
 
 @pytest.mark.parametrize("kwargs, q, message", [
-    ({"spin_orbit": True}, [[0.25, 0, 0]], "not all on the k grid"),
-    ({"spin_orbit": False}, [[1 / 3, 1 / 3, 0]], "needs spin_orbit"),
-    ({"spin_orbit": True, "pseudos": {"W": "74w.14.hgh"}}, [[0, 0, 0]], "no pseudopotential for Se"),
+    ({"spin_orbit": True}, [0.25, 0, 0], "not on the k grid"),
+    ({"spin_orbit": False}, [1 / 3, 1 / 3, 0], "needs spin_orbit"),
+    ({"spin_orbit": True, "pseudos": {"W": "74w.14.hgh"}}, [0, 0, 0], "no pseudopotential for Se"),
 ])
-def test_bad_response_inputs_are_named(atoms, kwargs, q, message):
+def test_bad_response_inputs_are_named(atoms, kwargs, q, message, tmp_path):
     with pytest.raises(AbinitInputError, match=message):
-        response_input(atoms, AbinitSettings(**kwargs), q)
+        response_perturbation_input(atoms, AbinitSettings(**kwargs), q, [(1, (1, 1, 1))], tmp_path / "w")
 
 
 @pytest.mark.parametrize("kwargs", [{"ecut": 0.1}, {"kgrid": (6, 6)}, {"kgrid": (6, 0, 1)}])

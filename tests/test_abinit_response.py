@@ -17,7 +17,7 @@ import pytest
 
 from phonomag.abinit.densities import read_first_order_density
 from phonomag.abinit.density_response import cell_integrals, one_sided_response, pauli_components
-from phonomag.abinit.inputs import AbinitSettings, response_input
+from phonomag.abinit.inputs import AbinitSettings, response_ground_state_input, response_perturbation_input
 from phonomag.abinit.runner import run_abinit
 from phonomag.abinit.wavefunctions import WavefunctionFileError, read_wavefunctions
 from phonomag.materials import load_material
@@ -41,16 +41,22 @@ def _tiny_wse2():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """Ground state, then W along a and z at K (folder q2) and at −K (folder q3)."""
     workdir = tmp_path_factory.mktemp("abinit")
-    text = response_input(_tiny_wse2(), SETTINGS, [K, MINUS_K], atom_range=(1, 1), directions=(1, 0, 1))
-    run_abinit(text, workdir, "tiny", progress=False, datasets=3)
+    atoms = _tiny_wse2()
+    run_abinit(response_ground_state_input(atoms, SETTINGS), workdir / "gs", "gs", progress=False)
+    wfk = next((workdir / "gs").glob("gso*_WFK.nc"))
+    for folder, q in (("q2", K), ("q3", MINUS_K)):
+        text = response_perturbation_input(atoms, SETTINGS, q, [(1, (1, 0, 1))], wfk)
+        run_abinit(text, workdir / folder, "dfpt", progress=False)
     return workdir
 
 
 def _files(workdir, dataset, pert):
-    ground = read_wavefunctions(workdir / "tinyo_DS1_WFK.nc")
-    first = read_wavefunctions(workdir / f"tinyo_DS{dataset}_1WF{pert}.nc")
-    density = read_first_order_density(workdir / f"tinyo_DS{dataset}_DEN{pert}.nc")
+    ground = read_wavefunctions(next((workdir / "gs").glob("gso*_WFK.nc")))
+    folder = workdir / f"q{dataset}"
+    first = read_wavefunctions(next(folder.glob(f"dfpto*_1WF{pert}.nc")))
+    density = read_first_order_density(next(folder.glob(f"dfpto*_DEN{pert}.nc")))
     return ground, first, density
 
 
@@ -134,7 +140,35 @@ def test_response_is_independent_of_the_wavefunction_gauge(run):
 
 def test_first_order_file_must_match_ground_state(run):
     ground, first, density = _files(run, 2, W_Z)
-    other = read_wavefunctions(run / "tinyo_DS3_1WF3.nc")
+    other = read_wavefunctions(next((run / "q3").glob("dfpto*_1WF3.nc")))
     other.qpoint = np.array(K)  # claims K but holds −K + k points
     with pytest.raises(WavefunctionFileError, match="not those of"):
         one_sided_response(ground, other, density.shape)
+
+
+@pytest.mark.slow
+def test_every_mode_at_k_obeys_the_sigma_h_rule_from_first_principles(tmp_path):
+    """All nine perturbations at K (about 5 minutes): modes, selection rule, results file, maps."""
+    import xarray as xr
+
+    from phonomag.abinit.engine import abinit_mode_response
+    from phonomag.abinit.maps import draw_abinit_maps
+    from phonomag.abinit.results import write_abinit_results
+    from phonomag.results_io import complex_from
+    from phonomag.workflows import load_model
+
+    result = abinit_mode_response(_tiny_wse2(), SETTINGS, K, tmp_path / "run", nproc=2, progress=False)
+    assert result.charge_check < 1e-8
+    moments = result.cell_moments
+    parity = result.modes.parity[0]
+    scale = np.abs(moments[:, 1:]).max()
+    in_plane = np.hypot(np.abs(moments[:, 1]), np.abs(moments[:, 2]))
+    assert np.abs(moments[parity == -1][:, [0, 3]]).max() < 1e-6 * scale  # odd: in-plane M only
+    assert in_plane[parity == 1].max() < 1e-6 * scale  # even: M_z (and charge) only
+    assert in_plane[parity == -1].min() > 1e-3 * scale and np.abs(moments[parity == 1, 3]).min() > 1e-4 * scale
+    _, model = load_model("WSe2")
+    path = write_abinit_results({"K": result}, SETTINGS, model, tmp_path / "abinit_results.nc")
+    with xr.open_dataset(path) as data:
+        assert np.allclose(complex_from(data["cell_moment"].sel(q="K")), moments)
+    lines = draw_abinit_maps(result, model, "K", tmp_path)
+    assert len(lines) == 2 and (tmp_path / "abinit_K_acoustic_W_out_of_plane.png").is_file()

@@ -30,6 +30,8 @@ from ase import units
 from phonomag.errors import PhononSourceError
 
 _BLOCK = re.compile(r"^\s*2nd derivatives \((?:non-stat\.|stationary)\)\s*- # elements\s*:\s*(\d+)")
+#: Largest relative disagreement of one element given by two (partial) blocks of the same q.
+MERGE_TOL = 1e-3
 _HEADER_KEYS = ("natom", "acell", "rprim", "xred", "amu", "typat", "znucl")
 
 
@@ -81,7 +83,7 @@ def read_phonon_blocks(paths) -> DDBPhonons:
     """Phonon blocks of the DDB file(s) ``paths`` (one path or several with the same crystal)."""
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     crystal = None
-    qpoints, matrices = [], []
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []
     for path in paths:
         if not path.is_file():
             raise PhononSourceError(f"DDB file {path} does not exist")
@@ -100,16 +102,40 @@ def read_phonon_blocks(paths) -> DDBPhonons:
                   and np.array_equal(crystal[2], numbers)):
             raise PhononSourceError(f"{path} describes another crystal than {paths[0]}")
         for q, block in _blocks(lines, natom, path):
-            qpoints.append(q)
-            matrices.append(_cartesian_position_convention(block, cell, fractional, q))
-    if not qpoints:
+            _merge(blocks, q, block)
+    if not blocks:
         raise PhononSourceError(f"no phonon (2nd-derivative) blocks in {', '.join(map(str, paths))}")
+    for q, block in blocks:
+        if np.isnan(block).any():
+            raise PhononSourceError(
+                f"the 2nd derivatives at q = {np.round(q, 6).tolist()} lack phonon elements in "
+                f"{', '.join(map(str, paths))} (ABINIT completes blocks by symmetry; without symmetry every "
+                "atom and direction must be computed, possibly split over several files)")
     cell, fractional, numbers, amu = crystal
-    return DDBPhonons(cell, fractional, numbers, amu, np.array(qpoints), np.array(matrices))
+    qpoints = np.array([q for q, _ in blocks])
+    matrices = np.array([_cartesian_position_convention(b, cell, fractional, q) for q, b in blocks])
+    return DDBPhonons(cell, fractional, numbers, amu, qpoints, matrices)
+
+
+def _merge(blocks: list, q: np.ndarray, block: np.ndarray) -> None:
+    """Add a (possibly partial) block: elements of blocks at the same q are combined."""
+    for known_q, known in blocks:
+        if np.allclose(known_q, q, atol=1e-8):
+            new = ~np.isnan(block)
+            both = new & ~np.isnan(known)
+            scale = max(np.nanmax(np.abs(known)), np.nanmax(np.abs(block)), 1e-12)
+            if both.any() and np.abs(known[both] - block[both]).max() > MERGE_TOL * scale:
+                raise PhononSourceError(f"two DDB blocks at q = {np.round(q, 6).tolist()} disagree")
+            # elements computed twice (the row of one run, the Hermitian column of another) agree to
+            # the SCF accuracy of the two runs: keep their mean
+            known[both] = 0.5 * (known[both] + block[both])
+            known[new & ~both] = block[new & ~both]
+            return
+    blocks.append((q, block.copy()))
 
 
 def _blocks(lines, natom, path):
-    """Yield (q reduced, D^red (natom, 3, natom, 3) Hartree) for each complete phonon block."""
+    """Yield (q reduced, D^red (natom, 3, natom, 3) Hartree, NaN where absent) for each phonon block."""
     i = 0
     while i < len(lines):
         match = _BLOCK.match(lines[i])
@@ -130,10 +156,6 @@ def _blocks(lines, natom, path):
             if p1 <= natom and p2 <= natom:
                 block[p1 - 1, d1 - 1, p2 - 1, d2 - 1] = re_im[0] + 1j * re_im[1]
         i += 2 + count
-        if np.isnan(block).any():
-            raise PhononSourceError(
-                f"{path}: the 2nd-derivative block at q = {np.round(q, 6).tolist()} lacks phonon elements "
-                "(ABINIT completes blocks by symmetry; run all atoms and directions: rfatpol 1 natom, rfdir 1 1 1)")
         yield q, block
 
 

@@ -1,13 +1,14 @@
 """First-principles charge–spin response of every phonon mode at one q (ABINIT DFPT + eq. 1).
 
 One call runs (or resumes from disk) ABINIT: a spinor ground state on the full k
-grid and DFPT for all 3 n_atoms phonon perturbations at q, then builds the modes
-of the DDB at q and the one-sided response of each mode with the zero-point
-amplitude (phonomag's conventions, DESIGN.md §1, §3).
+grid and DFPT for all 3 n_atoms phonon perturbations at q (split over serial runs
+side by side), then builds the modes of the DDB at q and the one-sided response
+of each mode with the zero-point amplitude (phonomag's conventions, DESIGN.md §1, §3).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +17,13 @@ from ase import Atoms, units
 
 from phonomag.abinit.densities import read_first_order_density
 from phonomag.abinit.density_response import one_sided_responses
-from phonomag.abinit.inputs import AbinitSettings, response_input
+from phonomag.abinit.inputs import (AbinitSettings, response_ground_state_input, response_perturbation_input,
+                                    split_perturbations)
 from phonomag.abinit.mode_response import ddb_modes, mode_cell_moments, mode_fields, perturbation_coefficients
-from phonomag.abinit.runner import run_abinit
+from phonomag.abinit.runner import AbinitRunError, run_abinit
 from phonomag.abinit.wavefunctions import read_wavefunctions
 from phonomag.observables import mode_displacements
 from phonomag.phonons.modes import PhononModes
-
-NAME = "response"
 
 
 @dataclass
@@ -53,25 +53,55 @@ def pertcase(atom: int, direction: int) -> int:
     return direction + 1 + 3 * atom
 
 
+def _one(folder: Path, pattern: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    if len(found) != 1:
+        raise AbinitRunError(f"expected one file {pattern} in {folder}, found {len(found)}")
+    return found[0]
+
+
 def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path,
                          nproc: int = 1, progress: bool = True) -> AbinitModeResponse:
-    """Run (or reuse) the DFPT calculation at reduced ``qpoint`` in ``workdir`` and evaluate eq. 1."""
+    """Run (or reuse) the DFPT calculation at reduced ``qpoint`` in ``workdir`` and evaluate eq. 1.
+
+    The ground state runs with ``nproc`` MPI processes (workdir/gs); the 3 n_atoms
+    perturbations are split over ``nproc`` serial ABINIT runs side by side
+    (workdir/dfpt1, …), because ABINIT 9.6 writes netCDF first-order wavefunctions only
+    from serial runs. Finished runs are reused.
+    """
     workdir = Path(workdir)
     qpoint = np.asarray(qpoint, float)
-    run_abinit(response_input(atoms, settings, [qpoint]), workdir, NAME, nproc=nproc, datasets=2,
-               progress=progress)
-    ground = read_wavefunctions(workdir / f"{NAME}o_DS1_WFK.nc")
-    keys = [(k, i) for k in range(len(atoms)) for i in range(3)]
-    first = {key: read_wavefunctions(workdir / f"{NAME}o_DS2_1WF{pertcase(*key)}.nc") for key in keys}
-    densities = {key: read_first_order_density(workdir / f"{NAME}o_DS2_DEN{pertcase(*key)}.nc") for key in keys}
-    shape = next(iter(densities.values())).shape
+    gs_dir = run_abinit(response_ground_state_input(atoms, settings), workdir / "gs", "gs", nproc=nproc,
+                        progress=progress)
+    wfk = _one(gs_dir, "gso*_WFK.nc")
+    groups = split_perturbations(len(atoms), nproc)
+    texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]
+
+    def work(i: int) -> Path:
+        return run_abinit(texts[i], workdir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
+                          progress=progress and i == 0)
+
+    with ThreadPoolExecutor(len(texts)) as pool:
+        folders = list(pool.map(work, range(len(texts))))
+    ground = read_wavefunctions(wfk)
+    first, densities = {}, {}
+    for folder, group in zip(folders, groups):
+        for atom, mask in group:
+            for direction in np.flatnonzero(mask):
+                key = (atom - 1, int(direction))
+                first[key] = read_wavefunctions(_one(folder, f"dfpto*_1WF{pertcase(*key)}.nc"))
+                densities[key] = read_first_order_density(_one(folder, f"dfpto*_DEN{pertcase(*key)}.nc"))
+    keys = sorted(first)
+    shape = densities[keys[0]].shape
     responses = one_sided_responses(ground, first, shape)
     check = max(np.abs(2 * (responses[key][0, 0] + responses[key][1, 1]) - densities[key]).max()
                 / np.abs(densities[key]).max() for key in keys)
-    modes = ddb_modes(workdir / f"{NAME}o_DS2_DDB", atoms)
+    ddb_files = [path for folder in folders for path in sorted(folder.glob("dfpto*_DDB"))]
+    modes = ddb_modes(ddb_files, atoms)
     displacements = mode_displacements(modes.frequencies[0], modes.eigenvectors[0], modes.masses)
     # eq. 1 is per unit reduced displacement; x is dimensionless when U and the cell share units
     coefficients = perturbation_coefficients(displacements, atoms, qpoint)
     moments = mode_cell_moments(responses, coefficients, ground.volume)
     fields = mode_fields(responses, coefficients) / units.Bohr**3
-    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields, float(check))
+    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields,
+                              float(check))

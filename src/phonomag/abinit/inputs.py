@@ -139,35 +139,55 @@ def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:
     return "\n".join(lines) + "\n"
 
 
-def response_input(atoms: Atoms, settings: AbinitSettings, qpoints, atom_range=None,
-                   directions=(1, 1, 1), empty_bands: int = 4) -> str:
-    """Spinor ground state on the full k grid and DFPT datasets whose 1WF files give eq. 1.
+def response_ground_state_input(atoms: Atoms, settings: AbinitSettings, empty_bands: int = 4) -> str:
+    """Spinor ground state on the full k grid for eq. 1: no symmetry, istwfk 1, netCDF WFK.
 
-    Dataset 1: ground state without symmetry (nsym 1, kptopt 3, istwfk 1) so that the
-    WFK holds every k of the grid, netCDF output (iomode 3). Datasets 2…: one per q,
-    phonon perturbations of atoms ``atom_range`` = (first, last) (1-based, default all)
-    along the reduced ``directions`` mask, occupied bands only, first-order wavefunctions
-    (1WF) and densities (DEN) written. Needs ``settings.spin_orbit``.
+    ``empty_bands`` above the occupied ones are a buffer for the SCF (nbdbuf).
     """
     if not settings.spin_orbit:
         raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
-    qpoints = np.atleast_2d(np.asarray(qpoints, float))
+    gs = dataclasses.replace(settings, nband=valence_electrons(atoms, settings) + empty_bands)
+    return "\n".join([
+        "# spinor ground state for the charge–spin response (written by phonomag)",
+        structure_block(atoms, gs), electron_block(atoms, gs), "nsym 1 kptopt 3 istwfk *1 iomode 3",
+        f"tolvrs {settings.tolvrs_gs:g} nstep 100 nbdbuf {empty_bands}", ""])
+
+
+def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, groups, wfk: Path) -> str:
+    """DFPT datasets at one q for the perturbation ``groups`` [(atom 1-based, (dx, dy, dz) mask)], reading ``wfk``.
+
+    Occupied bands only; writes 1WF and DEN files per perturbation (netCDF: run serially,
+    ABINIT 9.6 cannot write them with MPI).
+    """
+    if not settings.spin_orbit:
+        raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
+    q = np.asarray(qpoint, float)
     kgrid = np.array(settings.kgrid)
-    scaled = qpoints * kgrid
-    if np.abs(scaled - np.rint(scaled)).max() > 1e-8:
-        raise AbinitInputError(f"q-points {np.round(qpoints, 6).tolist()} are not all on the k grid {kgrid.tolist()}")
-    first, last = atom_range or (1, len(atoms))
-    if not 1 <= first <= last <= len(atoms):
-        raise AbinitInputError(f"atom_range = {atom_range!r} must lie within 1..{len(atoms)}")
+    if np.abs(q * kgrid - np.rint(q * kgrid)).max() > 1e-8:
+        raise AbinitInputError(f"q = {np.round(q, 6).tolist()} is not on the k grid {kgrid.tolist()}")
     occupied = valence_electrons(atoms, settings)
-    gs = dataclasses.replace(settings, nband=occupied + empty_bands)
-    mask = " ".join(str(int(bool(d))) for d in directions)
-    lines = ["# spinor ground state and DFPT first-order wavefunctions (written by phonomag)",
-             f"ndtset {1 + len(qpoints)}", structure_block(atoms, gs), electron_block(atoms, gs),
-             "nsym 1 kptopt 3 istwfk *1 iomode 3",
-             f"tolvrs1 {settings.tolvrs_gs:g} nstep 100 nbdbuf1 {empty_bands}"]
-    for n, q in enumerate(qpoints, start=2):
-        lines.append(f"getwfk{n} 1 nband{n} {occupied} rfphon{n} 1 rfatpol{n} {first} {last} rfdir{n} {mask} "
-                     f"nqpt{n} 1 qpt{n} {q[0]:.15f} {q[1]:.15f} {q[2]:.15f} tolvrs{n} {settings.tolvrs_dfpt:g} "
-                     f"prtden{n} 1")
+    dfpt = dataclasses.replace(settings, nband=occupied)
+    lines = ["# DFPT first-order wavefunctions for the charge–spin response (written by phonomag)",
+             f"ndtset {len(groups)}", structure_block(atoms, dfpt), electron_block(atoms, dfpt),
+             "nsym 1 kptopt 3 istwfk *1 iomode 3", f'getwfk_filepath "{Path(wfk).resolve()}"',
+             f"rfphon 1 nqpt 1 qpt {q[0]:.15f} {q[1]:.15f} {q[2]:.15f} tolvrs {settings.tolvrs_dfpt:g} prtden 1"]
+    for n, (atom, mask) in enumerate(groups, start=1):
+        if not 1 <= atom <= len(atoms):
+            raise AbinitInputError(f"perturbed atom {atom} is not in 1..{len(atoms)}")
+        lines.append(f"rfatpol{n} {atom} {atom} rfdir{n} " + " ".join(str(int(bool(d))) for d in mask))
     return "\n".join(lines) + "\n"
+
+
+def split_perturbations(natoms: int, workers: int) -> list[list[tuple[int, tuple[int, int, int]]]]:
+    """The 3 natoms (atom, direction) perturbations in ``workers`` near-equal contiguous groups,
+    each as datasets [(atom 1-based, direction mask)]."""
+    perts = [(atom, d) for atom in range(1, natoms + 1) for d in range(3)]
+    chunks = [list(chunk) for chunk in np.array_split(np.arange(len(perts)), min(workers, len(perts)))]
+    out = []
+    for chunk in chunks:
+        datasets: dict[int, list[int]] = {}
+        for index in chunk:
+            atom, d = perts[index]
+            datasets.setdefault(atom, [0, 0, 0])[d] = 1
+        out.append([(atom, tuple(mask)) for atom, mask in datasets.items()])
+    return out
