@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from phonomag.electrons.analysis import valence_splitting
 from phonomag.electrons.tightbinding import TightBindingModel

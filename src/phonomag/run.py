@@ -24,7 +24,7 @@ from phonomag.config import MapSpec, RunConfig, load_run_config
 from phonomag.errors import PhonomagError
 from phonomag.kpath import path_from_labels
 from phonomag.magnetization import ModeMagnetization, mode_magnetization
-from phonomag.materials import MaterialSpec, load_material
+from phonomag.materials import MaterialSpec
 from phonomag.qpoints import parse_qpoint, qpoint_label
 from phonomag.results_io import magnetization_dataset, read_magnetization, write_dataset
 from phonomag.workflows import electronic_overview, load_model, load_phonons, phonon_overview
