@@ -119,7 +119,7 @@ def test_sqw_command_writes_its_outputs(tmp_path):
 def test_ab_initio_rejects_q_off_the_k_grid_before_running(capsys, tmp_path):
     code, err = run_cli(capsys, "ab-initio", "--q", "1/4,0,0", "--kgrid", "6", "--workdir", str(tmp_path / "w"),
                         "--output", str(tmp_path / "o"))
-    assert_clean_failure(code, err, "not all on the k grid")
+    assert_clean_failure(code, err, "not on the k grid")
     assert not (tmp_path / "w").exists()
 
 

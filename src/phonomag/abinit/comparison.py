@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from phonomag.abinit.engine import AbinitModeResponse, abinit_mode_response
-from phonomag.abinit.inputs import AbinitSettings
+from phonomag.abinit.inputs import AbinitSettings, check_on_kgrid
 from phonomag.observables import in_plane_out_of_plane, rms_components
 from phonomag.reporting import characterise_mode
 
@@ -89,6 +89,8 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     from phonomag.magnetization import mode_magnetization
     from phonomag.workflows import load_model, load_phonons
 
+    for q in qpoints.values():  # before any expensive step
+        check_on_kgrid(q, settings)
     spec, model = load_model(material)
     engine = load_phonons(spec)
     atoms = spec.atoms.copy()

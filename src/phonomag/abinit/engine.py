@@ -17,7 +17,7 @@ from ase import Atoms, units
 
 from phonomag.abinit.densities import read_first_order_density
 from phonomag.abinit.density_response import one_sided_responses
-from phonomag.abinit.inputs import (AbinitSettings, response_ground_state_input, response_perturbation_input,
+from phonomag.abinit.inputs import (AbinitSettings, check_on_kgrid, response_ground_state_input, response_perturbation_input,
                                     split_perturbations)
 from phonomag.abinit.mode_response import ddb_modes, mode_cell_moments, mode_fields, perturbation_coefficients
 from phonomag.abinit.runner import AbinitRunError, run_abinit
@@ -70,7 +70,7 @@ def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir
     from serial runs. Finished runs are reused.
     """
     workdir = Path(workdir)
-    qpoint = np.asarray(qpoint, float)
+    qpoint = check_on_kgrid(qpoint, settings)
     gs_dir = run_abinit(response_ground_state_input(atoms, settings), workdir / "gs", "gs", nproc=nproc,
                         progress=progress)
     wfk = _one(gs_dir, "gso*_WFK.nc")

@@ -161,10 +161,7 @@ def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, 
     """
     if not settings.spin_orbit:
         raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
-    q = np.asarray(qpoint, float)
-    kgrid = np.array(settings.kgrid)
-    if np.abs(q * kgrid - np.rint(q * kgrid)).max() > 1e-8:
-        raise AbinitInputError(f"q = {np.round(q, 6).tolist()} is not on the k grid {kgrid.tolist()}")
+    q = check_on_kgrid(qpoint, settings)
     occupied = valence_electrons(atoms, settings)
     dfpt = dataclasses.replace(settings, nband=occupied)
     lines = ["# DFPT first-order wavefunctions for the charge–spin response (written by phonomag)",
@@ -176,6 +173,15 @@ def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, 
             raise AbinitInputError(f"perturbed atom {atom} is not in 1..{len(atoms)}")
         lines.append(f"rfatpol{n} {atom} {atom} rfdir{n} " + " ".join(str(int(bool(d))) for d in mask))
     return "\n".join(lines) + "\n"
+
+
+def check_on_kgrid(qpoint, settings: AbinitSettings) -> np.ndarray:
+    """q as an array; an error unless k + q lies on the k grid for every k."""
+    q = np.asarray(qpoint, float)
+    kgrid = np.array(settings.kgrid)
+    if np.abs(q * kgrid - np.rint(q * kgrid)).max() > 1e-8:
+        raise AbinitInputError(f"q = {np.round(q, 6).tolist()} is not on the k grid {kgrid.tolist()}")
+    return q
 
 
 def split_perturbations(natoms: int, workers: int) -> list[list[tuple[int, tuple[int, int, int]]]]:
