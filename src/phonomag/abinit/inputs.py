@@ -124,11 +124,7 @@ def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:
 
     q in reduced coordinates; each must be commensurate with the k grid (k+q on it).
     """
-    qpoints = np.atleast_2d(np.asarray(qpoints, float))
-    kgrid = np.array(settings.kgrid)
-    scaled = qpoints * kgrid
-    if np.abs(scaled - np.rint(scaled)).max() > 1e-8:
-        raise AbinitInputError(f"q-points {np.round(qpoints, 6).tolist()} are not all on the k grid {kgrid.tolist()}")
+    qpoints = np.array([check_on_kgrid(q, settings) for q in np.atleast_2d(qpoints)])
     lines = ["# ground state and DFPT phonons (written by phonomag)", f"ndtset {1 + len(qpoints)}",
              structure_block(atoms, settings), electron_block(atoms, settings),
              f"kptopt1 1 tolvrs1 {settings.tolvrs_gs:g} nstep 100"]

@@ -34,7 +34,7 @@ def plane_of(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: f
 
 
 def render_abinit_mode(result: AbinitModeResponse, model, nu: int, style: str, output: Path,
-                       cells: tuple[int, int] = (6, 6), z: float = 0.0, labels=()) -> list[Path]:
+                       cells: tuple[int, int] = (6, 6), z: float = 0.0) -> list[Path]:
     """Map of mode ν at ωt = 0 on the plane z: "in-plane" (Fig. 1) or "out-of-plane" (Fig. 2) style.
 
     ``model`` supplies the atoms drawn (same structure as the ABINIT run, up to the vacuum).
@@ -44,7 +44,7 @@ def render_abinit_mode(result: AbinitModeResponse, model, nu: int, style: str, o
     u = result.displacements[nu]
     atoms = atom_wave(model, result.qpoint, u, cells)
     title = (f"ABINIT DFPT, q = {qpoint_label(result.qpoint)}, ν = {nu}, "
-             f"{result.modes.frequencies[0, nu]:.1f} meV: {characterise_mode(u, labels or model.labels)}")
+             f"{result.modes.frequencies[0, nu]:.1f} meV: {characterise_mode(u, model.labels)}")
     plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
     return plot(wave, atoms, output, title=title)
 
