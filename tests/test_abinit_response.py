@@ -146,29 +146,55 @@ def test_first_order_file_must_match_ground_state(run):
         one_sided_response(ground, other, density.shape)
 
 
+TINY_RUN = """
+[run]
+engine = "abinit"
+[response]
+kgrid = [6, 6, 1]
+[outputs]
+movies = false
+field_files = false
+[abinit]
+ecut = 8
+kgrid = [3, 3, 1]
+vacuum = 12.0
+q = ["K", "K'"]
+nproc = 2
+"""
+
+
 @pytest.mark.slow
-def test_every_mode_at_k_obeys_the_sigma_h_rule_from_first_principles(tmp_path):
-    """All nine perturbations at K (about 5 minutes): modes, selection rule, results file, maps."""
+def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
+    """phonomag run --engine abinit, all nine perturbations at K and −K (about 4 minutes): σ_h rule
+    per mode, time reversal per mode, results file, Fig. 1/2 maps at K and K′, M maps skipped."""
     import xarray as xr
 
-    from phonomag.abinit.engine import abinit_mode_response
-    from phonomag.abinit.maps import draw_abinit_maps
-    from phonomag.abinit.results import write_abinit_results
     from phonomag.results_io import complex_from
-    from phonomag.workflows import load_model
+    from phonomag.run import run_main
 
-    result = abinit_mode_response(_tiny_wse2(), SETTINGS, K, tmp_path / "run", nproc=2, progress=False)
-    assert result.charge_check < 1e-8
-    moments = result.cell_moments
-    parity = result.modes.parity[0]
-    scale = np.abs(moments[:, 1:]).max()
-    in_plane = np.hypot(np.abs(moments[:, 1]), np.abs(moments[:, 2]))
-    assert np.abs(moments[parity == -1][:, [0, 3]]).max() < 1e-6 * scale  # odd: in-plane M only
-    assert in_plane[parity == 1].max() < 1e-6 * scale  # even: M_z (and charge) only
-    assert in_plane[parity == -1].min() > 1e-3 * scale and np.abs(moments[parity == 1, 3]).min() > 1e-4 * scale
-    _, model = load_model("WSe2")
-    path = write_abinit_results({"K": result}, SETTINGS, model, tmp_path / "abinit_results.nc")
-    with xr.open_dataset(path) as data:
-        assert np.allclose(complex_from(data["cell_moment"].sel(q="K")), moments)
-    lines = draw_abinit_maps(result, model, "K", tmp_path)
-    assert len(lines) == 2 and (tmp_path / "abinit_K_acoustic_W_out_of_plane.png").is_file()
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_RUN)
+    lines = run_main(config, tmp_path / "out")
+    with xr.open_dataset(tmp_path / "out" / "abinit_results.nc") as data:
+        moments = {q: complex_from(data["cell_moment"].sel(q=q)) for q in ("K", "K'")}
+        parity = {q: data["parity"].sel(q=q).values for q in ("K", "K'")}
+        frequencies = {q: data["frequency"].sel(q=q).values for q in ("K", "K'")}
+    for q in ("K", "K'"):
+        m = moments[q]
+        scale = np.abs(m[:, 1:]).max()
+        in_plane = np.hypot(np.abs(m[:, 1]), np.abs(m[:, 2]))
+        odd, even = parity[q] == -1, parity[q] == 1
+        assert odd.sum() == 3 and even.sum() == 6
+        assert np.abs(m[odd][:, [0, 3]]).max() < 1e-6 * scale  # odd: in-plane M only
+        assert in_plane[even].max() < 1e-6 * scale  # even: M_z (and charge) only
+        assert in_plane[odd].min() > 1e-3 * scale and np.abs(m[even, 3]).min() > 1e-4 * scale
+    # time reversal: same frequencies, and |n⁰|, |M| of every mode equal at K and −K
+    assert np.allclose(frequencies["K"], frequencies["K'"], atol=1e-6)
+    assert np.allclose(np.abs(moments["K"]), np.abs(moments["K'"]), rtol=1e-4, atol=1e-6 * scale)
+    assert any(line.startswith("time reversal K ↔ K'") for line in lines)
+    maps = tmp_path / "out" / "maps"
+    for name in ("K_acoustic_W_out_of_plane", "K_highest_acoustic", "Kp_acoustic_W_out_of_plane",
+                 "Kp_highest_acoustic"):
+        assert (maps / f"{name}.png").is_file(), name
+    assert sum("skipped, q = M" in line for line in lines) == 2
+    assert (tmp_path / "out" / "abinit_comparison.txt").is_file()

@@ -41,7 +41,38 @@ def test_model_file_path_is_relative_to_the_configuration(tmp_path):
     assert config.material == str(tmp_path / "model.toml")
 
 
+def test_abinit_engine_keys(tmp_path):
+    config = load_run_config(write(tmp_path, """
+[run]
+engine = "abinit"
+[abinit]
+ecut = 15
+kgrid = [12, 12, 1]
+vacuum = 20.0
+q = ["K", "M", "1/6,1/6,0"]
+pseudos = { W = "74w.6.hgh" }
+nproc = 1
+workdir = "runs"
+"""))
+    assert config.engine == "abinit"
+    spec = config.abinit
+    assert (spec.ecut, spec.kgrid, spec.vacuum, spec.nproc) == (15.0, (12, 12, 1), 20.0, 1)
+    assert spec.qpoints == ("K", "M", "1/6,1/6,0")
+    assert spec.workdir == str(tmp_path / "runs")
+    settings = spec.settings()
+    assert settings.spin_orbit and settings.pseudos["W"] == "74w.6.hgh" and settings.pseudos["Se"] == "34se.6.hgh"
+    assert load_run_config(None).engine == "model"
+
+
 @pytest.mark.parametrize("text,needle", [
+    ("[run]\nengine = \"vasp\"", "run.engine"),
+    ("[abinit]\necut = 0.5", "abinit.ecut"),
+    ("[abinit]\nkgrid = [6, 6]", "abinit.kgrid"),
+    ("[abinit]\nvacuum = -3", "abinit.vacuum"),
+    ("[abinit]\nq = [\"K\"]\nkgrid = [4, 4, 1]", "not on the k grid [4, 4, 1]"),
+    ("[abinit]\npseudos = [\"W.hgh\"]", "abinit.pseudos"),
+    ("[abinit]\nnproc = 0", "abinit.nproc"),
+    ("[abinit]\nsmearing = 0.01", "smearing"),
     ("[respons]\nkgrid = [1,1,1]", "unknown section"),
     ("[response]\nkgird = [1,1,1]", "kgird"),
     ("[response]\nkgrid = [12, 0, 1]", "response.kgrid"),

@@ -144,11 +144,13 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Run configuration (TOML). Without it: the built-in default (WSe2).")
 @OUTPUT_OPTION
-def run_command(config_path: Path | None, output: Path) -> None:
+@click.option("--engine", type=click.Choice(["model", "abinit"]), default=None,
+              help="Override [run] engine: the built-in model, or ABINIT DFPT with SOC ([abinit] settings).")
+def run_command(config_path: Path | None, output: Path, engine: str | None) -> None:
     """The main job: compute everything for a material into an output folder."""
     from phonomag.run import run_main
 
-    for line in run_main(config_path, output):
+    for line in run_main(config_path, output, engine):
         click.echo(line)
 
 
@@ -167,26 +169,17 @@ def run_command(config_path: Path | None, output: Path) -> None:
 def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
                       vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path) -> None:
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
-    from phonomag.abinit.comparison import comparison_table, run_comparison
-    from phonomag.abinit.inputs import AbinitSettings
-    from phonomag.abinit.maps import draw_abinit_maps
-    from phonomag.abinit.results import write_abinit_results
-    from phonomag.plotting.comparison import plot_model_vs_abinit
+    from phonomag.abinit.maps import paper_maps
+    from phonomag.abinit.workflow import first_principles_run
+    from phonomag.config import AbinitRunSpec
     from phonomag.qpoints import parse_qpoint
 
-    qpoints = {text: parse_qpoint(text) for text in q_texts}
-    # the SOC ground state stalls near vres2 ~ 1e-13 on this kind of setting: 1e-12 is the stopping point
-    settings = AbinitSettings(ecut=ecut, kgrid=(kgrid, kgrid, 1), spin_orbit=True, tolvrs_gs=1e-12)
-    rows, results, model = run_comparison(material, qpoints, settings, workdir, vacuum_cell, model_kgrid,
-                                          nproc=nproc)
-    lines = comparison_table(rows)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "abinit_comparison.txt").write_text("\n".join(lines) + "\n")
-    plot_model_vs_abinit(rows, output / "abinit_comparison")
-    for label, result in results.items():
-        lines += draw_abinit_maps(result, model, label, output)
-    lines.append(f"wrote {write_abinit_results(results, settings, model, output / 'abinit_results.nc')}")
-    for line in lines:
+    for text in q_texts:
+        parse_qpoint(text)
+    spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
+                         nproc=nproc, workdir=str(workdir))
+    maps = [entry for label in q_texts for entry in paper_maps(label)]
+    for line in first_principles_run(material, spec, output, (model_kgrid, model_kgrid, 1), maps):
         click.echo(line)
 
 

@@ -8,7 +8,7 @@ and what would be valid.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,43 @@ DEFAULT_MAPS = (
 )
 
 
+#: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
+ENGINES = ("model", "abinit")
+
+
+@dataclass(frozen=True)
+class AbinitRunSpec:
+    """Settings of the first-principles engine (``[abinit]``, docs/run-config.md).
+
+    ecut: plane-wave cutoff (Ha); kgrid: Γ-centred k grid of the ground state and the
+    DFPT (every q must lie on it); vacuum: cell length along z of the slab (Å);
+    pseudo_dir / pseudos: pseudopotential folder and {species: file} overrides of the
+    HGH defaults; qpoints: labels or reduced coordinates of the DFPT runs; nproc: MPI
+    processes of the ground state and number of serial DFPT runs side by side;
+    workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
+    run found there with the same input is reused.
+    """
+
+    ecut: float = 20.0
+    kgrid: tuple[int, int, int] = (6, 6, 1)
+    vacuum: float = 18.0
+    pseudo_dir: str | None = None
+    pseudos: dict[str, str] = field(default_factory=dict)
+    qpoints: tuple[str, ...] = ("K", "K'", "M")
+    nproc: int = 2
+    workdir: str | None = None
+
+    def settings(self):
+        """The :class:`phonomag.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
+        from phonomag.abinit.inputs import AbinitSettings
+
+        base = AbinitSettings()
+        # the spinor ground state stalls near vres2 ~ 1e-13 at these settings: 1e-12 is where it stops
+        return AbinitSettings(ecut=self.ecut, kgrid=self.kgrid, spin_orbit=True, tolvrs_gs=1e-12,
+                              pseudo_dir=Path(self.pseudo_dir) if self.pseudo_dir else base.pseudo_dir,
+                              pseudos={**base.pseudos, **self.pseudos})
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Validated run configuration (see docs/run-config.md for the meaning of each field)."""
@@ -69,6 +106,8 @@ class RunConfig:
     movies: bool = True
     field_files: bool = True
     summary_q: tuple[str, ...] = ("K", "M")
+    engine: str = "model"
+    abinit: AbinitRunSpec = AbinitRunSpec()
     source: str = "built-in default"
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,11 +115,12 @@ class RunConfig:
 
 
 _SECTIONS = {
-    "run": {"material"},
+    "run": {"material", "engine"},
     "path": {"labels", "npoints"},
     "response": {"kgrid", "kind", "amplitude"},
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
     "outputs": {"figures", "movies", "field_files", "summary_q"},
+    "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir"},
 }
 
 
@@ -145,6 +185,9 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
     for label in labels:
         parse_qpoint(label)
+    engine = run.get("engine", default.engine)
+    if engine not in ENGINES:
+        raise _fail(source, "run.engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
     kind = resp.get("kind", default.kind)
     if kind not in KINDS:
         raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -170,6 +213,8 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         movies=_boolean(outs.get("movies", default.movies), source, "outputs.movies"),
         field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
         summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
+        engine=engine,
+        abinit=_parse_abinit(raw.get("abinit", {}), source, base_dir),
         source=source,
     )
 
@@ -220,3 +265,37 @@ def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
         name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
         specs.append(MapSpec(name, str(entry["q"]), mode, style))
     return tuple(specs)
+
+
+def _relative_to(value: Any, source: str, key: str, base_dir: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(source, key, f"must be a folder path, got {value!r}")
+    return str(Path(value) if Path(value).is_absolute() else base_dir / value)
+
+
+def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
+    """Validate ``[abinit]``; every q must lie on the k grid (k + q on the grid for the DFPT)."""
+    default = AbinitRunSpec()
+    ecut = _number(table.get("ecut", default.ecut), source, "abinit.ecut")
+    if not 1 <= ecut <= 200:
+        raise _fail(source, "abinit.ecut", f"must be a plane-wave cutoff in Ha between 1 and 200, got {ecut!r}")
+    kgrid = _positive_ints(table.get("kgrid", list(default.kgrid)), 3, source, "abinit.kgrid")
+    vacuum = _number(table.get("vacuum", default.vacuum), source, "abinit.vacuum")
+    if vacuum <= 0:
+        raise _fail(source, "abinit.vacuum", f"must be the cell length along z in Å (> 0), got {vacuum!r}")
+    pseudos = table.get("pseudos", {})
+    if not isinstance(pseudos, dict) or not all(isinstance(v, str) for v in pseudos.values()):
+        raise _fail(source, "abinit.pseudos", f"must be a table species = \"file\", got {pseudos!r}")
+    qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))
+    for label in qpoints:
+        steps = parse_qpoint(label) * kgrid
+        if abs(steps - steps.round()).max() > 1e-8:
+            raise _fail(source, "abinit.q", f"point {label!r} is not on the k grid {list(kgrid)} "
+                        "(k + q must be a grid point; K needs a multiple of 3, M a multiple of 2)")
+    return AbinitRunSpec(
+        ecut=ecut, kgrid=kgrid, vacuum=vacuum, qpoints=qpoints, pseudos=dict(pseudos),
+        pseudo_dir=(_relative_to(table["pseudo_dir"], source, "abinit.pseudo_dir", base_dir)
+                    if "pseudo_dir" in table else None),
+        nproc=_positive_int(table.get("nproc", default.nproc), source, "abinit.nproc"),
+        workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
+    )

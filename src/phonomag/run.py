@@ -11,6 +11,7 @@ Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamp
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -74,11 +75,18 @@ def resolve_mode(spec: MapSpec, frequencies: np.ndarray, parity: np.ndarray) -> 
     return int(candidates[int(number)])
 
 
-def run_main(config_path: Path | None, output: Path) -> list[str]:
-    """Run everything the configuration asks for; return the summary lines."""
+def run_main(config_path: Path | None, output: Path, engine: str | None = None) -> list[str]:
+    """Run everything the configuration asks for; return the summary lines.
+
+    ``engine`` ("model" or "abinit") overrides the configuration's ``[run] engine``.
+    """
     config = load_run_config(config_path)
+    if engine is not None:
+        config = dataclasses.replace(config, engine=engine)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    if config.engine == "abinit":
+        return _first_principles(config, output)
     stamps = Stamps(output)
     spec, model = load_model(config.material)
     engine = load_phonons(spec)
@@ -124,6 +132,18 @@ def run_main(config_path: Path | None, output: Path) -> list[str]:
         lines += _figure_three(path_data, distances, ticks, tick_labels, spec, output, stamps, digest)
     if config.maps and (config.figures or config.movies or config.field_files):
         lines += _maps(config, spec, model, engine, output, stamps, fingerprint)
+    (output / "summary.txt").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def _first_principles(config: RunConfig, output: Path) -> list[str]:
+    """The ABINIT engine: DFPT + eq. 1 at [abinit] q, report, maps (see phonomag.abinit.workflow)."""
+    from phonomag.abinit.workflow import first_principles_run
+
+    lines = [f"phonomag {__version__}: engine abinit; configuration: {config.source}"]
+    lines += first_principles_run(config.material, config.abinit, output, config.kgrid, config.maps,
+                                  config.map_cells, config.map_height, config.map_points,
+                                  config.movie_frames if config.movies else 0, config.figures)
     (output / "summary.txt").write_text("\n".join(lines) + "\n")
     return lines
 

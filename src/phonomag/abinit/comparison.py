@@ -33,7 +33,8 @@ class ModeComparison:
     out_of_plane: tuple[float, float]
 
 
-def _rms(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rms_parts(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RMS over the cell of n⁰, of the in-plane M and of M_z from cell moments (..., 4) (electrons per cell)."""
     rms = rms_components(moments)
     in_plane, out_of_plane = in_plane_out_of_plane(rms)
     return rms[..., 0], in_plane, out_of_plane
@@ -54,8 +55,8 @@ def compare_modes(label: str, model_result, abinit: AbinitModeResponse, site_lab
     """Rows for one q from the model's ModeMagnetization (one q) and the ABINIT result."""
     model_parity = model_result.parity[0]
     partner = pair_modes(model_parity, abinit.modes.parity[0])
-    m_charge, m_in, m_out = _rms(model_result.cell_moments[0])
-    a_charge, a_in, a_out = _rms(abinit.cell_moments)
+    m_charge, m_in, m_out = rms_parts(model_result.cell_moments[0])
+    a_charge, a_in, a_out = rms_parts(abinit.cell_moments)
     rows = []
     for nu, mu in enumerate(partner):
         rows.append(ModeComparison(
@@ -81,8 +82,8 @@ def comparison_table(rows: list[ModeComparison]) -> list[str]:
 
 
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
-                   model_kgrid: int, nproc: int = 1, progress: bool = True):
-    """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir/<label> (resumable).
+                   model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True):
+    """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir (resumable, see abinit_mode_response).
 
     Returns (rows, {label: AbinitModeResponse}, model).
     """
@@ -99,14 +100,10 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     atoms.set_cell(cell, scale_atoms=False)
     rows, results = [], {}
     for label, q in qpoints.items():
-        results[label] = abinit_mode_response(atoms, settings, q, Path(workdir) / _folder(label), nproc=nproc,
+        results[label] = abinit_mode_response(atoms, settings, q, workdir, nproc=nproc,
                                               progress=progress)
-        model_result = mode_magnetization(model, engine.modes([q]), (model_kgrid, model_kgrid, 1),
+        model_result = mode_magnetization(model, engine.modes([q]), model_kgrid,
                                           progress=progress)
         rows.extend(compare_modes(label, model_result, results[label], spec.labels))
     return rows, results, model
 
-
-def _folder(label: str) -> str:
-    """A file-system name for a q label (K' → Kp, 1/3,1/3,0 → 1_3_1_3_0)."""
-    return label.replace("'", "p").replace("/", "_").replace(",", "_").replace(" ", "")

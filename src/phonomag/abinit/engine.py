@@ -53,6 +53,12 @@ def pertcase(atom: int, direction: int) -> int:
     return direction + 1 + 3 * atom
 
 
+def qpoint_folder(qpoint: np.ndarray, settings: AbinitSettings) -> str:
+    """Folder name of the DFPT runs at q: q in units of the k-grid spacing, e.g. q_2_2_0 for K on 6×6×1."""
+    steps = np.rint(np.asarray(qpoint) * np.array(settings.kgrid)).astype(int)
+    return "q_" + "_".join(str(n) for n in steps)
+
+
 def _one(folder: Path, pattern: str) -> Path:
     found = sorted(folder.glob(pattern))
     if len(found) != 1:
@@ -64,21 +70,23 @@ def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir
                          nproc: int = 1, progress: bool = True) -> AbinitModeResponse:
     """Run (or reuse) the DFPT calculation at reduced ``qpoint`` in ``workdir`` and evaluate eq. 1.
 
-    The ground state runs with ``nproc`` MPI processes (workdir/gs); the 3 n_atoms
-    perturbations are split over ``nproc`` serial ABINIT runs side by side
-    (workdir/dfpt1, …), because ABINIT 9.6 writes netCDF first-order wavefunctions only
-    from serial runs. Finished runs are reused.
+    The ground state runs with ``nproc`` MPI processes (workdir/gs, shared by every q
+    of the same settings); the 3 n_atoms perturbations are split over ``nproc`` serial
+    ABINIT runs side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because
+    ABINIT 9.6 writes netCDF first-order wavefunctions only from serial runs. Finished
+    runs are reused, so an interrupted calculation resumes from what is on disk.
     """
-    workdir = Path(workdir)
+    workdir = Path(workdir).resolve()
     qpoint = check_on_kgrid(qpoint, settings)
     gs_dir = run_abinit(response_ground_state_input(atoms, settings), workdir / "gs", "gs", nproc=nproc,
                         progress=progress)
     wfk = _one(gs_dir, "gso*_WFK.nc")
     groups = split_perturbations(len(atoms), nproc)
     texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]
+    q_dir = workdir / qpoint_folder(qpoint, settings)
 
     def work(i: int) -> Path:
-        return run_abinit(texts[i], workdir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
+        return run_abinit(texts[i], q_dir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
                           progress=progress and i == 0)
 
     with ThreadPoolExecutor(len(texts)) as pool:

@@ -97,7 +97,7 @@ def electron_block(atoms: Atoms, settings: AbinitSettings) -> str:
     per_band = 1 if settings.spin_orbit else 2
     nband = settings.nband or int(np.ceil(electrons / per_band))
     n1, n2, n3 = settings.kgrid
-    lines = [f"ecut {settings.ecut}", f"ngkpt {n1} {n2} {n3}", "nshiftk 1 shiftk 0 0 0",
+    lines = [f"ecut {settings.ecut:g}", f"ngkpt {n1} {n2} {n3}", "nshiftk 1 shiftk 0 0 0",
              "occopt 1", f"nband {nband}"]
     if settings.spin_orbit:
         lines.append("nspinor 2 nspden 1")  # so_psp defaults to the SOC terms of the files

@@ -8,8 +8,10 @@ import numpy as np
 from scipy.signal import resample
 
 from phonomag.abinit.engine import AbinitModeResponse
+from phonomag.config import MapSpec
 from phonomag.fields import CellField, atom_wave
 from phonomag.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
+from phonomag.plotting.movies import write_movie
 from phonomag.qpoints import qpoint_label
 from phonomag.reporting import characterise_mode
 
@@ -33,20 +35,27 @@ def plane_of(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: f
     return CellField(points, amplitude, np.array([z]), q_cartesian, cell)
 
 
-def render_abinit_mode(result: AbinitModeResponse, model, nu: int, style: str, output: Path,
-                       cells: tuple[int, int] = (6, 6), z: float = 0.0) -> list[Path]:
+def render_abinit_mode(result: AbinitModeResponse, model, nu: int, style: str, stem: Path,
+                       cells: tuple[int, int] = (6, 6), z: float = 0.0, points: int = 60,
+                       movie_frames: int = 0) -> list[Path]:
     """Map of mode ν at ωt = 0 on the plane z: "in-plane" (Fig. 1) or "out-of-plane" (Fig. 2) style.
 
-    ``model`` supplies the atoms drawn (same structure as the ABINIT run, up to the vacuum).
+    Writes ``stem``.png/.pdf and, with ``movie_frames`` ≥ 2, a movie of one period
+    (``stem``_movie.gif/.mp4). ``model`` supplies the atoms drawn (same structure as the
+    ABINIT run, up to the vacuum). Returns the files written.
     """
     q_cart = model.cartesian(result.qpoint)
-    wave = plane_of(result.fields[nu], result.cell, q_cart, z).wave(cells)
+    wave = plane_of(result.fields[nu], result.cell, q_cart, z, points).wave(cells)
     u = result.displacements[nu]
     atoms = atom_wave(model, result.qpoint, u, cells)
     title = (f"ABINIT DFPT, q = {qpoint_label(result.qpoint)}, ν = {nu}, "
              f"{result.modes.frequencies[0, nu]:.1f} meV: {characterise_mode(u, model.labels)}")
     plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
-    return plot(wave, atoms, output, title=title)
+    files = plot(wave, atoms, stem, title=title)
+    if movie_frames >= 2:
+        panels = "inplane" if style == "in-plane" else "mz-charge"
+        files += write_movie(wave, atoms, Path(f"{stem}_movie"), panels=panels, frames=movie_frames, title=title)
+    return files
 
 
 #: The paper's two maps at each q: Fig. 1 (first σ_h-odd mode, W out of plane, in-plane M)
@@ -54,16 +63,22 @@ def render_abinit_mode(result: AbinitModeResponse, model, nu: int, style: str, o
 PAPER_MAPS = (("odd:0", "in-plane", "acoustic_W_out_of_plane"), (2, "out-of-plane", "mode2"))
 
 
-def draw_abinit_maps(result: AbinitModeResponse, model, label: str, output: Path) -> list[str]:
-    """Draw the :data:`PAPER_MAPS` of ``result`` into ``output``; one summary line per map."""
-    from phonomag.config import MapSpec
+def paper_maps(label: str) -> list[MapSpec]:
+    """:data:`PAPER_MAPS` at the q-point ``label``, named abinit_<label>_<case>."""
+    return [MapSpec(f"abinit_{label.replace(chr(39), 'p')}_{name}", label, selector, style)
+            for selector, style, name in PAPER_MAPS]
+
+
+def draw_abinit_maps(result: AbinitModeResponse, model, entries, output: Path, cells: tuple[int, int] = (6, 6),
+                     z: float = 0.0, points: int = 60, movie_frames: int = 0) -> list[str]:
+    """Draw the map ``entries`` (MapSpec, all at the q of ``result``) into ``output``; one line per map."""
     from phonomag.run import resolve_mode
 
     lines = []
-    for selector, style, name in PAPER_MAPS:
-        spec = MapSpec(name, label, selector, style)
-        nu = resolve_mode(spec, result.modes.frequencies[0], result.modes.parity[0])
-        stem = f"abinit_{label.replace(chr(39), 'p')}_{name}"
-        files = render_abinit_mode(result, model, nu, style, Path(output) / stem)
-        lines.append(f"map {stem}: mode {nu} ({result.modes.frequencies[0, nu]:.2f} meV) -> {files[0]}")
+    for entry in entries:
+        nu = resolve_mode(entry, result.modes.frequencies[0], result.modes.parity[0])
+        files = render_abinit_mode(result, model, nu, entry.style, Path(output) / entry.name, cells, z, points,
+                                   movie_frames)
+        lines.append(f"map {entry.name}: mode {nu} ({result.modes.frequencies[0, nu]:.2f} meV) -> "
+                     f"{', '.join(str(f) for f in files)}")
     return lines

@@ -1,0 +1,64 @@
+"""The ABINIT engine's bookkeeping: time-reversal check, map selection, vacuum check, CLI errors.
+
+No ABINIT run here (tests/test_abinit_response.py has those); the time-reversal
+check is fed cell moments that obey, or break, n⁰_{−q} = n⁰_q*, M_{−q} = −M_q*.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from phonomag.abinit.workflow import check_vacuum, maps_at, time_reversal_lines
+from phonomag.cli import main
+from phonomag.config import DEFAULT_MAPS
+from phonomag.errors import PhonomagError
+
+
+def _result(q, moments, frequencies):
+    return SimpleNamespace(qpoint=np.array(q, float), cell_moments=moments,
+                           modes=SimpleNamespace(frequencies=frequencies[None]))
+
+
+def _numbers(line):
+    return [float(x.rstrip(",;")) for x in line.replace("meV", "").split() if x[0].isdigit()]
+
+
+def test_time_reversal_check_passes_for_partners_and_flags_a_broken_one():
+    rng = np.random.default_rng(3)
+    moments = rng.normal(size=(9, 4)) + 1j * rng.normal(size=(9, 4))
+    partner = np.conj(moments) * np.array([1, -1, -1, -1]) * np.exp(1j * rng.uniform(0, 6, 9))[:, None]
+    w = np.sort(rng.uniform(1, 30, 9))
+    results = {"K": _result([1 / 3, 1 / 3, 0], moments, w), "K'": _result([-1 / 3, -1 / 3, 0], partner, w),
+               "M": _result([0.5, 0, 0], moments, w)}
+    lines = time_reversal_lines(results)
+    assert len(lines) == 1 and lines[0].startswith("time reversal K ↔ K'")  # M has no partner here
+    assert max(_numbers(lines[0].split(":", 1)[1])) < 1e-12
+    broken = partner.copy()
+    broken[4, 3] *= 1.5
+    line = time_reversal_lines({"K": results["K"], "K'": _result([2 / 3, 2 / 3, 0], broken, w)})[0]
+    assert max(_numbers(line.split(":", 1)[1])) > 1e-2  # −K given as K + G' = (2/3, 2/3) is still found
+
+
+def test_maps_are_assigned_to_the_computed_q_points():
+    by_label, skipped = maps_at(DEFAULT_MAPS, ["K", "-1/3,-1/3,0"])
+    assert [m.name for m in by_label["K"]] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic"]
+    assert [m.name for m in by_label["-1/3,-1/3,0"]] == ["Kp_acoustic_W_out_of_plane", "Kp_highest_acoustic"]
+    assert [m.q for m in skipped] == ["M", "M"]
+
+
+def test_vacuum_must_separate_the_slab_images():
+    check_vacuum(np.array([-1.67, 0.0, 1.67]), 12.0)
+    with pytest.raises(PhonomagError, match="abinit.vacuum = 9.0 Å leaves only 5.66 Å"):
+        check_vacuum(np.array([-1.67, 0.0, 1.67]), 9.0)
+
+
+def test_run_engine_abinit_rejects_a_small_vacuum_before_running(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('[abinit]\nvacuum = 6.0\nworkdir = "w"\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--engine", "abinit", "-c", str(config), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert "abinit.vacuum = 6.0 Å" in err, err
+    assert not (tmp_path / "w").exists()
