@@ -146,6 +146,23 @@ def test_first_order_file_must_match_ground_state(run):
         one_sided_response(ground, other, density.shape)
 
 
+def test_reduced_responses_round_trip_and_go_stale(run, tmp_path):
+    """response.nc (kept instead of the 1WF files) returns the same N, and only for the same, newer inputs."""
+    import os
+
+    from phonomag.abinit.response_store import inputs_digest, load_responses, save_responses
+
+    ground, first, density = _files(run, 2, W_Z)
+    responses = {(0, 2): one_sided_response(ground, first, density.shape)}
+    path = save_responses(tmp_path / "response.nc", responses, ground.volume, 1e-15, inputs_digest(["gs", "dfpt"]))
+    source = run / "q2" / "dfpt.abo"
+    loaded, volume, check = load_responses(path, inputs_digest(["gs", "dfpt"]), [source])
+    assert np.array_equal(loaded[(0, 2)], responses[(0, 2)]) and volume == ground.volume and check == 1e-15
+    assert load_responses(path, inputs_digest(["gs", "dfpt other"]), [source]) is None
+    os.utime(path, (source.stat().st_mtime - 10,) * 2)  # a ground state or DFPT run redone after the reduction
+    assert load_responses(path, inputs_digest(["gs", "dfpt"]), [source]) is None
+
+
 TINY_RUN = """
 [run]
 engine = "abinit"
@@ -198,3 +215,8 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
         assert (maps / f"{name}.png").is_file(), name
     assert sum("skipped, q = M" in line for line in lines) == 2
     assert (tmp_path / "out" / "abinit_comparison.txt").is_file()
+    work = tmp_path / "out" / "abinit-work"
+    assert sorted(p.name for p in work.iterdir()) == ["gs", "q_-1_-1_0", "q_1_1_0"]
+    assert not list(work.glob("q_*/dfpt*/*_1WF*")) and len(list(work.glob("q_*/response.nc"))) == 2
+    again = run_main(config, tmp_path / "out")  # resumes from response.nc: no ABINIT run, same numbers
+    assert [line for line in again if "time reversal" in line] == [line for line in lines if "time reversal" in line]

@@ -64,7 +64,8 @@ class AbinitRunSpec:
     HGH defaults; qpoints: labels or reduced coordinates of the DFPT runs; nproc: MPI
     processes of the ground state and number of serial DFPT runs side by side;
     workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
-    run found there with the same input is reused.
+    run found there with the same input is reused; keep_wavefunctions: keep the
+    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r).
     """
 
     ecut: float = 20.0
@@ -75,6 +76,7 @@ class AbinitRunSpec:
     qpoints: tuple[str, ...] = ("K", "K'", "M")
     nproc: int = 2
     workdir: str | None = None
+    keep_wavefunctions: bool = False
 
     def settings(self):
         """The :class:`phonomag.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
@@ -120,7 +122,8 @@ _SECTIONS = {
     "response": {"kgrid", "kind", "amplitude"},
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
     "outputs": {"figures", "movies", "field_files", "summary_q"},
-    "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir"},
+    "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
+               "keep_wavefunctions"},
 }
 
 
@@ -298,4 +301,6 @@ def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitR
                     if "pseudo_dir" in table else None),
         nproc=_positive_int(table.get("nproc", default.nproc), source, "abinit.nproc"),
         workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
+        keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
+                                    "abinit.keep_wavefunctions"),
     )

@@ -82,7 +82,8 @@ def comparison_table(rows: list[ModeComparison]) -> list[str]:
 
 
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
-                   model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True):
+                   model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True,
+                   keep_wavefunctions: bool = False):
     """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir (resumable, see abinit_mode_response).
 
     Returns (rows, {label: AbinitModeResponse}, model).
@@ -101,7 +102,7 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     rows, results = [], {}
     for label, q in qpoints.items():
         results[label] = abinit_mode_response(atoms, settings, q, workdir, nproc=nproc,
-                                              progress=progress)
+                                              progress=progress, keep_wavefunctions=keep_wavefunctions)
         model_result = mode_magnetization(model, engine.modes([q]), model_kgrid,
                                           progress=progress)
         rows.extend(compare_modes(label, model_result, results[label], spec.labels))
