@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from phonomag.abinit.workflow import check_vacuum, maps_at, time_reversal_lines
+from phonomag.abinit.comparison import check_vacuum
+from phonomag.abinit.workflow import maps_at, time_reversal_lines
 from phonomag.cli import main
 from phonomag.config import DEFAULT_MAPS
 from phonomag.errors import PhonomagError

@@ -75,14 +75,14 @@ def resolve_mode(spec: MapSpec, frequencies: np.ndarray, parity: np.ndarray) -> 
     return int(candidates[int(number)])
 
 
-def run_main(config_path: Path | None, output: Path, engine: str | None = None) -> list[str]:
+def run_main(config_path: Path | None, output: Path, engine_name: str | None = None) -> list[str]:
     """Run everything the configuration asks for; return the summary lines.
 
-    ``engine`` ("model" or "abinit") overrides the configuration's ``[run] engine``.
+    ``engine_name`` ("model" or "abinit") overrides the configuration's ``[run] engine``.
     """
     config = load_run_config(config_path)
-    if engine is not None:
-        config = dataclasses.replace(config, engine=engine)
+    if engine_name is not None:
+        config = dataclasses.replace(config, engine=engine_name)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     if config.engine == "abinit":

@@ -15,6 +15,7 @@ import numpy as np
 
 from phonomag.abinit.engine import AbinitModeResponse, abinit_mode_response
 from phonomag.abinit.inputs import AbinitSettings, check_on_kgrid
+from phonomag.errors import PhonomagError
 from phonomag.observables import in_plane_out_of_plane, rms_components
 from phonomag.reporting import characterise_mode
 
@@ -81,6 +82,19 @@ def comparison_table(rows: list[ModeComparison]) -> list[str]:
     return lines
 
 
+#: Vacuum (Å) that must remain between periodic images of the slab along z.
+MIN_VACUUM_GAP = 8.0
+
+
+def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
+    """An error unless the cell length ``vacuum`` leaves MIN_VACUUM_GAP Å between slab images."""
+    thickness = float(np.ptp(positions_z))
+    if vacuum - thickness < MIN_VACUUM_GAP:
+        raise PhonomagError(f"abinit.vacuum = {vacuum} Å leaves only {vacuum - thickness:.2f} Å between the "
+                            f"{thickness:.2f} Å thick slab and its image; use at least "
+                            f"{thickness + MIN_VACUUM_GAP:.1f} Å")
+
+
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
                    model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True,
                    keep_wavefunctions: bool = False):
@@ -99,6 +113,7 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     cell = atoms.cell.array.copy()
     cell[2] = [0.0, 0.0, vacuum_cell]
     atoms.set_cell(cell, scale_atoms=False)
+    check_vacuum(atoms.positions[:, 2], vacuum_cell)
     rows, results = [], {}
     for label, q in qpoints.items():
         results[label] = abinit_mode_response(atoms, settings, q, workdir, nproc=nproc,

@@ -12,25 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from phonomag.abinit.comparison import rms_parts, comparison_table, run_comparison
+from phonomag.abinit.comparison import comparison_table, rms_parts, run_comparison
 from phonomag.abinit.maps import draw_abinit_maps
 from phonomag.abinit.results import write_abinit_results
 from phonomag.config import AbinitRunSpec, MapSpec
-from phonomag.errors import PhonomagError
 from phonomag.qpoints import parse_qpoint
-
-#: Vacuum (Å) that must remain between periodic images of the slab along z.
-MIN_VACUUM_GAP = 8.0
-
-
-def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
-    """An error unless the cell length ``vacuum`` leaves MIN_VACUUM_GAP Å between slab images."""
-    thickness = float(np.ptp(positions_z))
-    if vacuum - thickness < MIN_VACUUM_GAP:
-        raise PhonomagError(f"abinit.vacuum = {vacuum} Å leaves only {vacuum - thickness:.2f} Å between the "
-                            f"{thickness:.2f} Å thick slab and its image; use at least "
-                            f"{thickness + MIN_VACUUM_GAP:.1f} Å")
-
 
 def time_reversal_lines(results: dict) -> list[str]:
     """For every computed pair q, −q (mod G): the largest difference of ħω and of the RMS n⁰, M∥, M_z per mode.
@@ -77,12 +63,9 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     (default ``output/abinit-work``) and are reused when their inputs are unchanged.
     """
     from phonomag.plotting.comparison import plot_model_vs_abinit
-    from phonomag.workflows import load_model
 
     output = Path(output)
     settings = abinit.settings()
-    spec, _ = load_model(material)
-    check_vacuum(spec.atoms.positions[:, 2], abinit.vacuum)
     workdir = Path(abinit.workdir) if abinit.workdir else output / "abinit-work"
     qpoints = {label: parse_qpoint(label) for label in abinit.qpoints}
     rows, results, model = run_comparison(material, qpoints, settings, workdir, abinit.vacuum, model_kgrid,
@@ -91,7 +74,7 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     output.mkdir(parents=True, exist_ok=True)
     lines = [f"ABINIT DFPT with SOC: ecut {settings.ecut:g} Ha, k grid {list(settings.kgrid)}, "
              f"cell length along z {abinit.vacuum:g} Å, runs in {workdir}",
-             f"model: {spec.name}, k grid {list(model_kgrid)}"]
+             f"model: {material}, k grid {list(model_kgrid)}"]
     for label, result in results.items():
         lines.append(f"{label}: DEN1 = 2 Tr N to {result.charge_check:.1e} (largest relative deviation)")
     table = comparison_table(rows)
