@@ -27,10 +27,11 @@ def plot_model_vs_abinit(rows, output: Path) -> list[Path]:
             ax.bar(x + (n - 1.5) * width, np.maximum(values, 1e-12), width, label=name, color=colour,
                    alpha=0.45 if hatch else 0.9, hatch=hatch, edgecolor=colour)
         ax.set_yscale("log")
-        ax.set_ylim(1e-9, None)
+        tallest = max(max(values) for _, values, _, _ in series)
+        ax.set_ylim(1e-9, 50 * tallest)  # headroom above the bars for the legend
         ax.set_xticks(x, [f"{r.index}\n{'+' if r.parity > 0 else '−'}" for r in sel])
-        ax.set_xlabel("mode ν (σ_h parity)")
+        ax.set_xlabel("model mode ν (σ_h parity); ABINIT: same parity and rank")
         ax.set_ylabel("RMS magnetization (electrons/cell)")
         ax.set_title(f"q = {label}, zero-point amplitude")
-    axes[0][0].legend(fontsize=7, ncol=2)
+    axes[0][0].legend(fontsize=7, ncol=4, loc="upper center")
     return save_figure(fig, output)
