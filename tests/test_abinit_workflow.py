@@ -42,7 +42,8 @@ def test_time_reversal_check_passes_for_partners_and_flags_a_broken_one():
 
 
 def test_maps_are_assigned_to_the_computed_q_points():
-    by_label, skipped = maps_at(DEFAULT_MAPS, ["K", "-1/3,-1/3,0"])
+    by_label, skipped = maps_at(DEFAULT_MAPS, {"K": np.array([1 / 3, 1 / 3, 0]),
+                                               "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])})
     assert [m.name for m in by_label["K"]] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic"]
     assert [m.name for m in by_label["-1/3,-1/3,0"]] == ["Kp_acoustic_W_out_of_plane", "Kp_highest_acoustic"]
     assert [m.q for m in skipped] == ["M", "M"]

@@ -290,9 +290,10 @@ def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitR
     if not isinstance(pseudos, dict) or not all(isinstance(v, str) for v in pseudos.values()):
         raise _fail(source, "abinit.pseudos", f"must be a table species = \"file\", got {pseudos!r}")
     qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))
+    from phonomag.abinit.inputs import on_kgrid
+
     for label in qpoints:
-        steps = parse_qpoint(label) * kgrid
-        if abs(steps - steps.round()).max() > 1e-8:
+        if not on_kgrid(parse_qpoint(label), kgrid):
             raise _fail(source, "abinit.q", f"point {label!r} is not on the k grid {list(kgrid)} "
                         "(k + q must be a grid point; K needs a multiple of 3, M a multiple of 2)")
     return AbinitRunSpec(

@@ -171,11 +171,17 @@ def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, 
     return "\n".join(lines) + "\n"
 
 
+def on_kgrid(qpoint, kgrid) -> bool:
+    """True if k + q lies on the Γ-centred ``kgrid`` for every grid point k (q in reduced coordinates)."""
+    steps = np.asarray(qpoint, float) * np.asarray(kgrid)
+    return bool(np.abs(steps - np.rint(steps)).max() <= 1e-8)
+
+
 def check_on_kgrid(qpoint, settings: AbinitSettings) -> np.ndarray:
     """q as an array; an error unless k + q lies on the k grid for every k."""
     q = np.asarray(qpoint, float)
     kgrid = np.array(settings.kgrid)
-    if np.abs(q * kgrid - np.rint(q * kgrid)).max() > 1e-8:
+    if not on_kgrid(q, kgrid):
         raise AbinitInputError(f"q = {np.round(q, 6).tolist()} is not on the k grid {kgrid.tolist()}")
     return q
 

@@ -42,13 +42,14 @@ def time_reversal_lines(results: dict) -> list[str]:
     return lines
 
 
-def maps_at(entries, labels) -> tuple[dict[str, list[MapSpec]], list[MapSpec]]:
-    """Split map entries by the computed q-point they belong to; also return those at no computed q."""
-    by_label = {label: [] for label in labels}
+def maps_at(entries, qpoints: dict) -> tuple[dict[str, list[MapSpec]], list[MapSpec]]:
+    """Split map entries by the computed q-point ({label: reduced q}) they belong to; also return those at no
+    computed q."""
+    by_label = {label: [] for label in qpoints}
     skipped = []
     for entry in entries:
         q = parse_qpoint(entry.q)
-        match = [label for label in labels if np.allclose(parse_qpoint(label), q, atol=1e-8)]
+        match = [label for label, computed in qpoints.items() if np.allclose(computed, q, atol=1e-8)]
         (by_label[match[0]] if match else skipped).append(entry)
     return by_label, skipped
 
@@ -82,7 +83,7 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     lines += table + time_reversal_lines(results)
     if figures:
         lines += [f"wrote  {f}" for f in plot_model_vs_abinit(rows, output / "abinit_comparison")]
-    by_label, skipped = maps_at(maps, list(results))
+    by_label, skipped = maps_at(maps, qpoints)
     for label, entries in by_label.items():
         if entries and (figures or movie_frames):
             lines += draw_abinit_maps(results[label], model, entries, output / "maps", cells, z, points,
