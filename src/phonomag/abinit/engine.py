@@ -95,19 +95,31 @@ def _responses_from_files(folders: list[Path], groups, wfk: Path) -> tuple[dict,
     return responses, ground.volume, float(check)
 
 
-def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path,
-                         nproc: int = 1, progress: bool = True,
-                         keep_wavefunctions: bool = False) -> AbinitModeResponse:
-    """Run (or reuse) the DFPT calculation at reduced ``qpoint`` in ``workdir`` and evaluate eq. 1.
+@dataclass
+class PerturbationRuns:
+    """The DFPT runs at one q, reduced: responses {(atom 0-based, reduced direction): N (2, 2, n1, n2, n3)}
+    in electrons/bohr³ per unit reduced displacement; cell volume (bohr³); DEN1 check; digest of the
+    ABINIT inputs; the DDB files of the runs."""
+
+    responses: dict
+    volume_bohr3: float
+    charge_check: float
+    digest: str
+    ddb_files: list[Path]
+
+
+def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
+                     progress: bool = True, keep_wavefunctions: bool = False) -> PerturbationRuns:
+    """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint``.
 
     The ground state runs with ``nproc`` MPI processes (workdir/gs, shared by every q
-    of the same settings); the 3 n_atoms perturbations are split over ``nproc`` serial
-    ABINIT runs side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because
-    ABINIT 9.6 writes netCDF first-order wavefunctions only from serial runs. Finished
-    runs are reused, so an interrupted calculation resumes from what is on disk; a DFPT
-    run older than the ground state it read is redone. The responses N(r) of the
-    perturbations are kept in workdir/q_…/response.nc and, unless ``keep_wavefunctions``,
-    the first-order wavefunction files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
+    of the same settings); the perturbations are split over ``nproc`` serial ABINIT runs
+    side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because ABINIT 9.6
+    writes netCDF first-order wavefunctions only from serial runs. Finished runs are
+    reused, so an interrupted calculation resumes from what is on disk; a DFPT run older
+    than the ground state it read is redone. The responses N(r) are kept in
+    workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order
+    wavefunction files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
     """
     workdir = Path(workdir).resolve()
     qpoint = check_on_kgrid(qpoint, settings)
@@ -135,12 +147,21 @@ def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir
             for folder in folders:
                 for path in folder.glob("dfpto*_1WF*.nc"):
                     path.unlink()
-    responses, volume, check = stored
     ddb_files = [path for folder in folders for path in sorted(folder.glob("dfpto*_DDB"))]
-    modes = ddb_modes(ddb_files, atoms)
+    return PerturbationRuns(*stored, digest, ddb_files)
+
+
+def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path,
+                         nproc: int = 1, progress: bool = True,
+                         keep_wavefunctions: bool = False) -> AbinitModeResponse:
+    """The modes of the DDB at reduced ``qpoint`` and their response, from :func:`run_pattern_dfpt`."""
+    qpoint = check_on_kgrid(qpoint, settings)
+    runs = run_pattern_dfpt(atoms, settings, qpoint, workdir, nproc, progress, keep_wavefunctions)
+    modes = ddb_modes(runs.ddb_files, atoms)
     displacements = mode_displacements(modes.frequencies[0], modes.eigenvectors[0], modes.masses)
     # eq. 1 is per unit reduced displacement; x is dimensionless when U and the cell share units
     coefficients = perturbation_coefficients(displacements, atoms, qpoint)
-    moments = mode_cell_moments(responses, coefficients, volume)
-    fields = mode_fields(responses, coefficients) / units.Bohr**3
-    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields, check)
+    moments = mode_cell_moments(runs.responses, coefficients, runs.volume_bohr3)
+    fields = mode_fields(runs.responses, coefficients) / units.Bohr**3
+    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields,
+                              runs.charge_check)

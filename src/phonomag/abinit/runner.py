@@ -34,6 +34,12 @@ def abinit_executable() -> str:
     return path
 
 
+def abinit_version() -> str:
+    """The version ABINIT prints (``abinit --version``)."""
+    result = subprocess.run([abinit_executable(), "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or "unknown"
+
+
 def is_complete(workdir: Path, name: str, text: str) -> bool:
     """True if the run ``name`` in ``workdir`` finished with exactly this input."""
     abi, abo = workdir / f"{name}.abi", workdir / f"{name}.abo"
