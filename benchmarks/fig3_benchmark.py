@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from phonomag.kpath import path_from_labels
-from phonomag.magnetization import mode_magnetization
-from phonomag.workflows import load_model, load_phonons
+from phonomag.crystal.kpath import path_from_labels
+from phonomag.response.modes import mode_magnetization
+from phonomag.cli.overviews import load_model, load_phonons
 
 
 def matmul_peak(n: int = 1024, repeat: int = 3) -> float:
@@ -34,7 +34,7 @@ def matmul_peak(n: int = 1024, repeat: int = 3) -> float:
 
 
 def response_flops(n_k: int, n_basis: int, n_orb: int, n_occ: int, natoms: int) -> float:
-    """Real flop of one q-point of :func:`phonomag.response.displacement_response` (dominant terms).
+    """Real flop of one q-point of :func:`phonomag.engines.tightbinding.response.displacement_response` (dominant terms).
 
     Per k: two eigendecompositions (~ 2 × 10 n³ complex ≈ 2 × 40 n³ flop), the band vertex
     (3N patterns × 2 spins × (n_orb² n_occ + n_emp n_orb n_occ) complex MACs), the site

@@ -4,7 +4,7 @@ For every irreducible q of the Γ-centred 6×6 grid (space group and time revers
 from spglib): ABINIT DFPT with spin–orbit coupling for the 9 atomic displacements,
 eq. 1 from the first-order spinor wavefunctions, reduced to the unit Cartesian
 patterns' z-integrated fields and their values on the W and Se planes
-(:mod:`phonomag.abinit.pattern_response`). One file per q,
+(:mod:`phonomag.engines.abinit.pattern_response`). One file per q,
 ``src/phonomag/data/response/WSe2_soc_dfpt/q_<n1>_<n2>_0.nc`` (≈2 MB), plus the DDB
 files of the run. Settings as in docs/abinit.md: HGH LDA with SOC, ecut 20 Ha,
 6×6 k grid, 18 Å cell, tolvrs 1e-12 (ground state) and 1e-8 (DFPT).
@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import spglib
 
-from phonomag.abinit.engine import qpoint_folder, run_pattern_dfpt
-from phonomag.abinit.pattern_response import reduce_patterns
-from phonomag.abinit.runner import abinit_version
-from phonomag.config import AbinitRunSpec
-from phonomag.materials import load_material
-from phonomag.results_io import write_dataset
+from phonomag.engines.abinit.engine import qpoint_folder, run_pattern_dfpt
+from phonomag.engines.abinit.pattern_response import reduce_patterns
+from phonomag.io.abinit.runner import abinit_version
+from phonomag.cli.config import AbinitRunSpec
+from phonomag.crystal.materials import load_material
+from phonomag.io.netcdf import write_dataset
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "phonomag" / "data" / "response" / "WSe2_soc_dfpt"
 QGRID = (6, 6, 1)

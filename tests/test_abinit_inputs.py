@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phonomag.abinit.comparison import pair_modes
-from phonomag.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
+from phonomag.cli.comparison import pair_modes
+from phonomag.io.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
                                    response_perturbation_input, split_perturbations)
-from phonomag.abinit.mode_response import perturbation_coefficients
-from phonomag.materials import load_material
+from phonomag.engines.abinit.mode_response import perturbation_coefficients
+from phonomag.crystal.materials import load_material
 
 HGH = AbinitSettings().pseudo_dir
 
@@ -117,7 +117,7 @@ def test_modes_pair_by_parity_and_rank():
 
 
 def test_plane_of_interpolates_band_limited_fields_exactly(atoms):
-    from phonomag.abinit.maps import plane_of
+    from phonomag.outputs.abinit_maps import plane_of
 
     cell = atoms.cell.array.copy()
     cell[2] = [0, 0, 12.0]

@@ -15,12 +15,12 @@ import shutil
 import numpy as np
 import pytest
 
-from phonomag.abinit.densities import read_first_order_density
-from phonomag.abinit.density_response import cell_integrals, one_sided_response, pauli_components
-from phonomag.abinit.inputs import AbinitSettings, response_ground_state_input, response_perturbation_input
-from phonomag.abinit.runner import run_abinit
-from phonomag.abinit.wavefunctions import WavefunctionFileError, read_wavefunctions
-from phonomag.materials import load_material
+from phonomag.io.abinit.densities import read_first_order_density
+from phonomag.engines.abinit.density_response import cell_integrals, one_sided_response, pauli_components
+from phonomag.io.abinit.inputs import AbinitSettings, response_ground_state_input, response_perturbation_input
+from phonomag.io.abinit.runner import run_abinit
+from phonomag.io.abinit.wavefunctions import WavefunctionFileError, read_wavefunctions
+from phonomag.crystal.materials import load_material
 
 pytestmark = pytest.mark.skipif(shutil.which("abinit") is None,
                                 reason="abinit not installed (run scripts/install_abinit.sh)")
@@ -150,7 +150,7 @@ def test_reduced_responses_round_trip_and_go_stale(run, tmp_path):
     """response.nc (kept instead of the 1WF files) returns the same N, and only for the same, newer inputs."""
     import os
 
-    from phonomag.abinit.response_store import inputs_digest, load_responses, save_responses
+    from phonomag.engines.abinit.response_store import inputs_digest, load_responses, save_responses
 
     ground, first, density = _files(run, 2, W_Z)
     responses = {(0, 2): one_sided_response(ground, first, density.shape)}
@@ -186,8 +186,8 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
     per mode, time reversal per mode, results file, Fig. 1/2 maps at K and K′, M maps skipped."""
     import xarray as xr
 
-    from phonomag.results_io import complex_from
-    from phonomag.run import run_main
+    from phonomag.io.netcdf import complex_from
+    from phonomag.cli.run import run_main
 
     config = tmp_path / "tiny.toml"
     config.write_text(TINY_RUN)

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from phonomag.abinit.comparison import check_vacuum
-from phonomag.abinit.workflow import maps_at, time_reversal_lines
-from phonomag.cli import main
-from phonomag.config import DEFAULT_MAPS
+from phonomag.cli.comparison import check_vacuum
+from phonomag.cli.abinit_run import maps_at, time_reversal_lines
+from phonomag.cli.main import main
+from phonomag.cli.config import DEFAULT_MAPS
 from phonomag.errors import PhonomagError
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from phonomag.cli import main
-from phonomag.materials import load_material
+from phonomag.cli.main import main
+from phonomag.crystal.materials import load_material
 
 WSE2 = Path(load_material("WSe2").base_dir) / "WSe2.toml"
 

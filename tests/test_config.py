@@ -2,8 +2,8 @@
 
 import pytest
 
-from phonomag.cli import main
-from phonomag.config import RunConfig, load_run_config
+from phonomag.cli.main import main
+from phonomag.cli.config import RunConfig, load_run_config
 
 
 def write(tmp_path, text):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from phonomag.observables import phonon_angular_momentum
-from phonomag.response import displacement_response, energy_responses
-from phonomag.workflows import load_model, load_phonons
+from phonomag.response.observables import phonon_angular_momentum
+from phonomag.engines.tightbinding.response import displacement_response, energy_responses
+from phonomag.cli.overviews import load_model, load_phonons
 
 Q = np.array([0.213, 0.071, 0.0])
 GRID = (12, 12, 1)
@@ -61,7 +61,7 @@ def test_angular_momentum_of_simple_patterns():
 def test_linearly_polarised_modes_still_carry_magnetization(system):
     """Paper: modes with zero angular momentum (Zhang & Niu) still have a magnetization.
     On Γ–M (a mirror line) and at M (time-reversal invariant) every mode is linear."""
-    from phonomag.magnetization import mode_magnetization
+    from phonomag.response.modes import mode_magnetization
 
     _, model, engine = system
     qpoints = np.array([[0.2, 0.0, 0.0], [0.5, 0.0, 0.0]])

@@ -1,8 +1,8 @@
-"""Real-space fields (phonomag.fields, export, maps, movies), each against an independent fact.
+"""Real-space fields (phonomag.engines.tightbinding.fields, export, maps, movies), each against an independent fact.
 
 Orbital normalisation by quadrature; Bloch periodicity by evaluating at r and r + R
 directly; λ = 0 (no magnetization anywhere); the σ_h selection rule on cell integrals;
-the on-site cell integral against the form-factor response of phonomag.response; XSF
+the on-site cell integral against the form-factor response of phonomag.engines.tightbinding.response; XSF
 and cube files read back by ASE.
 """
 
@@ -15,11 +15,12 @@ from ase.io.cube import read_cube_data
 from ase.io.xsf import read_xsf
 from scipy.integrate import quad
 
-from phonomag import export, fields
-from phonomag.electrons.form_factors import slater_radial
-from phonomag.electrons.tightbinding import TightBindingModel
-from phonomag.materials import load_material
-from phonomag.response import PAULI4, displacement_response, response_matrices, sampling_grid
+from phonomag.engines.tightbinding import fields
+from phonomag.outputs import field_files as export
+from phonomag.engines.tightbinding.form_factors import slater_radial
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.crystal.materials import load_material
+from phonomag.engines.tightbinding.response import PAULI4, displacement_response, response_matrices, sampling_grid
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 M = np.array([0.5, 0.0, 0.0])
@@ -101,7 +102,7 @@ def test_periodic_amplitude_is_cell_periodic(model):
 def test_amplitude_equals_an_explicit_bloch_sum(model):
     """δñ e^{iq·r} = (1/N_k) Σ_k Σ φ_{k+q,μ}(r) D_k[sμ, s′ν] φ_{k,ν}(r)* (Bloch sums of the orbitals).
 
-    D_k is the orbital-basis response of phonomag.response.response_matrices and
+    D_k is the orbital-basis response of phonomag.engines.tightbinding.response.response_matrices and
     φ_{kμ}(r) = Σ_R e^{ik·(R+τ_μ)} χ_μ(r − R − τ_μ) is summed here over every image
     within ±5 cells: no lattice-vector bookkeeping, so on- and off-site terms and the sign
     of L are checked at once (same k grid, hence the same P(L); no P blocks dropped).
@@ -244,8 +245,8 @@ def test_field_files_round_trip(model, tmp_path):
 
 # ----------------------------------------------------------------- figures
 def test_maps_and_movie_are_written(model, tmp_path):
-    from phonomag.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
-    from phonomag.plotting.movies import write_movie
+    from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
+    from phonomag.outputs.plotting.movies import write_movie
 
     u = mirror_pattern(-1, seed=8)
     lattice, density = fields.mode_response(model, K, GRID, u)

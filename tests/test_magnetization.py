@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from phonomag.kpath import path_from_labels
-from phonomag.magnetization import mode_magnetization
-from phonomag.workflows import load_model, load_phonons
+from phonomag.crystal.kpath import path_from_labels
+from phonomag.response.modes import mode_magnetization
+from phonomag.cli.overviews import load_model, load_phonons
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 GRID = (12, 12, 1)
@@ -81,8 +81,8 @@ def test_time_reversed_snapshots_have_opposite_magnetization(system):
     """Paper, Supplementary Figs. 1–2: at ωt = 0 the atoms of modes at K and K′ = −K stand at
     the same positions, the induced charge is the same and the magnetization is reversed,
     point by point in real space (DESIGN.md §2.1)."""
-    from phonomag.fields import atom_wave, mode_response, plane_field
-    from phonomag.observables import mode_displacements
+    from phonomag.engines.tightbinding.fields import atom_wave, mode_response, plane_field
+    from phonomag.response.observables import mode_displacements
 
     spec, model, engine = system
     snapshots, atoms = [], []

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from phonomag.electrons.analysis import valence_splitting
-from phonomag.electrons.tightbinding import TightBindingModel
-from phonomag.materials import load_material
-from phonomag.phonons.engine import build_phonon_engine
+from phonomag.engines.tightbinding.bands import valence_splitting
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.crystal.materials import load_material
+from phonomag.phonons.model import build_phonon_engine
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLE = DOCS / "examples" / "MoS2.toml"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from ase import Atoms, units
 
-from phonomag.abinit.density_response import cell_integrals
-from phonomag.abinit.mode_response import mode_cell_moments, perturbation_coefficients
-from phonomag.abinit.pattern_response import planes_at, read_patterns, reduce_patterns
+from phonomag.engines.abinit.density_response import cell_integrals
+from phonomag.engines.abinit.mode_response import mode_cell_moments, perturbation_coefficients
+from phonomag.engines.abinit.pattern_response import planes_at, read_patterns, reduce_patterns
 
 SHAPE = (6, 6, 16)
 
@@ -74,7 +74,7 @@ def test_z_integral_is_the_cell_integral_over_the_area():
     data = reduce_patterns(responses, atoms, [0, 0, 0], volume_bohr3, [0.0], {})
     zint, _ = read_patterns(data)
     # W along Cartesian x at Γ is a1/|a1| in reduced direction 0 only (a1 ∥ x)
-    from phonomag.abinit.density_response import pauli_components
+    from phonomag.engines.abinit.density_response import pauli_components
     expected = cell_integrals(pauli_components(responses[(0, 0)]), volume_bohr3) / np.linalg.norm(atoms.cell[0])
     area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
     np.testing.assert_allclose(zint[0, 0].mean(axis=(-2, -1)) * area, expected, rtol=1e-12)

@@ -15,12 +15,12 @@ from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS
 from scipy import constants
 
 from phonomag.errors import PhononSourceError
-from phonomag.kpath import path_from_labels
-from phonomag.observables import mode_displacements
+from phonomag.crystal.kpath import path_from_labels
+from phonomag.response.observables import mode_displacements
 from phonomag.phonons import build_phonon_engine
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
-from phonomag.plotting.phonons import plot_dispersion
+from phonomag.outputs.plotting.phonons import plot_dispersion
 
 SW_CONFIG = {"source": "stillinger-weber", "potential": "WSe2", "supercell": [6, 6, 1], "displacement": 0.01}
 

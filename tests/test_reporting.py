@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from phonomag.magnetization import ModeMagnetization
-from phonomag.plotting.dispersion import find_k_index, plot_magnetization_dispersion
-from phonomag.reporting import characterise_mode, mode_table
+from phonomag.response.modes import ModeMagnetization
+from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
+from phonomag.outputs.tables import characterise_mode, mode_table
 
 SITES = ("W", "Se_t", "Se_b")
 POSITIONS = np.array([[0.0, 0.0, 0.0], [0.0, 1.877, 1.668], [0.0, 1.877, -1.668]])

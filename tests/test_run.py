@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 from phonomag import __version__
-from phonomag.cli import main
-from phonomag.results_io import complex_from, read_magnetization
+from phonomag.cli.main import main
+from phonomag.io.netcdf import complex_from, read_magnetization
 
 CONFIG = """
 [path]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from phonomag.electrons.tightbinding import TightBindingModel
-from phonomag.magnetization import mode_magnetization
-from phonomag.structure_factor import (
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.response.modes import mode_magnetization
+from phonomag.response.structure_factor import (
     KB_MEV,
     QPlane,
     bose_factor,
@@ -20,7 +20,7 @@ from phonomag.structure_factor import (
     scattering_amplitudes,
     sectors,
 )
-from phonomag.workflows import load_model, load_phonons
+from phonomag.cli.overviews import load_model, load_phonons
 
 GRID = (9, 9, 1)
 K = np.array([1 / 3, 1 / 3, 0.0])

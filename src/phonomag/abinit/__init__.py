@@ -1,1 +1,0 @@
-"""ABINIT interface: input files, runs, and readers of its output (DDB)."""

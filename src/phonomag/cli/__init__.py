@@ -1,0 +1,1 @@
+"""The command line, its TOML run configuration and the pipelines the commands run."""

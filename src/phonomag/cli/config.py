@@ -1,0 +1,307 @@
+"""Run configuration of ``phonomag run`` (TOML), with defaults and validation.
+
+Every key is optional; the defaults reproduce the paper's figures for WSe₂. The
+format is documented in ``docs/run-config.md``. Errors name the key, the value
+and what would be valid.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phonomag.errors import PhonomagError
+from phonomag.crystal.qpoints import parse_qpoint
+from phonomag.engines.tightbinding.response import KINDS
+
+
+class ConfigError(PhonomagError):
+    """A run configuration is malformed."""
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """One mode to draw in real space.
+
+    q: label or reduced coordinates; mode: index ν (0-based, sorted by frequency) or a
+    selector "even:n" / "odd:n" (the n-th mode of that σ_h parity, counted from 0);
+    name: used for files and titles; style: "in-plane" (Fig. 1: in-plane magnetization as
+    vectors) or "out-of-plane" (Fig. 2: M_z beside the induced charge).
+    """
+
+    name: str
+    q: str
+    mode: int | str
+    style: str
+
+
+#: The paper's six cases: Figs. 1 and 2 at K, their time-reversal partners at K′ = −K
+#: (Supplementary Figs. 1, 2) and the two M-point acoustic modes (Supplementary Figs. 3, 4).
+#: The acoustic mode with W out of plane is odd under σ_h, the one with W in plane even.
+DEFAULT_MAPS = (
+    MapSpec("K_acoustic_W_out_of_plane", "K", "odd:0", "in-plane"),
+    MapSpec("K_highest_acoustic", "K", 2, "out-of-plane"),
+    MapSpec("Kp_acoustic_W_out_of_plane", "K'", "odd:0", "in-plane"),
+    MapSpec("Kp_highest_acoustic", "K'", 2, "out-of-plane"),
+    MapSpec("M_acoustic_W_out_of_plane", "M", "odd:0", "in-plane"),
+    MapSpec("M_acoustic_transverse", "M", "even:0", "out-of-plane"),
+)
+
+
+#: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
+ENGINES = ("model", "abinit")
+
+
+@dataclass(frozen=True)
+class AbinitRunSpec:
+    """Settings of the first-principles engine (``[abinit]``, docs/run-config.md).
+
+    ecut: plane-wave cutoff (Ha); kgrid: Γ-centred k grid of the ground state and the
+    DFPT (every q must lie on it); vacuum: cell length along z of the slab (Å);
+    pseudo_dir / pseudos: pseudopotential folder and {species: file} overrides of the
+    HGH defaults; qpoints: labels or reduced coordinates of the DFPT runs; nproc: MPI
+    processes of the ground state and number of serial DFPT runs side by side;
+    workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
+    run found there with the same input is reused; keep_wavefunctions: keep the
+    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r).
+    """
+
+    ecut: float = 20.0
+    kgrid: tuple[int, int, int] = (6, 6, 1)
+    vacuum: float = 18.0
+    pseudo_dir: str | None = None
+    pseudos: dict[str, str] = field(default_factory=dict)
+    qpoints: tuple[str, ...] = ("K", "K'", "M")
+    nproc: int = 2
+    workdir: str | None = None
+    keep_wavefunctions: bool = False
+
+    def settings(self):
+        """The :class:`phonomag.io.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
+        from phonomag.io.abinit.inputs import AbinitSettings
+
+        base = AbinitSettings()
+        # the spinor ground state stalls near vres2 ~ 1e-13 at these settings: 1e-12 is where it stops
+        return AbinitSettings(ecut=self.ecut, kgrid=self.kgrid, spin_orbit=True, tolvrs_gs=1e-12,
+                              pseudo_dir=Path(self.pseudo_dir) if self.pseudo_dir else base.pseudo_dir,
+                              pseudos={**base.pseudos, **self.pseudos})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Validated run configuration (see docs/run-config.md for the meaning of each field)."""
+
+    material: str = "WSe2"
+    path: tuple[str, ...] = ("G", "M", "K", "G")
+    path_points: int = 151
+    kgrid: tuple[int, int, int] = (24, 24, 1)
+    kind: str = "one-sided"
+    amplitude: str | float = "zero-point"
+    maps: tuple[MapSpec, ...] = DEFAULT_MAPS
+    map_cells: tuple[int, int] = (4, 4)
+    map_points: int = 48
+    map_height: float = 0.0
+    movie_frames: int = 30
+    figures: bool = True
+    movies: bool = True
+    field_files: bool = True
+    summary_q: tuple[str, ...] = ("K", "M")
+    engine: str = "model"
+    abinit: AbinitRunSpec = AbinitRunSpec()
+    source: str = "built-in default"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_SECTIONS = {
+    "run": {"material", "engine"},
+    "path": {"labels", "npoints"},
+    "response": {"kgrid", "kind", "amplitude"},
+    "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
+    "outputs": {"figures", "movies", "field_files", "summary_q"},
+    "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
+               "keep_wavefunctions"},
+}
+
+
+def load_run_config(path: Path | None) -> RunConfig:
+    """Read and validate a run configuration; ``None`` gives the built-in default."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"run configuration {str(path)!r} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_run_config(raw, str(path), path.resolve().parent)
+
+
+def _fail(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {key} {message}")
+
+
+def _positive_ints(value: Any, count: int, source: str, key: str) -> tuple[int, ...]:
+    ok = isinstance(value, list) and len(value) == count and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    )
+    if not ok:
+        raise _fail(source, key, f"must be a list of {count} positive integers, got {value!r}")
+    return tuple(value)
+
+
+def _positive_int(value: Any, source: str, key: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(source, key, f"must be an integer ≥ {minimum}, got {value!r}")
+    return value
+
+
+def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunConfig:
+    """Validate a parsed TOML run configuration."""
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
+    for section, allowed in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        extra = sorted(set(table) - allowed)
+        if extra:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(extra)} in [{section}]; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+    default = RunConfig()
+    run, path, resp = raw.get("run", {}), raw.get("path", {}), raw.get("response", {})
+    maps, outs = raw.get("maps", {}), raw.get("outputs", {})
+
+    material = run.get("material", default.material)
+    if not isinstance(material, str):
+        raise _fail(source, "run.material", f"must be a material name or a model-file path, got {material!r}")
+    if material.endswith(".toml") and not Path(material).is_absolute():
+        material = str(base_dir / material)
+
+    labels = path.get("labels", list(default.path))
+    if not isinstance(labels, list) or len(labels) < 2:
+        raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
+    for label in labels:
+        parse_qpoint(label)
+    engine = run.get("engine", default.engine)
+    if engine not in ENGINES:
+        raise _fail(source, "run.engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
+    kind = resp.get("kind", default.kind)
+    if kind not in KINDS:
+        raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    amplitude = resp.get("amplitude", default.amplitude)
+    if isinstance(amplitude, bool) or not (
+        amplitude == "zero-point" or (isinstance(amplitude, (int, float)) and amplitude > 0)
+    ):
+        raise _fail(source, "response.amplitude",
+                    f"must be \"zero-point\" or a positive maximal displacement in Å, got {amplitude!r}")
+    return RunConfig(
+        material=material,
+        path=tuple(str(x) for x in labels),
+        path_points=_positive_int(path.get("npoints", default.path_points), source, "path.npoints", 2),
+        kgrid=_positive_ints(resp.get("kgrid", list(default.kgrid)), 3, source, "response.kgrid"),
+        kind=kind,
+        amplitude=amplitude if isinstance(amplitude, str) else float(amplitude),
+        maps=_parse_maps(maps.get("modes"), source) if "modes" in maps else default.maps,
+        map_cells=_positive_ints(maps.get("cells", list(default.map_cells)), 2, source, "maps.cells"),
+        map_points=_positive_int(maps.get("points_per_cell", default.map_points), source, "maps.points_per_cell", 4),
+        map_height=_number(maps.get("height", default.map_height), source, "maps.height"),
+        movie_frames=_positive_int(maps.get("frames", default.movie_frames), source, "maps.frames", 2),
+        figures=_boolean(outs.get("figures", default.figures), source, "outputs.figures"),
+        movies=_boolean(outs.get("movies", default.movies), source, "outputs.movies"),
+        field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
+        summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
+        engine=engine,
+        abinit=_parse_abinit(raw.get("abinit", {}), source, base_dir),
+        source=source,
+    )
+
+
+def _number(value: Any, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(source, key, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _boolean(value: Any, source: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(source, key, f"must be true or false, got {value!r}")
+    return value
+
+
+def _labels(value: Any, source: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, key, f"must be a list of q labels or coordinates, got {value!r}")
+    for v in value:
+        parse_qpoint(v)
+    return value
+
+
+def _mode_selector(value: Any, source: str, key: str) -> int | str:
+    if isinstance(value, str):
+        kind, _, number = value.partition(":")
+        if kind in ("even", "odd") and number.isdigit():
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _fail(source, key, f"must be a mode index ≥ 0 or \"even:n\" / \"odd:n\", got {value!r}")
+
+
+def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
+    if not isinstance(value, list):
+        raise _fail(source, "maps.modes", f"must be an array of tables, got {value!r}")
+    specs = []
+    for i, entry in enumerate(value):
+        key = f"maps.modes[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"name", "q", "mode", "style"} or not {"q", "mode"} <= set(entry):
+            raise _fail(source, key, f"must be a table with q, mode and optional name, style; got {entry!r}")
+        parse_qpoint(entry["q"])
+        style = entry.get("style", "in-plane")
+        if style not in ("in-plane", "out-of-plane"):
+            raise _fail(source, f"{key}.style", f"must be \"in-plane\" or \"out-of-plane\", got {style!r}")
+        mode = _mode_selector(entry["mode"], source, f"{key}.mode")
+        name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
+        specs.append(MapSpec(name, str(entry["q"]), mode, style))
+    return tuple(specs)
+
+
+def _relative_to(value: Any, source: str, key: str, base_dir: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(source, key, f"must be a folder path, got {value!r}")
+    return str(Path(value) if Path(value).is_absolute() else base_dir / value)
+
+
+def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
+    """Validate ``[abinit]``; every q must lie on the k grid (k + q on the grid for the DFPT)."""
+    default = AbinitRunSpec()
+    ecut = _number(table.get("ecut", default.ecut), source, "abinit.ecut")
+    if not 1 <= ecut <= 200:
+        raise _fail(source, "abinit.ecut", f"must be a plane-wave cutoff in Ha between 1 and 200, got {ecut!r}")
+    kgrid = _positive_ints(table.get("kgrid", list(default.kgrid)), 3, source, "abinit.kgrid")
+    vacuum = _number(table.get("vacuum", default.vacuum), source, "abinit.vacuum")
+    if vacuum <= 0:
+        raise _fail(source, "abinit.vacuum", f"must be the cell length along z in Å (> 0), got {vacuum!r}")
+    pseudos = table.get("pseudos", {})
+    if not isinstance(pseudos, dict) or not all(isinstance(v, str) for v in pseudos.values()):
+        raise _fail(source, "abinit.pseudos", f"must be a table species = \"file\", got {pseudos!r}")
+    qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))
+    from phonomag.io.abinit.inputs import on_kgrid
+
+    for label in qpoints:
+        if not on_kgrid(parse_qpoint(label), kgrid):
+            raise _fail(source, "abinit.q", f"point {label!r} is not on the k grid {list(kgrid)} "
+                        "(k + q must be a grid point; K needs a multiple of 3, M a multiple of 2)")
+    return AbinitRunSpec(
+        ecut=ecut, kgrid=kgrid, vacuum=vacuum, qpoints=qpoints, pseudos=dict(pseudos),
+        pseudo_dir=(_relative_to(table["pseudo_dir"], source, "abinit.pseudo_dir", base_dir)
+                    if "pseudo_dir" in table else None),
+        nproc=_positive_int(table.get("nproc", default.nproc), source, "abinit.nproc"),
+        workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
+        keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
+                                    "abinit.keep_wavefunctions"),
+    )

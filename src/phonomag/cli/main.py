@@ -1,0 +1,202 @@
+"""Command-line interface: ``phonomag <command>``.
+
+Every user error is a :class:`~phonomag.errors.PhonomagError`; :func:`main`
+prints its one-line message and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from phonomag import __version__
+from phonomag.errors import PhonomagError, QPointError
+
+MATERIAL_OPTION = click.option(
+    "--material", "-m", default="WSe2", show_default=True,
+    help="Built-in material name or path of a model file (TOML).",
+)
+OUTPUT_OPTION = click.option(
+    "--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("phonomag-output"), show_default=True, help="Folder for figures and data.",
+)
+
+
+def _parse_repeats(text: str) -> tuple[int, int, int]:
+    parts = text.lower().replace("x", " ").replace(",", " ").split()
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) == 2:
+        values = (*values, 1)
+    if len(values) != 3 or min(values) < 1:
+        raise QPointError(f"malformed supercell {text!r}: expected e.g. '3x3x1' (positive integers)")
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phonomag")
+def cli() -> None:
+    """phonomag: spin and charge densities that accompany phonons in crystals with spin–orbit coupling."""
+
+
+@cli.command("materials")
+def materials_command() -> None:
+    """List the built-in materials."""
+    from phonomag.crystal.materials import builtin_materials, load_material
+
+    for name in builtin_materials():
+        spec = load_material(name)
+        click.echo(f"{name:8s} {spec.description}")
+
+
+@cli.command("bands")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=240, show_default=True, help="k-points along Γ–M–K–Γ.")
+def bands_command(material: str, output: Path, npoints: int) -> None:
+    """Band structure coloured by ⟨σ_z⟩ and the spin texture of the top valence band."""
+    from phonomag.cli.overviews import electronic_overview
+
+    summary = electronic_overview(material, output, npoints)
+    for line in summary:
+        click.echo(line)
+
+
+@cli.command("phonons")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=150, show_default=True, help="q-points along Γ–M–K–Γ.")
+def phonons_command(material: str, output: Path, npoints: int) -> None:
+    """Phonon dispersion with the σ_h parity of every branch."""
+    from phonomag.cli.overviews import phonon_overview
+
+    for line in phonon_overview(material, output, npoints):
+        click.echo(line)
+
+
+@cli.command("dynamics")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=61, show_default=True, help="q-points along Γ–M–K–Γ.")
+@click.option("--kgrid", default=18, show_default=True, help="n of the n×n×1 k grid.")
+def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> None:
+    """Phonon angular momentum beside the magnetization, and the finite-frequency net magnetization."""
+    from phonomag.cli.overviews import dynamics_overview
+
+    for line in dynamics_overview(material, output, npoints, (kgrid, kgrid, 1)):
+        click.echo(line)
+
+
+@cli.command("sqw")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--npoints", default=121, show_default=True, help="Q-points along the path.")
+@click.option("--g", "g_text", default="0,0,0", show_default=True,
+              help="Reciprocal lattice vector G (reduced, integers) added to the path: Q = q + G.")
+@click.option("--kgrid", default=18, show_default=True, help="n of the n×n×1 k grid.")
+@click.option("--temperature", "-T", default=300.0, show_default=True, help="Temperature (K) of the Bose factors.")
+@click.option("--width", default=0.5, show_default=True, help="Line width (FWHM, meV).")
+@click.option("--resolution", default=0.0, show_default=True, help="Instrumental resolution (Gaussian FWHM, meV).")
+@click.option("--shape", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
+@click.option("--plane-omega", type=float, default=None,
+              help="Also map S on the Q plane h b1 + k b2 (−1 ≤ h, k ≤ 1) at this energy transfer (meV).")
+def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
+                width: float, resolution: float, shape: str, plane_omega: float | None) -> None:
+    """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
+    from phonomag.crystal.qpoints import parse_qpoint
+    from phonomag.cli.sqw import sqw_overview
+
+    from phonomag.response.structure_factor import QPlane
+
+    g = parse_qpoint(g_text)
+    if not np.allclose(g, np.round(g)):
+        raise QPointError(f"G = {g_text!r} must be a reciprocal lattice vector: three integers such as '1,0,0'")
+    lines = sqw_overview(material, output, npoints=npoints, g_shift=tuple(int(x) for x in np.round(g)),
+                         kgrid=(kgrid, kgrid, 1), temperature=temperature, width=width, resolution=resolution,
+                         shape=shape, plane=None if plane_omega is None else QPlane(plane_omega))
+    for line in lines:
+        click.echo(line)
+
+
+@cli.command("check-vertex")
+@MATERIAL_OPTION
+@click.option("--q", "q_text", default="K", show_default=True, help="Wavevector: label (G, M, K, K') or '1/3,1/3,0'.")
+@click.option("--supercell", "supercell_text", default=None, help="Commensurate supercell, e.g. 3x3x1 (default: smallest diagonal one).")
+@click.option("--k", "k_text", default="0.13,0.27,0", show_default=True, help="Electron wavevector (reduced).")
+def check_vertex_command(material: str, q_text: str, supercell_text: str | None, k_text: str) -> None:
+    """Compare the analytic vertex with finite differences of the supercell Hamiltonian."""
+    from phonomag.crystal.qpoints import parse_qpoint
+    from phonomag.cli.overviews import vertex_check_table
+
+    q = parse_qpoint(q_text)
+    k = parse_qpoint(k_text)
+    repeats = _parse_repeats(supercell_text) if supercell_text else None
+    for line in vertex_check_table(material, q, k, repeats):
+        click.echo(line)
+
+
+@cli.command("run")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run configuration (TOML). Without it: the built-in default (WSe2).")
+@OUTPUT_OPTION
+@click.option("--engine", type=click.Choice(["model", "abinit"]), default=None,
+              help="Override [run] engine: the built-in model, or ABINIT DFPT with SOC ([abinit] settings).")
+def run_command(config_path: Path | None, output: Path, engine: str | None) -> None:
+    """The main job: compute everything for a material into an output folder."""
+    from phonomag.cli.run import run_main
+
+    for line in run_main(config_path, output, engine):
+        click.echo(line)
+
+
+@cli.command("ab-initio")
+@MATERIAL_OPTION
+@OUTPUT_OPTION
+@click.option("--q", "q_texts", multiple=True, default=("K",), show_default=True,
+              help="q-point (label G, M, K, K' or three reduced numbers a,b,c); repeatable.")
+@click.option("--ecut", default=20.0, show_default=True, help="ABINIT plane-wave cutoff (Ha).")
+@click.option("--kgrid", default=6, show_default=True, help="k grid n×n×1 of the DFPT run (multiple of 3 for K).")
+@click.option("--vacuum-cell", default=18.0, show_default=True, help="Cell length along z for ABINIT (Å).")
+@click.option("--model-kgrid", default=24, show_default=True, help="k grid n×n×1 of the model's sums.")
+@click.option("--nproc", default=2, show_default=True, help="MPI processes for abinit.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("abinit-work"),
+              show_default=True, help="Folder of the ABINIT runs (a finished run is reused).")
+def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
+                      vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path) -> None:
+    """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
+    from phonomag.outputs.abinit_maps import paper_maps
+    from phonomag.cli.abinit_run import first_principles_run
+    from phonomag.cli.config import AbinitRunSpec
+    from phonomag.crystal.qpoints import parse_qpoint
+
+    for text in q_texts:
+        parse_qpoint(text)
+    spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
+                         nproc=nproc, workdir=str(workdir))
+    maps = [entry for label in q_texts for entry in paper_maps(label)]
+    for line in first_principles_run(material, spec, output, (model_kgrid, model_kgrid, 1), maps):
+        click.echo(line)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turn phonomag errors into one message and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="phonomag", standalone_mode=False)
+    except PhonomagError as exc:
+        click.echo(f"phonomag: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("phonomag: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

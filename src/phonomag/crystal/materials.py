@@ -1,0 +1,328 @@
+"""Material (model) files: one TOML file describes a crystal for phonomag.
+
+A model file holds the structure, the Slater–Koster spinor model of its
+electrons and the source of its phonons. The built-in materials (WSe₂, …) are
+such files in ``phonomag/data/materials``; the format is documented in
+``docs/model-file.md``. :func:`load_material` accepts a built-in name or a path
+and returns a validated :class:`MaterialSpec`; every problem is reported as a
+:class:`~phonomag.errors.ModelFileError` naming the file, the key and the
+offending value.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_masses, atomic_numbers
+
+from phonomag.crystal.orbitals import ORBITAL_INDEX
+from phonomag.engines.tightbinding.slater_koster import CHANNELS
+from phonomag.errors import ModelFileError, UnknownMaterialError
+
+_L_LETTER = {0: "s", 1: "p", 2: "d"}
+#: Bond-integral keys accepted in a hopping table, e.g. "pd_sigma", "dp_pi".
+CHANNEL_KEYS: tuple[str, ...] = tuple(
+    f"{_L_LETTER[a]}{_L_LETTER[b]}_{c}"
+    for (l1, l2), chans in CHANNELS.items()
+    for a, b in {(l1, l2), (l2, l1)}
+    for c in chans
+)
+
+
+@dataclass(frozen=True)
+class SpeciesSpec:
+    """Electronic description of one chemical species.
+
+    orbitals : orbital names (s, px, py, pz, dxy, dyz, dxz, dx2-y2, dz2) in basis order.
+    onsite : on-site energies in eV, same order.
+    soc : λ in eV of the on-site term λ L·S (S = σ/2, L in units of ħ).
+    mass : atomic mass in amu.
+    slater : shell letter (s, p, d) → (n, ζ): principal quantum number and exponent
+        (1/bohr, as tabulated) of the Slater-type radial function r^(n−1) e^(−ζr)
+        used to draw densities in real space; empty if the file gives none.
+    """
+
+    name: str
+    orbitals: tuple[str, ...]
+    onsite: tuple[float, ...]
+    soc: float
+    mass: float
+    slater: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HoppingSpec:
+    """Two-centre bond integrals for bonds between two kinds of sites.
+
+    pair : two site labels or species names; the first is the 'left' atom that
+        ordered channel names such as "sp_sigma" refer to (s on the first, p on the second).
+    distance : reference bond length d₀ (Å); bonds with | |d| − d₀ | ≤ tolerance match.
+    integrals : channel key → V⁰ (eV) at d₀.
+    exponents : channel key → η in V = V⁰ (d₀/d)^η.
+    """
+
+    pair: tuple[str, str]
+    distance: float
+    tolerance: float
+    integrals: dict[str, float]
+    exponents: dict[str, float]
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """Everything a model file says about one material."""
+
+    name: str
+    description: str
+    references: tuple[str, ...]
+    atoms: Atoms
+    labels: tuple[str, ...]
+    species: dict[str, SpeciesSpec]
+    occupied_bands: int
+    hoppings: tuple[HoppingSpec, ...]
+    phonons: dict[str, Any]
+    source: str
+    base_dir: Path
+    raw: dict[str, Any]
+
+
+def builtin_materials() -> list[str]:
+    """Names of the materials shipped with phonomag."""
+    folder = resources.files("phonomag") / "data" / "materials"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_material(name_or_path: str | Path) -> MaterialSpec:
+    """Load a built-in material by name (e.g. "WSe2") or a model file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ModelFileError(f"model file {str(path)!r} does not exist")
+        text = path.read_text()
+        source, base_dir = str(path), path.resolve().parent
+    else:
+        names = builtin_materials()
+        if str(name_or_path) not in names:
+            raise UnknownMaterialError(
+                f"unknown material {str(name_or_path)!r}; built-in materials are "
+                f"{', '.join(names)}, or give the path of a model file (*.toml)"
+            )
+        res = resources.files("phonomag") / "data" / "materials" / f"{name_or_path}.toml"
+        text = res.read_text()
+        source, base_dir = f"built-in:{name_or_path}", Path(str(res)).parent
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelFileError(f"{source}: not valid TOML ({exc})") from None
+    return parse_material(raw, source=source, base_dir=base_dir)
+
+
+class _Reader:
+    """Typed access to a TOML table with errors that name file and key."""
+
+    def __init__(self, table: Any, where: str, source: str):
+        if not isinstance(table, dict):
+            raise ModelFileError(f"{source}: [{where}] must be a table, got {table!r}")
+        self.table, self.where, self.source = table, where, source
+
+    def fail(self, key: str, message: str) -> ModelFileError:
+        return ModelFileError(f"{self.source}: {self.where}.{key} {message}")
+
+    def get(self, key: str, default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise ModelFileError(f"{self.source}: missing key {self.where}.{key}")
+            return default
+        return self.table[key]
+
+    def number(self, key: str, default: Any = ..., positive: bool = False) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise self.fail(key, f"must be a number, got {value!r}")
+        if positive and value <= 0:
+            raise self.fail(key, f"must be positive, got {value!r}")
+        return float(value)
+
+    def vector(self, key: str, length: int, default: Any = ...) -> np.ndarray:
+        value = self.get(key, default)
+        ok = isinstance(value, list) and len(value) == length and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
+        )
+        if not ok:
+            raise self.fail(key, f"must be a list of {length} numbers, got {value!r}")
+        return np.array(value, dtype=float)
+
+    def check_keys(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.table) - allowed)
+        if unknown:
+            raise ModelFileError(
+                f"{self.source}: unknown key(s) {', '.join(unknown)} in [{self.where}]; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> MaterialSpec:
+    """Validate a parsed model file and build a :class:`MaterialSpec`."""
+    top = _Reader(raw, "<file>", source)
+    top.check_keys({"material", "structure", "species", "electrons", "phonons"})
+    mat = _Reader(top.get("material"), "material", source)
+    mat.check_keys({"name", "description", "references"})
+    name = str(mat.get("name"))
+    structure = _Reader(top.get("structure"), "structure", source)
+    atoms, labels = _parse_structure(structure, source)
+    species_table = _Reader(top.get("species"), "species", source)
+    species = {
+        sym: _parse_species(sym, _Reader(tab, f"species.{sym}", source))
+        for sym in sorted(set(atoms.get_chemical_symbols()))
+        for tab in [species_table.get(sym)]
+    }
+    extra = sorted(set(species_table.table) - set(species))
+    if extra:
+        raise ModelFileError(f"{source}: [species] lists {', '.join(extra)}, which no site uses")
+    atoms.set_masses([species[s].mass for s in atoms.get_chemical_symbols()])
+    electrons = _Reader(top.get("electrons"), "electrons", source)
+    electrons.check_keys({"occupied_bands", "hoppings"})
+    n_basis = 2 * sum(len(species[s].orbitals) for s in atoms.get_chemical_symbols())
+    occupied = electrons.get("occupied_bands")
+    if isinstance(occupied, bool) or not isinstance(occupied, int) or not 0 < occupied < n_basis:
+        raise electrons.fail(
+            "occupied_bands",
+            f"must be an integer between 1 and {n_basis - 1} (the spinor basis has "
+            f"{n_basis} states), got {occupied!r}",
+        )
+    hop_list = electrons.get("hoppings")
+    if not isinstance(hop_list, list) or not hop_list:
+        raise electrons.fail("hoppings", "must be a non-empty array of tables [[electrons.hoppings]]")
+    names = set(labels) | set(atoms.get_chemical_symbols())
+    hoppings = tuple(
+        _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), names)
+        for i, h in enumerate(hop_list)
+    )
+    phonons = top.get("phonons", {})
+    if not isinstance(phonons, dict):
+        raise ModelFileError(f"{source}: [phonons] must be a table")
+    refs = mat.get("references", [])
+    return MaterialSpec(
+        name=name,
+        description=str(mat.get("description", "")),
+        references=tuple(str(r) for r in refs),
+        atoms=atoms,
+        labels=labels,
+        species=species,
+        occupied_bands=occupied,
+        hoppings=hoppings,
+        phonons=dict(phonons),
+        source=source,
+        base_dir=base_dir,
+        raw=raw,
+    )
+
+
+def _parse_structure(reader: _Reader, source: str) -> tuple[Atoms, tuple[str, ...]]:
+    reader.check_keys({"cell", "pbc", "sites"})
+    cell_value = reader.get("cell")
+    try:
+        cell = np.array(cell_value, dtype=float)
+    except (TypeError, ValueError):
+        cell = None
+    if cell is None or cell.shape != (3, 3) or not np.all(np.isfinite(cell)):
+        raise reader.fail("cell", f"must be 3 lattice vectors (3×3 numbers, Å), got {cell_value!r}")
+    if abs(np.linalg.det(cell)) < 1e-6:
+        raise reader.fail("cell", "has (nearly) zero volume: the lattice vectors are not independent")
+    pbc = reader.get("pbc", [True, True, True])
+    if not (isinstance(pbc, list) and len(pbc) == 3 and all(isinstance(p, bool) for p in pbc)):
+        raise reader.fail("pbc", f"must be three booleans, got {pbc!r}")
+    sites = reader.get("sites")
+    if not isinstance(sites, list) or not sites:
+        raise reader.fail("sites", "must be a non-empty array of tables [[structure.sites]]")
+    symbols, positions, labels = [], [], []
+    for i, site in enumerate(sites):
+        sr = _Reader(site, f"structure.sites[{i}]", source)
+        sr.check_keys({"species", "label", "position", "fractional"})
+        sym = str(sr.get("species"))
+        if sym not in atomic_numbers:
+            raise sr.fail("species", f"is not a chemical element: {sym!r}")
+        if ("position" in site) == ("fractional" in site):
+            raise ModelFileError(
+                f"{source}: structure.sites[{i}] needs exactly one of 'position' (Cartesian Å) "
+                "or 'fractional' (reduced coordinates)"
+            )
+        if "position" in site:
+            positions.append(sr.vector("position", 3))
+        else:
+            positions.append(sr.vector("fractional", 3) @ cell)
+        symbols.append(sym)
+        labels.append(str(sr.get("label", sym)))
+    if len(set(labels)) != len(labels):
+        raise reader.fail("sites", f"site labels must be unique, got {labels}")
+    atoms = Atoms(symbols=symbols, positions=np.array(positions), cell=cell, pbc=pbc)
+    dist = atoms.get_all_distances(mic=True) + 1e3 * np.eye(len(atoms))
+    if dist.min() < 0.5:
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        raise reader.fail("sites", f"{labels[i]} and {labels[j]} are only {dist.min():.3f} Å apart")
+    return atoms, tuple(labels)
+
+
+def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
+    reader.check_keys({"orbitals", "onsite", "soc", "mass", "slater"})
+    orbitals = reader.get("orbitals")
+    if not isinstance(orbitals, list) or not orbitals:
+        raise reader.fail("orbitals", f"must be a non-empty list of orbital names, got {orbitals!r}")
+    for orb in orbitals:
+        if orb not in ORBITAL_INDEX:
+            raise reader.fail(
+                "orbitals", f"has unknown orbital {orb!r}; valid: {', '.join(ORBITAL_INDEX)}"
+            )
+    if len(set(orbitals)) != len(orbitals):
+        raise reader.fail("orbitals", f"lists an orbital twice: {orbitals}")
+    onsite = _Reader(reader.get("onsite"), f"{reader.where}.onsite", reader.source)
+    onsite.check_keys(set(orbitals))
+    energies = tuple(onsite.number(o) for o in orbitals)
+    slater_table = _Reader(reader.get("slater", {}), f"{reader.where}.slater", reader.source)
+    shells = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in orbitals}
+    slater_table.check_keys(shells)
+    slater = {}
+    for shell in slater_table.table:
+        entry = _Reader(slater_table.get(shell), f"{reader.where}.slater.{shell}", reader.source)
+        entry.check_keys({"n", "zeta"})
+        n = entry.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n <= "spd".index(shell):
+            raise entry.fail("n", f"must be an integer principal quantum number > l, got {n!r}")
+        slater[shell] = (n, entry.number("zeta", positive=True))
+    return SpeciesSpec(
+        name=symbol,
+        orbitals=tuple(orbitals),
+        onsite=energies,
+        soc=reader.number("soc", 0.0),
+        mass=reader.number("mass", float(atomic_masses[atomic_numbers[symbol]]), positive=True),
+        slater=slater,
+    )
+
+
+def _parse_hopping(reader: _Reader, names: set[str]) -> HoppingSpec:
+    reader.check_keys({"pair", "distance", "tolerance", "exponents", *CHANNEL_KEYS})
+    pair = reader.get("pair")
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+        raise reader.fail("pair", f"must be two site labels or species, got {pair!r}")
+    for p in pair:
+        if p not in names:
+            raise reader.fail("pair", f"names {p!r}, which is neither a site label nor a species "
+                              f"of the structure ({', '.join(sorted(names))})")
+    integrals = {k: reader.number(k) for k in CHANNEL_KEYS if k in reader.table}
+    if not integrals:
+        raise reader.fail("<integrals>", f"gives no bond integral; use keys such as {', '.join(CHANNEL_KEYS[:4])}")
+    exps = _Reader(reader.get("exponents", {}), f"{reader.where}.exponents", reader.source)
+    exps.check_keys(set(integrals))
+    return HoppingSpec(
+        pair=(pair[0], pair[1]),
+        distance=reader.number("distance", positive=True),
+        tolerance=reader.number("tolerance", 0.05, positive=True),
+        integrals=integrals,
+        exponents={k: exps.number(k) for k in exps.table},
+    )

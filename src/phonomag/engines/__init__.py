@@ -1,0 +1,1 @@
+"""Response engines: the electrons' charge–spin response to unit displacement patterns."""

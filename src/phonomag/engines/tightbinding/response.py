@@ -1,0 +1,306 @@
+"""Charge–spin density response of the electrons to a lattice displacement pattern.
+
+Implements DESIGN.md §1 (the paper's eq. 1) by sum over states, batched over k:
+
+    N⁺(q) = (1/N_k) Σ_{k, v occ, c empty} |ψ_{c,k+q}⟩ g_cv(k,q) / (ε_{v,k} − ε_{c,k+q}) ⟨ψ_{v,k}|
+    N⁻(q) = (1/N_k) Σ_{k, v occ, c empty} |ψ_{v,k+q}⟩ g_vc(k,q) / (ε_{v,k+q} − ε_{c,k}) ⟨ψ_{c,k}|
+
+(one-sided = N⁺, full = N⁺ + N⁻), with g_mn = ⟨ψ_{m,k+q}|∂H/∂u|ψ_{n,k}⟩.
+
+The response is linear in the displacement pattern, so it is computed once per q
+for the 3·n_atoms unit patterns u_κ(R) = ε̂_α e^{iq·(R+τ_κ)} (per Å of
+displacement) as an *orbital-resolved response tensor*; a phonon mode with
+displacement amplitudes u_κα = A e_κα/√M_κ is a contraction of it.
+
+Cell-integrated values (DESIGN.md §1) ∫_cell δñ_ss′ d³r keep the on-site orbital
+products with their form factors, n̄_κ = Σ_{μ,ν∈κ} N_{sμ,s′ν} F_μν(q)
+(:mod:`phonomag.engines.tightbinding.form_factors`), and neglect two-centre products
+(orthonormal tight-binding basis); without radial functions in the model F = 1
+(site-diagonal "Mulliken" sums). They are resolved by atom. Pauli components n^α = ½ Tr[N σ_α], α = 0, x, y, z
+(σ_0 = 1): induced electrons 2 n⁰, spin polarisation 2 M.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from typing import Literal
+
+import numpy as np
+
+from phonomag.crystal.orbitals import PAULI
+from phonomag.engines.tightbinding.model import TightBindingModel
+
+Kind = Literal["one-sided", "full"]
+KINDS: tuple[str, ...] = ("one-sided", "full")
+
+#: σ_0, σ_x, σ_y, σ_z, shape (4, 2, 2).
+PAULI4 = np.concatenate([np.eye(2, dtype=complex)[None], PAULI])
+
+
+def monkhorst_pack(kgrid: tuple[int, int, int]) -> np.ndarray:
+    """Γ-centred uniform grid, reduced coordinates (n1·n2·n3, 3)."""
+    axes = [np.arange(n) / n for n in kgrid]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+@dataclass(frozen=True)
+class DisplacementResponse:
+    """Cell-integrated response to the unit displacement patterns at one q.
+
+    tensor : (natoms_pattern=κ, 3=α, natoms_site, 4) complex — n̄^β on each site (β = 0,x,y,z,
+        Pauli components, electrons per Å of displacement) for the pattern of atom κ along α.
+    q : reduced wavevector; kind : "one-sided" or "full".
+    """
+
+    q: np.ndarray
+    kind: str
+    tensor: np.ndarray
+
+    def for_displacements(self, displacements: np.ndarray) -> np.ndarray:
+        """Site-resolved n̄^β (…, natoms_site, 4) for complex displacement amplitudes (…, natoms, 3) Å."""
+        return np.einsum("...ka,kasb->...sb", displacements, self.tensor)
+
+
+def _pauli_components(block: np.ndarray) -> np.ndarray:
+    """n^β = ½ Tr[N σ_β] of 2×2 blocks (…, 2, 2) → (…, 4)."""
+    return 0.5 * np.einsum("...st,bts->...b", block, PAULI4)
+
+
+def _amplitudes(
+    model: TightBindingModel,
+    vertex: np.ndarray,
+    vec_kq: np.ndarray,
+    vec_k: np.ndarray,
+    energies_kq: np.ndarray,
+    energies_k: np.ndarray,
+    left: slice,
+    right: slice,
+    occupation_difference: float,
+    energy: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band amplitudes ⟨l,k+q|W|r,k⟩ (f_r − f_l)/(ε_{r,k} − ε_{l,k+q} + ħω) of one half of the response.
+
+    ``occupation_difference`` is f_r − f_l: +1 for N⁺ (l empty at k+q, r occupied at k),
+    −1 for N⁻ (l occupied, r empty). ``energy`` = ħω (eV) of a perturbation W e^{−iωt}
+    (first-order time-dependent perturbation theory; 0 gives the static response, DESIGN.md
+    §2.2: N⁺ has ε_v − ε_c + ħω, N⁻ has ε_v − ε_c − ħω). Returns the eigenvector columns x (k, 2n, l) at k+q,
+    y (k, 2n, r) at k, and the amplitudes (k, κα, l, r) for every unit pattern κα.
+    """
+    n_orb, nk = model.n_orbitals, len(vec_k)
+    x = vec_kq[:, :, left]
+    y = vec_k[:, :, right]
+    n_left, n_right = x.shape[-1], y.shape[-1]
+    n_patterns = vertex.shape[1] * vertex.shape[2]
+    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g), as two batched
+    # products with the spin folded into the columns: (k, (κα μ), ν) @ (k, ν, (s r))
+    y_fold = y.reshape(nk, 2, n_orb, n_right).transpose(0, 2, 1, 3).reshape(nk, n_orb, 2 * n_right)
+    gy = vertex.reshape(nk, n_patterns * n_orb, n_orb) @ y_fold
+    gy = gy.reshape(nk, n_patterns, n_orb, 2, n_right).transpose(0, 3, 2, 1, 4)
+    x_dagger = x.reshape(nk, 2, n_orb, n_left).conj().transpose(0, 1, 3, 2)  # (k, s, l, μ)
+    g_band = (x_dagger @ gy.reshape(nk, 2, n_orb, n_patterns * n_right)).sum(axis=1)
+    g_band = g_band.reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
+    denom = energies_k[:, None, right] - energies_kq[:, left, None] + energy  # (k, l, r)
+    return x, y, g_band * (occupation_difference / denom)[:, None]
+
+
+def _site_diagonal_sum(model: TightBindingModel, x: np.ndarray, y: np.ndarray, amplitude: np.ndarray,
+                       form_factors: np.ndarray | None) -> np.ndarray:
+    """Σ_k Σ_{μ,ν∈site} (x A y†)[sμ, tν] F_μν → (κ, α, site, s, t), summed (not averaged) over k.
+
+    ``form_factors`` is the block-diagonal (n_orb, n_orb) matrix of on-site form factors F(q),
+    or None for F = 1 (site-diagonal Mulliken sums, the q → 0 limit).
+    """
+    n_orb, nk = model.n_orbitals, len(x)
+    natoms = len(model.atoms)
+    xs = x.reshape(nk, 2, n_orb, -1)
+    ys = y.reshape(nk, 2, n_orb, -1)
+    n_left, n_right = xs.shape[-1], ys.shape[-1]
+    # O[k, site, s, t, l, r] = Σ_{μ,ν∈site} x[s μ l] F_μν y*[t ν r]
+    overlap = np.empty((nk, natoms, 2, 2, n_left, n_right), dtype=complex)
+    for site in range(natoms):
+        sl = slice(model.orbital_offset[site], model.orbital_offset[site + 1])
+        right = ys[:, :, sl].conj()
+        if form_factors is not None:
+            right = form_factors[sl, sl] @ right
+        overlap[:, site] = np.swapaxes(xs[:, :, sl], -1, -2)[:, :, None] @ right[:, None]
+    # Σ_{k,l,r} amplitude[k, κα, l, r] O[k, site, s, t, l, r] as one matrix product
+    a = np.moveaxis(amplitude, 1, 0).reshape(amplitude.shape[1], -1)
+    o = np.moveaxis(overlap, (2, 3), (4, 5)).reshape(nk, natoms, n_left * n_right, 4)
+    o = np.moveaxis(o, 1, 2).reshape(nk * n_left * n_right, natoms * 4)
+    return (a @ o).reshape(natoms, 3, natoms, 2, 2)
+
+
+def sampling_grid(kgrid: tuple[int, int, int], q_reduced: np.ndarray) -> np.ndarray:
+    """k-points of the Brillouin-zone sum at q: the uniform grid shifted by −q/2.
+
+    This grid maps onto itself under k → −k − q. N⁻ at k is the time-reversed partner of
+    N⁺ at −k − q, so on it the static cancellation of their magnetization and the equality
+    of their charges (DESIGN.md §2.2) are exact for every q, not only for q on the grid;
+    and the grid of −q is the inversion of the grid of q (time reversal, §2.1).
+    """
+    return monkhorst_pack(kgrid) - 0.5 * np.asarray(q_reduced, dtype=float)
+
+
+Eigensolver = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _halves(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kpoints: np.ndarray,
+    kind: str,
+    eigensolver: Eigensolver | None,
+    energies: tuple[float, ...] = (0.0,),
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(energy index, x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points.
+
+    ``energies`` are ħω (eV) of a perturbation e^{−iωt}; bands and vertex are shared by all.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    solve = eigensolver or model.eigh
+    e_k, v_k = solve(kpoints)
+    e_kq, v_kq = solve(kpoints + q_reduced)
+    vertex = model.vertex(kpoints, q_reduced)
+    occ = slice(0, model.occupied_bands)
+    emp = slice(model.occupied_bands, model.n_basis)
+    halves = [(emp, occ, +1.0)] + ([(occ, emp, -1.0)] if kind == "full" else [])
+    for index, energy in enumerate(energies):
+        for left, right, sign in halves:
+            yield (index, *_amplitudes(model, vertex, v_kq, v_k, e_kq, e_k, left, right, sign, energy))
+
+
+def displacement_response(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    kind: str = "one-sided",
+    k_batch: int = 2048,
+    eigensolver: Eigensolver | None = None,
+    form_factors: bool = True,
+    energy: float = 0.0,
+) -> DisplacementResponse:
+    """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
+
+    Parameters
+    ----------
+    model : electronic model (insulating; ``occupied_bands`` filled).
+    q_reduced : (3,) phonon wavevector, reduced coordinates.
+    kgrid : k grid (n1, n2, n3) for the Brillouin-zone average (:func:`sampling_grid`).
+    kind : "one-sided" (N⁺, the paper's eq. 1) or "full" (N⁺ + N⁻).
+    k_batch : k-points per vectorised batch (bounds memory, not the result).
+    eigensolver : k (nk, 3) → (energies, eigenvector columns); default ``model.eigh``
+        (another gauge of the same states must give the same result).
+    form_factors : weight the on-site orbital products with their form factors F_μν(q)
+        (the exact cell integral of the on-site densities) when the model has radial
+        functions; False, or a model without them, gives the site-diagonal sums (F = 1).
+    energy : ħω in eV of the perturbation e^{−iωt} (0 = static, adiabatic response).
+    """
+    return fourier_responses(model, q_reduced, kgrid, np.zeros((1, 3)), kind, k_batch, eigensolver,
+                             form_factors, energy)[0]
+
+
+def fourier_responses(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    g_reduced: np.ndarray,
+    kind: str = "one-sided",
+    k_batch: int = 2048,
+    eigensolver: Eigensolver | None = None,
+    form_factors: bool = True,
+    energy: float = 0.0,
+) -> list[DisplacementResponse]:
+    """Fourier components ∫_cell δñ e^{−iG·r} d³r of the response at Q = q + G, one per G.
+
+    g_reduced : (nG, 3) reciprocal lattice vectors, reduced coordinates. Site κ contributes
+    e^{−iG·τ_κ} Σ_{μν∈κ} N_μν F_μν(q+G) (on-site form factors, see module docstring), so
+    G = 0 gives :func:`displacement_response`. Other parameters as there; the band
+    structure and amplitudes are computed once for all G.
+    """
+    return _response_tensors(model, q_reduced, kgrid, g_reduced, (energy,), kind, k_batch, eigensolver,
+                             form_factors)[0]
+
+
+def energy_responses(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    energies: tuple[float, ...],
+    kind: str = "full",
+    form_factors: bool = True,
+) -> list[DisplacementResponse]:
+    """Cell-integrated responses to a perturbation e^{−iωt} at several ħω (eV), one per energy.
+
+    The non-adiabatic response of DESIGN.md §2.2: the full response keeps a net
+    magnetization that is odd in ω (zero in the static limit). Bands and vertex are shared.
+    """
+    tensors = _response_tensors(model, q_reduced, kgrid, np.zeros((1, 3)), tuple(energies), kind, 2048,
+                                None, form_factors)
+    return [per_g[0] for per_g in tensors]
+
+
+def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batch, eigensolver,
+                      form_factors) -> list[list[DisplacementResponse]]:
+    """Site-resolved Fourier components for every energy (outer list) and G (inner list)."""
+    q_reduced = np.asarray(q_reduced, dtype=float)
+    g_reduced = np.atleast_2d(np.asarray(g_reduced, dtype=float))
+    kpoints = sampling_grid(kgrid, q_reduced)
+    weights = [model.onsite_form_factors(q_reduced + g) if form_factors else None for g in g_reduced]
+    natoms = len(model.atoms)
+    total = np.zeros((len(energies), len(g_reduced), natoms, 3, natoms, 2, 2), dtype=complex)
+    for start in range(0, len(kpoints), k_batch):
+        batch = slice(start, start + k_batch)
+        for e, x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, energies):
+            for n, weight in enumerate(weights):
+                total[e, n] += _site_diagonal_sum(model, x, y, amplitude, weight)
+    total /= len(kpoints)
+    site_phase = np.exp(-1j * model.cartesian(g_reduced) @ model.atoms.positions.T)  # (nG, site)
+    total *= site_phase[None, :, None, None, :, None, None]
+    return [[DisplacementResponse(q_reduced + g, kind, _pauli_components(t)) for g, t in zip(g_reduced, per_e)]
+            for per_e in total]
+
+
+def response_matrices(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kpoints: np.ndarray,
+    kind: str = "one-sided",
+    eigensolver: Eigensolver | None = None,
+) -> np.ndarray:
+    """Orbital-basis response D_k = Σ |l,k+q⟩ amplitude ⟨r,k| per unit pattern, (nk, natoms, 3, 2n, 2n).
+
+    D_k[sμ, s′ν] = ⟨φ_{k+q,μ} s| N_k |φ_{k,ν} s′⟩ in the Bloch-orbital basis (not divided by N_k).
+    """
+    q_reduced = np.asarray(q_reduced, dtype=float)
+    kpoints = np.atleast_2d(kpoints)
+    d = 0
+    for _, x, y, amplitude in _halves(model, q_reduced, kpoints, kind, eigensolver):
+        d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]
+    return d.reshape(len(kpoints), len(model.atoms), 3, model.n_basis, model.n_basis)
+
+
+def orbital_response(
+    model: TightBindingModel,
+    q_reduced: np.ndarray,
+    kgrid: tuple[int, int, int],
+    lattice_vectors: np.ndarray,
+    kind: str = "one-sided",
+) -> np.ndarray:
+    """Real-space orbital density matrices of the response to unit displacement patterns.
+
+    P_{κα}(L)[sμ, s′ν] = (1/N_k) Σ_k D_k[κα][sμ, s′ν] e^{ik·(L + τ_μ − τ_ν)}, so that the
+    response density is N(r) = Σ_{R,R′} e^{iq·(R+τ_μ)} P(R − R′)[sμ, s′ν] χ_μ(r−R−τ_μ) χ_ν(r−R′−τ_ν).
+
+    lattice_vectors : (nL, 3) Cartesian lattice vectors L (Å).
+    Returns (nL, natoms, 3, 2n, 2n) complex, electrons per Å of displacement.
+    """
+    kpoints = sampling_grid(kgrid, q_reduced)
+    d = response_matrices(model, q_reduced, kpoints, kind)
+    tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
+    k_cart = model.cartesian(kpoints)
+    phase_l = np.exp(1j * k_cart @ np.asarray(lattice_vectors, dtype=float).T)  # (k, L)
+    phase_tau = np.exp(1j * k_cart @ tau.T)  # (k, 2n)
+    weighted = d * phase_tau[:, None, None, :, None] * phase_tau.conj()[:, None, None, None, :]
+    return np.einsum("kl,kjamn->ljamn", phase_l, weighted) / len(kpoints)

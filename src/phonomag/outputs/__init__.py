@@ -1,0 +1,1 @@
+"""Figures, movies, tables and field files; they only read results."""

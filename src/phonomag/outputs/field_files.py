@@ -1,0 +1,92 @@
+"""Volume fields to XSF and Gaussian cube files (VESTA, OVITO, XCrySDen), written atomically.
+
+One real 3D array per file: a Pauli component α of the response density (DESIGN.md §1),
+either the time snapshot n^α(r, t) = Re[δñ^α(r) e^{i(q·r − ωt)}] over c₁×c₂ cells or
+the modulus |δñ^α(r)| of the periodic amplitude. Values are Pauli components in
+electrons/Å³ (induced electrons 2 n⁰, spin polarisation ⟨σ⟩ = 2 M; see
+:mod:`phonomag.engines.tightbinding.fields`).
+
+Grid geometry: the points of :class:`~phonomag.engines.tightbinding.fields.CellField` — in-plane fractional
+steps a_i/n_i starting at the origin, heights from z_min to z_max inclusive. The cube file
+carries them exactly (origin (0, 0, z_min), voxel vectors a₁/n₁, a₂/n₂, Δz ẑ; values
+in %e); the XSF file as a general grid with origin (0, 0, z_min) and span vectors
+(N_i − 1) × step. ASE writes XSF values with six decimals, so they are written in units
+of a power of ten, ``scale`` electrons/Å³, chosen to make the largest |value| lie in
+[1, 10); the file's first line states it (``# unit: <scale> electrons/Angstrom^3``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import ase.io
+import numpy as np
+
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.engines.tightbinding.fields import CellField
+
+COMPONENTS = {"n0": 0, "mx": 1, "my": 2, "mz": 3}
+QUANTITIES = ("snapshot", "abs")
+
+
+def field_values(field: CellField, component: str, quantity: str = "snapshot", phase: float = 0.0,
+                 cells: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """The real 3D array (c₁n₁, c₂n₂, n₃) written by :func:`write_field`, electrons/Å³."""
+    if component not in COMPONENTS:
+        raise ValueError(f"component must be one of {', '.join(COMPONENTS)}, got {component!r}")
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
+    if field.amplitude.ndim != 4:
+        raise ValueError("only volume fields (phonomag.engines.tightbinding.fields.cell_field) can be written to XSF/cube")
+    wave = field.wave(cells)
+    alpha = COMPONENTS[component]
+    return wave.at(phase)[alpha] if quantity == "snapshot" else np.abs(wave.bloch[alpha])
+
+
+def write_field(path: Path, model: TightBindingModel, field: CellField, component: str = "mz",
+                quantity: str = "snapshot", phase: float = 0.0, cells: tuple[int, int] = (1, 1)) -> Path:
+    """Write one Pauli component of a volume field to ``path`` (.xsf or .cube); returns the path.
+
+    component : "n0", "mx", "my" or "mz"; quantity : "snapshot" (Re[δñ e^{i(q·r − φ)}] at
+    φ = ``phase`` rad) or "abs" (|δñ|); cells : in-plane repetitions (the snapshot is not
+    cell periodic unless q is zero). The equilibrium structure of the same cells is included.
+    """
+    path = Path(path)
+    fmt = {".xsf": "xsf", ".cube": "cube"}.get(path.suffix)
+    if fmt is None:
+        raise ValueError(f"unknown field file type {path.suffix!r}; use .xsf or .cube")
+    values = field_values(field, component, quantity, phase, cells)
+    n3 = values.shape[2]
+    cell = field.cell
+    dz = (field.heights[-1] - field.heights[0]) / (n3 - 1)
+    steps = np.array([cell[0] / field.points.shape[0], cell[1] / field.points.shape[1], [0.0, 0.0, dz]])
+    atoms = model.atoms.repeat((cells[0], cells[1], 1))
+    atoms.set_cell([cells[0] * cell[0], cells[1] * cell[1], [0.0, 0.0, n3 * dz]])
+    origin = np.array([0.0, 0.0, field.heights[0]])
+    description = f"phonomag {quantity} of Pauli component {component} (phase {phase:.6g} rad)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            if fmt == "cube":
+                ase.io.write(handle, atoms, format="cube", data=values, origin=origin,
+                             comment=f"{description}; electrons/Angstrom^3")
+            else:
+                scale = xsf_scale(values)
+                handle.write(f"# unit: {scale:.0e} electrons/Angstrom^3\n# {description}\n")
+                span = (np.array(values.shape) - 1)[:, None] * steps
+                ase.io.write(handle, atoms, format="xsf", data=values / scale, origin=origin, span_vectors=span)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def xsf_scale(values: np.ndarray) -> float:
+    """Power of ten (electrons/Å³) that brings the largest |value| into [1, 10) (1 for a zero field)."""
+    largest = float(np.abs(values).max())
+    return 10.0 ** np.floor(np.log10(largest)) if largest > 0 else 1.0

@@ -1,0 +1,1 @@
+"""Matplotlib figures and movies of computed results."""

@@ -1,0 +1,174 @@
+"""Real-space snapshots of a mode's spin and charge density (the paper's Figs. 1 and 2).
+
+Plotting only reads a :class:`~phonomag.engines.tightbinding.fields.FieldWave` on a plane and an
+:class:`~phonomag.engines.tightbinding.fields.AtomWave`; it computes no physics.
+
+Quantities and units (DESIGN.md §1, one convention in every panel): the spin
+polarisation density ⟨σ⟩ = 2M in Å⁻³ (the spin moment density is m ≈ −μ_B · 2M, so the
+arrows point opposite to the moments) and the induced electron density 2n⁰ in
+electrons/Å³, both on the plane of the field. Colour and arrow scales are fixed by the
+largest amplitude over a period, so frames of a movie share them. Atoms: in-plane atoms
+as circles coloured by their out-of-plane displacement u_z (Å, true size; the colour range
+is ± the mode's largest displacement component), atoms above (below) the plane as up
+(down) triangles, drawn at displaced positions with in-plane
+displacements exaggerated by the factor given in the panel; equilibrium positions as
+crosses; the q direction as a dotted line; cell outlines in grey.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+
+from phonomag.engines.tightbinding.fields import AtomWave, FieldWave  # noqa: E402
+from phonomag.outputs.plotting.style import save_figure  # noqa: E402
+
+#: Largest drawn in-plane displacement, as a fraction of |a₁|.
+DISPLACEMENT_FRACTION = 0.12
+#: Largest arrow of the magnetization field, as a fraction of |a₁|.
+ARROW_FRACTION = 0.12
+#: Arrows shorter than this fraction of the largest are left out (no clutter of dots).
+ARROW_THRESHOLD = 0.02
+#: Figure sizes (inches) of the two map kinds, shared with the movies.
+FIGURE_SIZES = {"inplane": (8.0, 6.4), "mz-charge": (13.0, 5.8)}
+#: Atoms within this height (Å) of the field's plane are drawn as in-plane circles.
+PLANE_TOLERANCE = 0.5
+
+
+def _plane_height(field: FieldWave) -> float:
+    if field.points.ndim != 3:
+        raise ValueError("maps need a field on a plane (phonomag.engines.tightbinding.fields.plane_field)")
+    return float(field.points[0, 0, 2])
+
+
+def _outline_cells(ax, field: FieldWave) -> None:
+    a1, a2 = field.cell[0, :2], field.cell[1, :2]
+    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    segments = []
+    for m1 in range(field.cells[0]):
+        for m2 in range(field.cells[1]):
+            outline = (corners + [m1, m2]) @ np.array([a1, a2])
+            segments.extend(np.stack([outline[:-1], outline[1:]], axis=1))
+    ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.5, zorder=2))
+
+
+def _mark_q(ax, field: FieldWave) -> None:
+    q = field.q_cartesian[:2]
+    if np.linalg.norm(q) < 1e-12:
+        return
+    direction = q / np.linalg.norm(q)
+    extent = field.points[..., :2].reshape(-1, 2)
+    length = np.abs(extent @ direction).max()
+    ax.plot([0, length * direction[0]], [0, length * direction[1]], ls=":", color="magenta", lw=1.4, zorder=3)
+    ax.annotate("q", xy=0.35 * length * direction, xytext=0.2 * length * direction, color="magenta",
+                arrowprops=dict(arrowstyle="->", color="magenta", lw=1.4), zorder=3)
+
+
+def _draw_atoms(ax, fig, atoms: AtomWave, phase: float, height: float, a_length: float) -> None:
+    """Atoms at displaced positions, equilibrium crosses, displacement arrows, u_z colour bar."""
+    u = atoms.at(phase)
+    largest = np.sqrt((np.abs(atoms.amplitudes[:, :2]) ** 2).sum(axis=1)).max()  # bound over a period
+    factor = DISPLACEMENT_FRACTION * a_length / largest if largest > 0 else 1.0
+    shown = atoms.positions[:, :2] + factor * u[:, :2]
+    dz = atoms.positions[:, 2] - height
+    ax.scatter(*atoms.positions[:, :2].T, marker="x", s=14, c="k", lw=0.7, zorder=4)
+    ax.quiver(*atoms.positions[:, :2].T, *(factor * u[:, :2]).T, angles="xy", scale_units="xy", scale=1.0,
+              color="k", width=0.003, zorder=5)
+    for marker, mask in (("^", dz > PLANE_TOLERANCE), ("v", dz < -PLANE_TOLERANCE)):
+        ax.scatter(*shown[mask].T, marker=marker, s=28, c="0.3", edgecolors="k", lw=0.5, zorder=6)
+    inplane = np.abs(dz) <= PLANE_TOLERANCE
+    uz_max = np.abs(atoms.amplitudes).max()  # the mode's displacement scale: in-plane modes stay white
+    uz_max = uz_max if uz_max > 0 else 1.0
+    dots = ax.scatter(*shown[inplane].T, marker="o", s=60, c=u[inplane, 2], cmap="coolwarm",
+                      vmin=-uz_max, vmax=uz_max, edgecolors="k", lw=0.6, zorder=6)
+    fig.colorbar(dots, ax=ax, orientation="horizontal", shrink=0.6, aspect=30,
+                 label=f"circles: $u_z$ (Å); in-plane displacements drawn ×{factor:.3g}")
+
+
+def _frame(ax, field: FieldWave) -> None:
+    xy = field.points[..., :2].reshape(-1, 2)
+    pad = 0.15 * np.linalg.norm(field.cell[0])
+    ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+    ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (Å)")
+    ax.set_ylabel("y (Å)")
+
+
+def draw_inplane_magnetization(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.0,
+                               stride: int = 4, title: str = "") -> None:
+    """Fig. 1 panel on ``fig``: in-plane spin polarisation 2(M_x, M_y) as arrows coloured by magnitude.
+
+    stride : every stride-th grid point along each axis carries an arrow.
+    """
+    height = _plane_height(field)
+    a_length = float(np.linalg.norm(field.cell[0]))
+    values = 2.0 * field.at(phase)
+    top = 2.0 * np.sqrt(np.abs(field.bloch[1]) ** 2 + np.abs(field.bloch[2]) ** 2).max()
+    top = top if top > 0 else 1.0
+    ax = fig.add_subplot(1, 1, 1)
+    sub = (slice(None, None, stride), slice(None, None, stride))
+    x, y = field.points[..., 0][sub], field.points[..., 1][sub]
+    mx, my = values[1][sub], values[2][sub]
+    size = np.hypot(mx, my)
+    hidden = size < ARROW_THRESHOLD * top
+    mx, my, size = (np.ma.masked_where(hidden, v) for v in (mx, my, size))
+    arrows = ax.quiver(x, y, mx, my, size, cmap="viridis", norm=Normalize(0.0, top),
+                       angles="xy", scale_units="xy", scale=top / (ARROW_FRACTION * a_length),
+                       width=0.0025, zorder=1)
+    fig.colorbar(arrows, ax=ax, shrink=0.8, pad=0.02,
+                 label=r"in-plane spin polarisation $2|M_\parallel|$ (Å$^{-3}$)")
+    _outline_cells(ax, field)
+    _mark_q(ax, field)
+    _draw_atoms(ax, fig, atoms, phase, height, a_length)
+    _frame(ax, field)
+    ax.set_title(title or f"in-plane spin polarisation 2M at z = {height:.2f} Å, ωt = {np.degrees(phase):.0f}°",
+                 fontsize=9)
+
+
+def draw_mz_and_charge(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.0, title: str = "") -> None:
+    """Fig. 2 panels on ``fig``: 2M_z (Å⁻³) beside the induced electrons 2n⁰ (electrons/Å³)."""
+    height = _plane_height(field)
+    a_length = float(np.linalg.norm(field.cell[0]))
+    values = 2.0 * field.at(phase)
+    x, y = field.points[..., 0], field.points[..., 1]
+    panels = (
+        (3, "RdBu_r", r"spin polarisation $2M_z$", r"$2M_z$ (Å$^{-3}$)"),
+        (0, "PuOr_r", r"induced electrons $2n^0$", r"$2n^0$ (electrons/Å$^3$)"),
+    )
+    for k, (alpha, cmap, name, label) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, k + 1)
+        top = 2.0 * np.abs(field.bloch[alpha]).max()
+        top = top if top > 0 else 1.0
+        mesh = ax.pcolormesh(x, y, values[alpha], shading="gouraud", cmap=cmap, vmin=-top, vmax=top, zorder=1,
+                             rasterized=True)
+        fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label=label)
+        _outline_cells(ax, field)
+        _mark_q(ax, field)
+        _draw_atoms(ax, fig, atoms, phase, height, a_length)
+        _frame(ax, field)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(f"{title + ': ' if title else ''}z = {height:.2f} Å, ωt = {np.degrees(phase):.0f}°", fontsize=9)
+
+
+def plot_inplane_magnetization(field: FieldWave, atoms: AtomWave, output: Path, phase: float = 0.0,
+                               stride: int = 4, title: str = "") -> list[Path]:
+    """Fig. 1 style map (see :func:`draw_inplane_magnetization`); writes ``output`` .png and .pdf."""
+    fig = plt.figure(figsize=FIGURE_SIZES["inplane"], layout="constrained")
+    draw_inplane_magnetization(fig, field, atoms, phase, stride, title)
+    return save_figure(fig, output)
+
+
+def plot_mz_and_charge(field: FieldWave, atoms: AtomWave, output: Path, phase: float = 0.0,
+                       title: str = "") -> list[Path]:
+    """Fig. 2 style maps (see :func:`draw_mz_and_charge`); writes ``output`` .png and .pdf."""
+    fig = plt.figure(figsize=FIGURE_SIZES["mz-charge"], layout="constrained")
+    draw_mz_and_charge(fig, field, atoms, phase, title)
+    return save_figure(fig, output)
