@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.response.modes import mode_magnetization
+from phonomag.engines.base import compute_mode_response
+from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.cli.overviews import load_model, load_phonons
 
 
@@ -68,7 +69,7 @@ def main() -> None:
     best = np.inf
     for _ in range(args.repeat):
         start = time.perf_counter()
-        data = mode_magnetization(model, modes, kgrid, progress=False)
+        data = compute_mode_response(TightBindingEngine(model, kgrid), modes, progress=False)
         best = min(best, time.perf_counter() - start)
 
     n_q, n_modes = data.frequencies.shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from phonomag.cli.comparison import pair_modes
+from phonomag.response.comparison import pair_modes
 from phonomag.io.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
                                    response_perturbation_input, split_perturbations)
 from phonomag.engines.abinit.mode_response import perturbation_coefficients
@@ -116,8 +116,8 @@ def test_modes_pair_by_parity_and_rank():
         pair_modes(a, np.array([1, 1, 1, -1, 1]))
 
 
-def test_plane_of_interpolates_band_limited_fields_exactly(atoms):
-    from phonomag.outputs.abinit_maps import plane_of
+def test_plane_from_grid_interpolates_band_limited_fields_exactly(atoms):
+    from phonomag.engines.abinit.engine import plane_from_grid
 
     cell = atoms.cell.array.copy()
     cell[2] = [0, 0, 12.0]
@@ -129,7 +129,7 @@ def test_plane_of_interpolates_band_limited_fields_exactly(atoms):
 
     fields = np.broadcast_to(analytic(*f), (4, n1, n2, n3))
     z = 3 * cell[2, 2] / n3  # on an FFT plane: no z interpolation error
-    plane = plane_of(np.array(fields), cell, np.zeros(3), z, points=48)
+    plane = plane_from_grid(np.array(fields), cell, np.zeros(3), z, points=48)
     g = np.arange(48) / 48
     expected = analytic(g[:, None], g[None, :], 3 / n3)
     assert np.allclose(plane.amplitude[2], expected, atol=1e-12)

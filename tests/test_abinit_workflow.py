@@ -4,21 +4,32 @@ No ABINIT run here (tests/test_abinit_response.py has those); the time-reversal
 check is fed cell moments that obey, or break, n⁰_{−q} = n⁰_q*, M_{−q} = −M_q*.
 """
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from phonomag.cli.comparison import check_vacuum
-from phonomag.cli.abinit_run import maps_at, time_reversal_lines
+from phonomag.cli.abinit_setup import check_vacuum
+from phonomag.cli.run import maps_at
+from phonomag.outputs.tables import time_reversal_lines
+from phonomag.response.comparison import time_reversal_deviations
+from phonomag.response.modes import ModeResponse
 from phonomag.cli.main import main
 from phonomag.cli.config import DEFAULT_MAPS
 from phonomag.errors import PhonomagError
 
 
-def _result(q, moments, frequencies):
-    return SimpleNamespace(qpoint=np.array(q, float), cell_moments=moments,
-                           modes=SimpleNamespace(frequencies=frequencies[None]))
+def _response(results: dict) -> tuple[ModeResponse, list[str]]:
+    """One ModeResponse of {label: (q, cell moments (nmodes, 4), frequencies)}, no site decomposition."""
+    labels = list(results)
+    q = np.array([results[k][0] for k in labels], float)
+    moments = np.array([results[k][1] for k in labels])[:, :, None, :]
+    w = np.array([results[k][2] for k in labels])
+    nq, nmodes = w.shape
+    return ModeResponse(q, w, np.ones((nq, nmodes)), np.zeros((nq, nmodes, 3, 3), complex), moments,
+                        ("W", "Se_t", "Se_b"), ("cell",), "one-sided", "zero-point", (6, 6, 1), "test"), labels
+
+
+def time_reversal_text(results: dict) -> list[str]:
+    return time_reversal_lines(time_reversal_deviations(*_response(results)))
 
 
 def _numbers(line):
@@ -30,23 +41,24 @@ def test_time_reversal_check_passes_for_partners_and_flags_a_broken_one():
     moments = rng.normal(size=(9, 4)) + 1j * rng.normal(size=(9, 4))
     partner = np.conj(moments) * np.array([1, -1, -1, -1]) * np.exp(1j * rng.uniform(0, 6, 9))[:, None]
     w = np.sort(rng.uniform(1, 30, 9))
-    results = {"K": _result([1 / 3, 1 / 3, 0], moments, w), "K'": _result([-1 / 3, -1 / 3, 0], partner, w),
-               "M": _result([0.5, 0, 0], moments, w)}
-    lines = time_reversal_lines(results)
+    results = {"K": ([1 / 3, 1 / 3, 0], moments, w), "K'": ([-1 / 3, -1 / 3, 0], partner, w),
+               "M": ([0.5, 0, 0], moments, w)}
+    lines = time_reversal_text(results)
     assert len(lines) == 1 and lines[0].startswith("time reversal K ↔ K'")  # M has no partner here
     assert max(_numbers(lines[0].split(":", 1)[1])) < 1e-12
     broken = partner.copy()
     broken[4, 3] *= 1.5
-    line = time_reversal_lines({"K": results["K"], "K'": _result([2 / 3, 2 / 3, 0], broken, w)})[0]
+    line = time_reversal_text({"K": results["K"], "K'": ([2 / 3, 2 / 3, 0], broken, w)})[0]
     assert max(_numbers(line.split(":", 1)[1])) > 1e-2  # −K given as K + G' = (2/3, 2/3) is still found
 
 
 def test_maps_are_assigned_to_the_computed_q_points():
-    by_label, skipped = maps_at(DEFAULT_MAPS, {"K": np.array([1 / 3, 1 / 3, 0]),
-                                               "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])})
-    assert [m.name for m in by_label["K"]] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic"]
-    assert [m.name for m in by_label["-1/3,-1/3,0"]] == ["Kp_acoustic_W_out_of_plane", "Kp_highest_acoustic"]
+    at, skipped = maps_at(DEFAULT_MAPS, {"K": np.array([1 / 3, 1 / 3, 0]),
+                                         "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])})
+    assert [m.name for m in at] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic",
+                                    "Kp_acoustic_W_out_of_plane", "Kp_highest_acoustic"]
     assert [m.q for m in skipped] == ["M", "M"]
+    assert maps_at(DEFAULT_MAPS, None) == (list(DEFAULT_MAPS), [])
 
 
 def test_vacuum_must_separate_the_slab_images():

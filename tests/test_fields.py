@@ -16,6 +16,7 @@ from ase.io.xsf import read_xsf
 from scipy.integrate import quad
 
 from phonomag.engines.tightbinding import fields
+from phonomag.response.fields import atom_wave
 from phonomag.outputs import field_files as export
 from phonomag.engines.tightbinding.form_factors import slater_radial
 from phonomag.engines.tightbinding.model import TightBindingModel
@@ -87,7 +88,7 @@ def test_cutoff_radius_leaves_the_stated_norm_outside(names, n, zeta):
 def test_periodic_amplitude_is_cell_periodic(model):
     """δñ(r + R) = δñ(r), both sides evaluated directly (no tiling), at a generic q."""
     q = np.array([0.2, 0.1, 0.0])
-    lattice, density = fields.mode_response(model, q, GRID, random_pattern(1))
+    lattice, density = fields.mode_density_response(model, q, GRID, random_pattern(1))
     rng = np.random.default_rng(2)
     cell = model.atoms.cell.array
     points = rng.random((40, 2)) @ cell[:2]
@@ -109,7 +110,7 @@ def test_amplitude_equals_an_explicit_bloch_sum(model):
     """
     q = np.array([0.2, 0.1, 0.0])
     u = random_pattern(9)
-    lattice, density = fields.mode_response(model, q, GRID, u)
+    lattice, density = fields.mode_density_response(model, q, GRID, u)
     rng = np.random.default_rng(10)
     cell = model.atoms.cell.array
     points = rng.random((12, 2)) @ cell[:2]
@@ -142,7 +143,7 @@ def test_amplitude_equals_an_explicit_bloch_sum(model):
 def test_snapshot_repeats_with_the_wavelength_of_q(model):
     """At q = K (K·a₁ = 2π/3) the snapshot returns to itself after 3 cells along a₁, not after 1."""
     u = random_pattern(3)
-    lattice, density = fields.mode_response(model, K, GRID, u)
+    lattice, density = fields.mode_density_response(model, K, GRID, u)
     plane = fields.plane_field(model, K, density, lattice, (9, 9), z=0.4)
     wave = plane.wave((6, 2))
     phase = 0.7
@@ -154,7 +155,7 @@ def test_snapshot_repeats_with_the_wavelength_of_q(model):
     direct = fields.periodic_amplitude(model, K, density, lattice, block)
     expected = (direct * np.exp(1j * (block @ model.cartesian(K) - phase))).real
     assert relative(snap[:, 18:27, 9:18], expected) < 1e-10
-    atoms = fields.atom_wave(model, K, u, (6, 2))
+    atoms = atom_wave(model.atoms, model.labels, K, u, (6, 2))
     shifted = atoms.positions + 3 * model.atoms.cell.array[0]
     later = np.flatnonzero(np.all(np.isclose(atoms.positions[None], shifted[:, None]), axis=-1).any(axis=0))
     assert len(later) == 6 * 3 and np.allclose(atoms.at(phase)[later], atoms.at(phase)[:18])
@@ -164,7 +165,7 @@ def test_snapshot_repeats_with_the_wavelength_of_q(model):
 def test_no_magnetization_without_spin_orbit_coupling(model):
     species = {name: replace(spec, soc=0.0) for name, spec in model.species.items()}
     plain = TightBindingModel(model.atoms, model.labels, species, model.hoppings, model.occupied_bands)
-    lattice, density = fields.mode_response(plain, K, GRID, random_pattern(4))
+    lattice, density = fields.mode_density_response(plain, K, GRID, random_pattern(4))
     field = fields.cell_field(plain, K, density, lattice, (10, 10, 30))
     assert np.abs(field.amplitude[0]).max() > 0
     assert np.abs(field.amplitude[1:]).max() <= 1e-12 * np.abs(field.amplitude[0]).max()
@@ -188,7 +189,7 @@ def mirror_pattern(parity, seed):
 def test_sigma_h_selection_rule_of_the_cell_moment(model, parity, allowed, forbidden):
     """M is axial: σ_h-even patterns give a cell-integrated M along z only, odd ones in plane only."""
     u = mirror_pattern(parity, seed=5)
-    lattice, density = fields.mode_response(model, K, GRID, u)
+    lattice, density = fields.mode_density_response(model, K, GRID, u)
     moment = fields.cell_field(model, K, density, lattice, (12, 12, 48)).cell_integral()
     size = np.abs(moment[allowed]).max()
     assert size > 1e-3 * abs(moment[0])
@@ -206,7 +207,7 @@ def test_onsite_cell_integral_equals_form_factor_response(model, q):
     ≈1e-7 relative here; the form factor at K changes M_z several-fold, so the check bites.
     """
     u = random_pattern(6)
-    lattice, density = fields.mode_response(model, q, GRID, u)
+    lattice, density = fields.mode_density_response(model, q, GRID, u)
     integral = fields.cell_field(model, q, density, lattice, (24, 24, 120), onsite_only=True).cell_integral()
     expected = displacement_response(model, q, GRID).for_displacements(u).sum(axis=0)
     assert np.abs(integral - expected).max() <= 1e-6 * np.abs(expected).max()
@@ -215,7 +216,7 @@ def test_onsite_cell_integral_equals_form_factor_response(model, q):
 
 # ------------------------------------------------------------------- export
 def test_field_files_round_trip(model, tmp_path):
-    lattice, density = fields.mode_response(model, K, GRID, random_pattern(7))
+    lattice, density = fields.mode_density_response(model, K, GRID, random_pattern(7))
     field = fields.cell_field(model, K, density, lattice, (8, 9, 20))
     cells = (3, 1)
     values = export.field_values(field, "mz", "snapshot", phase=0.3, cells=cells)
@@ -223,14 +224,14 @@ def test_field_files_round_trip(model, tmp_path):
     origin = np.array([0.0, 0.0, field.heights[0]])
     structure = model.atoms.repeat((*cells, 1))
 
-    cube = export.write_field(tmp_path / "mz.cube", model, field, "mz", "snapshot", phase=0.3, cells=cells)
+    cube = export.write_field(tmp_path / "mz.cube", model.atoms, field, "mz", "snapshot", phase=0.3, cells=cells)
     data, atoms = read_cube_data(str(cube))
     assert data.shape == (24, 9, 20)
     assert np.abs(data - values).max() <= 1e-6 * np.abs(values).max()
     assert np.allclose(atoms.positions, structure.positions, atol=1e-5)
     assert np.allclose(atoms.cell[:], np.array(data.shape)[:, None] * step, atol=1e-5)
 
-    xsf = export.write_field(tmp_path / "mz.xsf", model, field, "mz", "snapshot", phase=0.3, cells=cells)
+    xsf = export.write_field(tmp_path / "mz.xsf", model.atoms, field, "mz", "snapshot", phase=0.3, cells=cells)
     scale = float(xsf.read_text().splitlines()[0].split()[2])
     with open(xsf) as handle:
         data, read_origin, span, atoms = read_xsf(handle, read_data=True)
@@ -249,9 +250,9 @@ def test_maps_and_movie_are_written(model, tmp_path):
     from phonomag.outputs.plotting.movies import write_movie
 
     u = mirror_pattern(-1, seed=8)
-    lattice, density = fields.mode_response(model, K, GRID, u)
+    lattice, density = fields.mode_density_response(model, K, GRID, u)
     wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
-    atoms = fields.atom_wave(model, K, u, (2, 2))
+    atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
     written = plot_inplane_magnetization(wave, atoms, tmp_path / "fig1", stride=2)
     written += plot_mz_and_charge(wave, atoms, tmp_path / "fig2")
     written += write_movie(wave, atoms, tmp_path / "movie", frames=2, dpi=40)

@@ -14,7 +14,7 @@ import pytest
 import spglib
 
 from phonomag.errors import PhononSourceError
-from phonomag.phonons import build_phonon_engine
+from phonomag.phonons import build_phonon_model
 from phonomag.phonons.grid_force_constants import expand_to_grid, grid_points, supercell_force_constants
 from phonomag.phonons.stillinger_weber import load_sw_parameters, mx2_cell
 
@@ -24,7 +24,7 @@ MESH = (6, 6, 1)
 @pytest.fixture(scope="module")
 def engine():
     cell = mx2_cell(load_sw_parameters("WSe2"))
-    return build_phonon_engine(cell, {"source": "stillinger-weber", "potential": "WSe2",
+    return build_phonon_model(cell, {"source": "stillinger-weber", "potential": "WSe2",
                                       "supercell": [6, 6, 1]}, Path("."))
 
 

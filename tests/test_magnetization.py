@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.response.modes import mode_magnetization
-from phonomag.cli.overviews import load_model, load_phonons
+from phonomag.engines.base import compute_mode_response
+from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.cli.systems import load_model, load_phonons
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 GRID = (12, 12, 1)
@@ -21,7 +22,7 @@ def system():
 def along_path(system):
     spec, model, engine = system
     qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=25)
-    return mode_magnetization(model, engine.modes(qpoints), GRID, progress=False)
+    return compute_mode_response(TightBindingEngine(model, GRID), engine.modes(qpoints), progress=False)
 
 
 def test_sigma_h_selection_rule_for_every_mode_on_the_path(along_path):
@@ -49,7 +50,7 @@ def test_time_reversal_of_modes(system):
     """With e(−q) = e(q)*: n⁰(−q) = n⁰(q)*, M(−q) = −M(q)* mode by mode (DESIGN.md §2.1)."""
     _, model, engine = system
     q = np.array([0.23, 0.11, 0.0])
-    data = mode_magnetization(model, engine.modes(np.array([q, -q])), GRID, progress=False)
+    data = compute_mode_response(TightBindingEngine(model, GRID), engine.modes(np.array([q, -q])), progress=False)
     plus, minus = data.cell_moments
     assert np.allclose(minus[:, 0], plus[:, 0].conj(), atol=1e-10 * np.abs(plus).max())
     assert np.allclose(minus[:, 1:], -plus[:, 1:].conj(), atol=1e-10 * np.abs(plus).max())
@@ -60,7 +61,7 @@ def test_paper_statements_at_k(system):
     mode with W rotating in plane has M_z and no in-plane M (paper, Figs. 1–3)."""
     _, model, engine = system
     modes = engine.modes(K[None])
-    data = mode_magnetization(model, modes, GRID, progress=False)
+    data = compute_mode_response(TightBindingEngine(model, GRID), modes, progress=False)
     u = data.displacements[0]
     w_out = np.abs(u[:, 0, 2]) / np.linalg.norm(u[:, 0], axis=1).clip(1e-300)
     acoustic = np.arange(3)
@@ -81,18 +82,19 @@ def test_time_reversed_snapshots_have_opposite_magnetization(system):
     """Paper, Supplementary Figs. 1–2: at ωt = 0 the atoms of modes at K and K′ = −K stand at
     the same positions, the induced charge is the same and the magnetization is reversed,
     point by point in real space (DESIGN.md §2.1)."""
-    from phonomag.engines.tightbinding.fields import atom_wave, mode_response, plane_field
-    from phonomag.response.observables import mode_displacements
+    from phonomag.engines.tightbinding.fields import mode_density_response, plane_field
+    from phonomag.response.fields import atom_wave
+    from phonomag.phonons.amplitudes import mode_displacements
 
     spec, model, engine = system
     snapshots, atoms = [], []
     for q in (K, -K):
         modes = engine.modes(q[None])
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses)[0, 0]
-        lattice, density = mode_response(model, q, GRID, u)
+        lattice, density = mode_density_response(model, q, GRID, u)
         field = plane_field(model, q, density, lattice, shape=(9, 9), z=0.4)
         snapshots.append(field.wave((3, 3)).at(0.0))
-        atoms.append(atom_wave(model, q, u, (3, 3)).at(0.0))
+        atoms.append(atom_wave(model.atoms, model.labels, q, u, (3, 3)).at(0.0))
     assert np.allclose(atoms[0], atoms[1], atol=1e-14)
     scale = np.abs(snapshots[0]).max()
     assert np.abs(snapshots[0][1:]).max() > 1e-3 * scale

@@ -8,7 +8,7 @@ import numpy as np
 from phonomag.engines.tightbinding.bands import valence_splitting
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.crystal.materials import load_material
-from phonomag.phonons.model import build_phonon_engine
+from phonomag.phonons.model import build_phonon_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLE = DOCS / "examples" / "MoS2.toml"
@@ -34,7 +34,7 @@ def test_mos2_example_bands():
 
 def test_mos2_example_phonons_are_stable():
     spec = load_material(EXAMPLE)
-    engine = build_phonon_engine(spec.atoms, spec.phonons, spec.base_dir)
+    engine = build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
     modes = engine.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0.2, 0.1, 0]]))
     assert modes.frequencies.min() > -0.05
     assert np.abs(modes.frequencies[0, :3]).max() < 0.05

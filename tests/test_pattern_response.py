@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from ase import Atoms, units
 
-from phonomag.engines.abinit.density_response import cell_integrals
-from phonomag.engines.abinit.mode_response import mode_cell_moments, perturbation_coefficients
+from phonomag.engines.abinit.density_response import cell_integrals, pauli_components
+from phonomag.engines.abinit.mode_response import perturbation_coefficients
 from phonomag.engines.abinit.pattern_response import planes_at, read_patterns, reduce_patterns
 
 SHAPE = (6, 6, 16)
@@ -37,7 +37,10 @@ def test_patterns_reproduce_the_mode_route():
     data = reduce_patterns(responses, atoms, q, volume_bohr3, [0.0, 1.3], {})
     zint, _ = read_patterns(data)
     displacements = rng.normal(size=(4, 3, 3)) + 1j * rng.normal(size=(4, 3, 3))  # Å
-    reference = mode_cell_moments(responses, perturbation_coefficients(displacements, atoms, q), volume_bohr3)
+    # the mode route: ABINIT's perturbations with the coefficients x_κi of the displacements, cell-integrated
+    x = perturbation_coefficients(displacements, atoms, q)
+    reference = sum(x[:, k, i, None] * cell_integrals(pauli_components(responses[(k, i)]), volume_bohr3)[None]
+                    for k in range(3) for i in range(3))
     area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
     cell_values = zint.mean(axis=(-2, -1)) * area  # ∫ over the in-plane cell: electrons per Å of displacement
     moments = np.einsum("mkb,kba->ma", displacements, cell_values)
@@ -74,7 +77,6 @@ def test_z_integral_is_the_cell_integral_over_the_area():
     data = reduce_patterns(responses, atoms, [0, 0, 0], volume_bohr3, [0.0], {})
     zint, _ = read_patterns(data)
     # W along Cartesian x at Γ is a1/|a1| in reduced direction 0 only (a1 ∥ x)
-    from phonomag.engines.abinit.density_response import pauli_components
     expected = cell_integrals(pauli_components(responses[(0, 0)]), volume_bohr3) / np.linalg.norm(atoms.cell[0])
     area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
     np.testing.assert_allclose(zint[0, 0].mean(axis=(-2, -1)) * area, expected, rtol=1e-12)

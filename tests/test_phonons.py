@@ -16,8 +16,8 @@ from scipy import constants
 
 from phonomag.errors import PhononSourceError
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.response.observables import mode_displacements
-from phonomag.phonons import build_phonon_engine
+from phonomag.phonons.amplitudes import mode_displacements
+from phonomag.phonons import build_phonon_model
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
 from phonomag.outputs.plotting.phonons import plot_dispersion
@@ -37,7 +37,7 @@ def cell(params):
 
 @pytest.fixture(scope="module")
 def engine(cell):
-    return build_phonon_engine(cell, SW_CONFIG, Path("."))
+    return build_phonon_model(cell, SW_CONFIG, Path("."))
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_parity_zero_without_mirror(params, cell):
     tilted.positions[1, 2] += 0.02  # top Se higher than the bottom one is low
     assert sigma_h_permutation(tilted) is None
     with pytest.warns(UserWarning, match="not at the minimum"):
-        eng = build_phonon_engine(tilted, SW_CONFIG | {"supercell": [4, 4, 1]}, Path("."))
+        eng = build_phonon_model(tilted, SW_CONFIG | {"supercell": [4, 4, 1]}, Path("."))
     assert np.all(eng.modes([[0.1, 0.2, 0.0]]).parity == 0)
 
 
@@ -276,7 +276,7 @@ def test_zero_point_amplitudes(engine):
 ])
 def test_bad_input_names_the_problem(cell, tmp_path, config, words):
     with pytest.raises(PhononSourceError) as info:
-        build_phonon_engine(cell, config, tmp_path)
+        build_phonon_model(cell, config, tmp_path)
     for word in words:
         assert word in str(info.value)
 
@@ -284,11 +284,11 @@ def test_bad_input_names_the_problem(cell, tmp_path, config, words):
 def test_malformed_and_mismatched_files(cell, engine, tmp_path):
     (tmp_path / "FORCE_CONSTANTS").write_text("this is not\na force constants file\n")
     with pytest.raises(PhononSourceError, match="FORCE_CONSTANTS"):
-        build_phonon_engine(cell, {"source": "phonopy", "force_constants": "FORCE_CONSTANTS",
+        build_phonon_model(cell, {"source": "phonopy", "force_constants": "FORCE_CONSTANTS",
                                    "supercell": [6, 6, 1]}, tmp_path)
     write_FORCE_CONSTANTS(engine.phonopy.force_constants, tmp_path / "FC6", p2s_map=engine.phonopy.primitive.p2s_map)
     with pytest.raises(PhononSourceError, match="shape"):
-        build_phonon_engine(cell, {"source": "phonopy", "force_constants": "FC6", "supercell": [4, 4, 1]}, tmp_path)
+        build_phonon_model(cell, {"source": "phonopy", "force_constants": "FC6", "supercell": [4, 4, 1]}, tmp_path)
 
 
 # ------------------------------------------------------------- phonopy files
@@ -307,7 +307,7 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
         {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
     ]
     for config in configs:
-        modes = build_phonon_engine(cell, config, tmp_path).modes(q)
+        modes = build_phonon_model(cell, config, tmp_path).modes(q)
         assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-5), config
         moving = reference.frequencies > 0.05  # the order of Γ's rigid translations is noise
         assert np.array_equal(modes.parity[moving], reference.parity[moving])
@@ -316,7 +316,7 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
 def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
     engine.phonopy.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
     reordered = cell[[1, 0, 2]]  # Se_top, W, Se_bottom
-    modes = build_phonon_engine(reordered, {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
+    modes = build_phonon_model(reordered, {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
                                 tmp_path).modes([[0.2, 0.1, 0.0]])
     reference = engine.modes([[0.2, 0.1, 0.0]])
     assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-8)

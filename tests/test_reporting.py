@@ -1,11 +1,12 @@
-"""Mode table, mode character and the Fig. 3 plot on a hand-made ModeMagnetization."""
+"""Mode table, mode character and the Fig. 3 plot on a hand-made ModeResponse."""
 
 import numpy as np
 import pytest
 
-from phonomag.response.modes import ModeMagnetization
+from phonomag.response.modes import ModeResponse
 from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
-from phonomag.outputs.tables import characterise_mode, mode_table
+from phonomag.outputs.tables import mode_table
+from phonomag.phonons.description import characterise_mode
 
 SITES = ("W", "Se_t", "Se_b")
 POSITIONS = np.array([[0.0, 0.0, 0.0], [0.0, 1.877, 1.668], [0.0, 1.877, -1.668]])
@@ -24,8 +25,8 @@ def data():
     displacements = 0.02 * (rng.normal(size=(*shape, 3)) + 1j * rng.normal(size=(*shape, 3)))
     displacements[-1, 0] = W_OUT_SE_ROTATING
     moments = 1e-4 * (rng.normal(size=(*shape, 4)) + 1j * rng.normal(size=(*shape, 4)))
-    return ModeMagnetization(qpoints, frequencies, parity, displacements, moments, "one-sided", "zero-point",
-                             (6, 6, 1))
+    return ModeResponse(qpoints, frequencies, parity, displacements, moments, SITES, SITES, "one-sided",
+                        "zero-point", (6, 6, 1), "tight-binding")
 
 
 def test_characterise_mode_names_w_out_of_plane_and_se_in_plane():
@@ -41,7 +42,7 @@ def test_characterise_mode_names_w_out_of_plane_and_se_in_plane():
 
 def test_mode_table_rows_reproduce_the_data(data):
     q_labels = {NQ - 1: "K", 3: "mid"}
-    lines = mode_table(data, q_labels, SITES)
+    lines = mode_table(data, q_labels)
     header = "\n".join(lines[:3])
     assert "zero-point" in header and "6×6×1" in header and "electrons per cell" in header
     rows = lines[-len(q_labels) * NMODES:]
@@ -63,7 +64,7 @@ def test_mode_table_rows_reproduce_the_data(data):
 
 def test_mode_table_rejects_missing_q(data):
     with pytest.raises(ValueError, match="out of range"):
-        mode_table(data, {NQ: "X"}, SITES)
+        mode_table(data, {NQ: "X"})
 
 
 def test_figure_is_written_as_png_and_pdf(data, tmp_path):

@@ -8,7 +8,8 @@ import xarray as xr
 
 from phonomag import __version__
 from phonomag.cli.main import main
-from phonomag.io.netcdf import complex_from, read_magnetization
+from phonomag.io.netcdf import complex_from
+from phonomag.response.modes import read_results
 
 CONFIG = """
 [path]
@@ -56,7 +57,8 @@ def test_results_file_is_self_describing(finished_run):
         assert list(ds["part"].values) == ["real", "imag"]
         moments = complex_from(ds["cell_moment"])
         assert np.allclose(ds["rms"].values, np.abs(moments) / np.sqrt(2))
-    data, distances, _ = read_magnetization(out / "results.nc")
+    data, ds = read_results(out / "results.nc")
+    distances = ds["path_distance"].values
     assert data.frequencies.shape == (13, 9)
     assert np.all(np.diff(distances) > 0)
 

@@ -10,7 +10,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from phonomag.crystal.orbitals import D_TENSORS, angular_momentum, onsite_l_matrices, spin_orbit_matrix
-from phonomag.engines.tightbinding.slater_koster import CHANNELS, two_centre_block
+from phonomag.crystal.orbitals import CHANNELS
+from phonomag.engines.tightbinding.slater_koster import two_centre_block
 
 PAIRS = [(a, b) for (l1, l2) in CHANNELS for (a, b) in {(l1, l2), (l2, l1)}]
 

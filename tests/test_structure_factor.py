@@ -7,7 +7,8 @@ import pytest
 from scipy.integrate import trapezoid
 
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.response.modes import mode_magnetization
+from phonomag.engines.base import compute_mode_response, compute_scattering_amplitudes
+from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.response.structure_factor import (
     KB_MEV,
     QPlane,
@@ -17,10 +18,9 @@ from phonomag.response.structure_factor import (
     dynamic_structure_factor,
     fold_to_zone,
     plane_sectors,
-    scattering_amplitudes,
     sectors,
 )
-from phonomag.cli.overviews import load_model, load_phonons
+from phonomag.cli.systems import load_model, load_phonons
 
 GRID = (9, 9, 1)
 K = np.array([1 / 3, 1 / 3, 0.0])
@@ -39,7 +39,7 @@ def system():
 @pytest.fixture(scope="module")
 def amplitudes(system):
     _, model, engine = system
-    return scattering_amplitudes(model, engine, QS, GRID, progress=False)
+    return compute_scattering_amplitudes(TightBindingEngine(model, GRID), engine, QS, progress=False)
 
 
 def test_fold_to_zone_splits_q_plus_integer_g():
@@ -90,7 +90,8 @@ def test_without_spin_orbit_the_spin_sectors_vanish(system):
     spec, _, engine = system
     species = {s: replace(sp, soc=0.0) for s, sp in spec.species.items()}
     no_soc = TightBindingModel(spec.atoms, spec.labels, species, spec.hoppings, spec.occupied_bands)
-    data = scattering_amplitudes(no_soc, engine, QS[[0, 3, 4]], GRID, progress=False)
+    data = compute_scattering_amplitudes(TightBindingEngine(no_soc, GRID), engine, QS[[0, 3, 4]],
+                                         progress=False)
     sec = sectors(dynamic_structure_factor(data.amplitudes, data.frequencies, OMEGA, 300.0, 0.5))
     scale = sec.charge.max()
     assert scale > 0
@@ -129,7 +130,8 @@ def test_q_plus_g_same_frequencies_different_intensity(system, amplitudes):
     a, b = amplitudes.amplitudes[k_index], amplitudes.amplitudes[kg_index]
     assert np.abs(np.abs(a) - np.abs(b)).max() > 0.1 * np.abs(a).max()
     # grouping by q does not change a Q's amplitudes
-    alone = scattering_amplitudes(model, engine, QS[[kg_index]], GRID, progress=False)
+    alone = compute_scattering_amplitudes(TightBindingEngine(model, GRID), engine, QS[[kg_index]],
+                                          progress=False)
     assert np.allclose(alone.amplitudes[0], b, rtol=0, atol=1e-12 * np.abs(b).max())
 
 
@@ -137,7 +139,7 @@ def test_g_zero_gives_the_cell_moments(system, amplitudes):
     """|δñ^α(0)|² = 2 RMS_α², and at T = 0 the ω-integral of S^{αα} is their sum over modes."""
     _, model, engine = system
     at_g0 = np.flatnonzero(np.all(amplitudes.G == 0, axis=1))
-    reference = mode_magnetization(model, engine.modes(QS[at_g0]), GRID, progress=False)
+    reference = compute_mode_response(TightBindingEngine(model, GRID), engine.modes(QS[at_g0]), progress=False)
     power = np.abs(amplitudes.amplitudes[at_g0]) ** 2
     assert np.allclose(power, 2 * reference.rms ** 2, rtol=1e-10, atol=1e-14 * power.max())
     s = dynamic_structure_factor(amplitudes.amplitudes[at_g0], amplitudes.frequencies[at_g0], OMEGA, 0.0, 0.5)
@@ -164,8 +166,8 @@ def test_anti_stokes_side_vanishes_as_t_goes_to_zero(amplitudes):
 
 def test_zone_centre_rigid_translations_contribute_nothing(system):
     _, model, engine = system
-    data = scattering_amplitudes(model, engine, np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), GRID,
-                                 progress=False)
+    data = compute_scattering_amplitudes(TightBindingEngine(model, GRID), engine,
+                                         np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), progress=False)
     s = dynamic_structure_factor(data.amplitudes, data.frequencies, OMEGA, 300.0, 0.5)
     assert np.all(np.isfinite(s))
     assert np.abs(s[:, np.abs(OMEGA) < 3]).max() < 1e-12 * np.abs(s).max()
@@ -174,7 +176,8 @@ def test_zone_centre_rigid_translations_contribute_nothing(system):
 def test_plane_repeats_with_the_reciprocal_lattice_in_frequency_not_in_intensity(system):
     _, model, engine = system
     plane = QPlane(omega=25.0, h=(0.0, 1.0), k=(0.0, 0.0), divisions=3)
-    sec = plane_sectors(model, engine, plane, GRID, 300.0, 2.0, progress=False)
+    amplitudes = compute_scattering_amplitudes(TightBindingEngine(model, GRID), engine, plane.points(), progress=False)
+    sec = plane_sectors(amplitudes, plane, 300.0, 2.0)
     assert sec.charge.shape == (4, 1)
     # h = 0 and h = 1 share q = 0, but intensities differ (G = 0 carries no optical charge)
     assert sec.charge[3, 0] > 1e3 * sec.charge[0, 0]

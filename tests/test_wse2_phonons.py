@@ -12,7 +12,7 @@ import pytest
 
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
-from phonomag.cli.overviews import load_phonons
+from phonomag.cli.systems import load_phonons
 
 INV_CM_PER_MEV = 1 / 0.12398419843
 

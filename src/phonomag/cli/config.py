@@ -49,6 +49,16 @@ DEFAULT_MAPS = (
     MapSpec("M_acoustic_transverse", "M", "even:0", "out-of-plane"),
 )
 
+#: The paper's two maps at each q: Fig. 1 (first σ_h-odd mode, W out of plane, in-plane M)
+#: and Fig. 2 (mode 2, the highest acoustic mode at K: M_z and charge).
+PAPER_MAPS = (("odd:0", "in-plane", "acoustic_W_out_of_plane"), (2, "out-of-plane", "mode2"))
+
+
+def paper_maps(label: str) -> list[MapSpec]:
+    """:data:`PAPER_MAPS` at the q-point ``label``, named abinit_<label>_<case>."""
+    return [MapSpec(f"abinit_{label.replace(chr(39), 'p')}_{name}", label, selector, style)
+            for selector, style, name in PAPER_MAPS]
+
 
 #: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
 ENGINES = ("model", "abinit")

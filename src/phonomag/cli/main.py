@@ -169,17 +169,21 @@ def run_command(config_path: Path | None, output: Path, engine: str | None) -> N
 def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
                       vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path) -> None:
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
-    from phonomag.outputs.abinit_maps import paper_maps
-    from phonomag.cli.abinit_run import first_principles_run
-    from phonomag.cli.config import AbinitRunSpec
+    import dataclasses
+
+    from phonomag.cli.config import AbinitRunSpec, RunConfig, paper_maps
+    from phonomag.cli.run import run_main_config
     from phonomag.crystal.qpoints import parse_qpoint
 
     for text in q_texts:
         parse_qpoint(text)
     spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
                          nproc=nproc, workdir=str(workdir))
-    maps = [entry for label in q_texts for entry in paper_maps(label)]
-    for line in first_principles_run(material, spec, output, (model_kgrid, model_kgrid, 1), maps):
+    config = dataclasses.replace(RunConfig(), material=material, engine="abinit", abinit=spec,
+                                 kgrid=(model_kgrid, model_kgrid, 1), movies=False, field_files=False,
+                                 maps=tuple(entry for label in q_texts for entry in paper_maps(label)),
+                                 source="phonomag ab-initio options")
+    for line in run_main_config(config, output):
         click.echo(line)
 
 

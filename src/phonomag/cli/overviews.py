@@ -1,8 +1,8 @@
-"""Workflows behind the CLI commands: load, compute, write, summarise.
+"""The overview commands (bands, phonons, dynamics, check-vertex): load, compute, write, summarise.
 
 Each workflow returns the summary lines the CLI prints; figures and data go to
-the output folder. Physics lives in the engine modules; plotting in
-:mod:`phonomag.plotting`.
+the output folder. Physics lives in the engines; plotting in
+:mod:`phonomag.outputs.plotting`.
 """
 
 from __future__ import annotations
@@ -17,20 +17,12 @@ from phonomag.engines.tightbinding.bands import (
     valence_splitting,
     zone_grid,
 )
-from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.engines.tightbinding.vertex_check import finite_difference_vertex
-from phonomag.crystal.materials import MaterialSpec, load_material
-from phonomag.crystal.qpoints import check_commensurate, qpoint_label
+from phonomag.crystal.materials import load_material
+from phonomag.crystal.qpoints import check_commensurate, qpoint_label, smallest_supercell
+from phonomag.cli.systems import load_model, load_phonons, load_system
 
 DEFAULT_PATH = ("G", "M", "K", "G")
-
-
-def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
-    """Material spec and its electronic model, with the gap checked."""
-    spec = load_material(material)
-    model = TightBindingModel.from_material(spec)
-    model.check_gap()
-    return spec, model
 
 
 def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> list[str]:
@@ -65,43 +57,25 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     ]
 
 
-def load_phonons(spec: MaterialSpec):
-    """Phonon engine of a material from its ``[phonons]`` table."""
-    from phonomag.phonons.model import build_phonon_engine
-
-    return build_phonon_engine(spec.atoms, spec.phonons, spec.base_dir)
-
-
 def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> list[str]:
     """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K."""
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.outputs.plotting.phonons import plot_dispersion
 
     spec = load_material(material)
-    engine = load_phonons(spec)
+    phonons = load_phonons(spec)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
-    modes = engine.modes(qpoints)
+    modes = phonons.modes(qpoints)
     files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",
                             title=f"{spec.name}: phonons")
-    special = engine.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0]]))
+    special = phonons.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0]]))
     parity_mark = {1: "+", -1: "-", 0: " "}
-    lines = [f"material   {spec.name} ({spec.source}); phonons: {engine.description}",
+    lines = [f"material   {spec.name} ({spec.source}); phonons: {phonons.description}",
              f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
              "frequencies in meV, σ_h parity (+ even, - odd):"]
     for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity):
         lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
     return lines + [f"wrote      {f}" for f in files]
-
-
-def smallest_supercell(q: np.ndarray, max_repeat: int = 12) -> tuple[int, int, int]:
-    """Smallest diagonal supercell n_i ≤ max_repeat with q_i n_i integer."""
-    repeats = []
-    for value in q:
-        n = next((n for n in range(1, max_repeat + 1) if abs(value * n - round(value * n)) < 1e-8), None)
-        repeats.append(n if n is not None else max_repeat + 1)
-    result = tuple(repeats)
-    check_commensurate(q, result)
-    return result
 
 
 def vertex_check_table(
@@ -131,17 +105,16 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     full response at ħω_qν; a figure ``dynamics`` and a table at K.
     """
     from phonomag.crystal.kpath import path_from_labels
-    from phonomag.response.modes import finite_frequency_magnetization, mode_magnetization
-    from phonomag.response.observables import phonon_angular_momentum
+    from phonomag.engines.base import compute_finite_frequency_response, compute_mode_response
+    from phonomag.phonons.amplitudes import phonon_angular_momentum
     from phonomag.outputs.plotting.dynamics import plot_dynamics
 
-    spec, model = load_model(material)
-    engine = load_phonons(spec)
+    spec, engine, phonons = load_system(material, kgrid)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
     k_index = int(np.argmin(np.linalg.norm(qpoints - np.array([1 / 3, 1 / 3, 0]), axis=1)))
-    modes = engine.modes(qpoints)
-    static = mode_magnetization(model, modes, kgrid)
-    dynamic = finite_frequency_magnetization(model, modes, kgrid)
+    modes = phonons.modes(qpoints)
+    static = compute_mode_response(engine, modes, phonon_source=phonons.description)
+    dynamic = compute_finite_frequency_response(engine, modes, phonon_source=phonons.description)
     l_z = phonon_angular_momentum(modes.eigenvectors)[..., 2]
 
     def total(data):

@@ -1,12 +1,16 @@
-"""``phonomag run``: the main job, from a run configuration to an output folder.
+"""``phonomag run``: the main job, from a run configuration to an output folder, for any engine.
 
 Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamps`):
 
 1. electrons and phonons overview figures (bands, spin texture, dispersion);
-2. the mode-resolved charge and magnetization along the q path → ``results.nc``;
-3. the same at the summary q-points → the printed table (and ``summary.txt``);
-4. Fig. 3 (dispersion with in-plane / out-of-plane RMS magnetization);
-5. real-space maps, movies and XSF/cube files of the selected modes.
+2. the mode-resolved charge and magnetization → ``results.nc`` (one layout for every
+   engine): along the q path for the tight-binding engine, at ``[abinit] q`` for the
+   ABINIT engine;
+3. the per-mode table (and ``summary.txt``): at the summary q-points, or at the computed q;
+4. Fig. 3 (dispersion with in-plane / out-of-plane RMS magnetization) where a path is computed;
+   for the ABINIT engine instead the model-vs-DFPT comparison (table, figure) and the
+   time-reversal check of every computed pair q, −q;
+5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields.
 """
 
 from __future__ import annotations
@@ -21,14 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from phonomag import __version__
-from phonomag.cli.config import MapSpec, RunConfig, load_run_config
-from phonomag.errors import PhonomagError
+from phonomag.cli.config import RunConfig, load_run_config
+from phonomag.cli.overviews import electronic_overview, phonon_overview
+from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.response.modes import ModeMagnetization, mode_magnetization
-from phonomag.crystal.materials import MaterialSpec
+from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
-from phonomag.io.netcdf import magnetization_dataset, read_magnetization, write_dataset
-from phonomag.cli.overviews import electronic_overview, load_model, load_phonons, phonon_overview
+from phonomag.engines.base import compute_mode_response
+from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.outputs.maps import MapOptions, render_mode
+from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
+from phonomag.phonons.amplitudes import mode_displacements
+from phonomag.phonons.description import select_mode
+from phonomag.response.comparison import compare_responses, time_reversal_deviations
+from phonomag.response.modes import ModeResponse, read_results
 
 
 class Stamps:
@@ -57,22 +67,32 @@ def _digest(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _material_fingerprint(spec: MaterialSpec) -> str:
-    return _digest(spec.raw, __version__)
+@dataclasses.dataclass
+class System:
+    """What a run computes with: the material, the response engine, its phonon source, and the q-points
+    it computes (None: the configured path) with their labels."""
+
+    spec: MaterialSpec
+    engine: object
+    phonons: object
+    qpoints: dict[str, np.ndarray] | None
+    fingerprint: str
 
 
-def resolve_mode(spec: MapSpec, frequencies: np.ndarray, parity: np.ndarray) -> int:
-    """Mode index ν at one q for a map entry: an index, or "even:n"/"odd:n" = n-th mode of that σ_h parity."""
-    if isinstance(spec.mode, int):
-        if spec.mode >= len(frequencies):
-            raise PhonomagError(f"map {spec.name!r}: mode {spec.mode} does not exist (0…{len(frequencies) - 1})")
-        return spec.mode
-    kind, _, number = spec.mode.partition(":")
-    wanted = {"even": 1, "odd": -1}[kind]
-    candidates = np.flatnonzero(parity == wanted)
-    if int(number) >= len(candidates):
-        raise PhonomagError(f"map {spec.name!r}: there are only {len(candidates)} {kind} modes at q = {spec.q}")
-    return int(candidates[int(number)])
+def build_system(config: RunConfig, output: Path) -> System:
+    """The engine of ``config.engine`` for ``config.material``; all checks before any expensive step."""
+    if config.engine == "abinit":
+        from phonomag.cli.abinit_setup import abinit_engine
+
+        spec = load_material(config.material)
+        engine = abinit_engine(spec, config.abinit, output)
+        qpoints = {label: parse_qpoint(label) for label in config.abinit.qpoints}
+        for q in qpoints.values():
+            engine.check_qpoint(q)
+        return System(spec, engine, engine, qpoints, _digest(spec.raw, __version__, "abinit", config.abinit))
+    spec, model = load_model(config.material)
+    engine = TightBindingEngine(model, config.kgrid, f"{spec.name} ({spec.source})")
+    return System(spec, engine, load_phonons(spec), None, _digest(spec.raw, __version__))
 
 
 def run_main(config_path: Path | None, output: Path, engine_name: str | None = None) -> list[str]:
@@ -83,106 +103,129 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
     config = load_run_config(config_path)
     if engine_name is not None:
         config = dataclasses.replace(config, engine=engine_name)
+    return run_main_config(config, output)
+
+
+def run_main_config(config: RunConfig, output: Path) -> list[str]:
+    """:func:`run_main` for a validated configuration."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    if config.engine == "abinit":
-        return _first_principles(config, output)
+    system = build_system(config, output)
+    spec, engine = system.spec, system.engine
     stamps = Stamps(output)
-    spec, model = load_model(config.material)
-    engine = load_phonons(spec)
-    fingerprint = _material_fingerprint(spec)
-    lines = [f"phonomag {__version__}: {spec.name} ({spec.source}); configuration: {config.source}"]
+    lines = [f"phonomag {__version__}: {spec.name} ({spec.source}); engine {engine.name}; "
+             f"configuration: {config.source}"]
 
     if config.figures:
-        digest = _digest(fingerprint, "overview")
+        digest = _digest(system.fingerprint, "overview")
         if not stamps.done("overview", digest):
             written = [line.split()[-1] for line in
                        electronic_overview(config.material, output) + phonon_overview(config.material, output)
                        if line.startswith("wrote")]
             stamps.mark("overview", digest, written)
 
-    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
-    results_path = output / "results.nc"
-    digest = _digest(fingerprint, config.path, config.path_points, config.kgrid, config.kind, config.amplitude)
-    if stamps.done("results", digest):
-        path_data, distances, _ = read_magnetization(results_path)
-        lines.append(f"reused {results_path}")
+    if system.qpoints is None:
+        lines += _path_stages(config, system, output, stamps)
     else:
-        modes = engine.modes(qpoints)
-        path_data = mode_magnetization(model, modes, config.kgrid, config.kind, config.amplitude)
-        attrs = {
-            "material": spec.name,
-            "material_source": spec.source,
-            "material_file": json.dumps(spec.raw, default=str),
-            "phonon_source": engine.description,
-            "run_configuration": json.dumps(config.as_dict(), default=str),
-            "path_ticks": list(ticks),
-            "path_labels": json.dumps(tick_labels, ensure_ascii=False),
-        }
-        write_dataset(magnetization_dataset(path_data, distances, spec.labels, attrs), results_path)
-        stamps.mark("results", digest, [results_path])
-        lines.append(f"wrote  {results_path}")
-
-    summary_q = np.array([parse_qpoint(q) for q in config.summary_q])
-    summary = mode_magnetization(model, engine.modes(summary_q), config.kgrid, config.kind, config.amplitude,
-                                 progress=False)
-    lines += summary_table(summary, config, spec)
-
-    if config.figures:
-        lines += _figure_three(path_data, distances, ticks, tick_labels, spec, output, stamps, digest)
+        lines += _qpoint_stages(config, system, output, stamps)
     if config.maps and (config.figures or config.movies or config.field_files):
-        lines += _maps(config, spec, model, engine, output, stamps, fingerprint)
+        lines += _maps(config, system, output, stamps)
     (output / "summary.txt").write_text("\n".join(lines) + "\n")
     return lines
 
 
-def _first_principles(config: RunConfig, output: Path) -> list[str]:
-    """The ABINIT engine: DFPT + eq. 1 at [abinit] q, report, maps (see phonomag.cli.abinit_run)."""
-    from phonomag.cli.abinit_run import first_principles_run
+def _results_stage(config: RunConfig, system: System, output: Path, stamps: Stamps, qpoints: np.ndarray,
+                   distances, q_labels, attrs: dict) -> tuple[ModeResponse, list[str]]:
+    """results.nc of the response at ``qpoints``: reused when its digest is unchanged."""
+    results_path = output / "results.nc"
+    digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude)
+    if stamps.done("results", digest):
+        data, _ = read_results(results_path)
+        return data, [f"reused {results_path}"]
+    data = compute_mode_response(system.engine, system.phonons.modes(qpoints), config.kind, config.amplitude,
+                                 system.phonons.description)
+    run_attrs = {"material": system.spec.name, "material_source": system.spec.source,
+                 "material_file": json.dumps(system.spec.raw, default=str),
+                 "phonon_source": system.phonons.description,
+                 "run_configuration": json.dumps(config.as_dict(), default=str), **attrs}
+    data.write(results_path, distances, q_labels, run_attrs)
+    stamps.mark("results", digest, [results_path])
+    return data, [f"wrote  {results_path}"]
 
-    lines = [f"phonomag {__version__}: engine abinit; configuration: {config.source}"]
-    lines += first_principles_run(config.material, config.abinit, output, config.kgrid, config.maps,
-                                  config.map_cells, config.map_height, config.map_points,
-                                  config.movie_frames if config.movies else 0, config.figures)
-    (output / "summary.txt").write_text("\n".join(lines) + "\n")
+
+def _path_stages(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
+    """results.nc along the path, the table at the summary q-points, Fig. 3."""
+    spec = system.spec
+    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
+    attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
+    data, lines = _results_stage(config, system, output, stamps, qpoints, distances, None, attrs)
+    summary_q = np.array([parse_qpoint(q) for q in config.summary_q])
+    summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.kind, config.amplitude,
+                                    system.phonons.description, progress=False)
+    lines += mode_table(summary, {i: qpoint_label(q) for i, q in enumerate(summary.qpoints)})
+    if config.figures:
+        from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
+
+        digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude, "figure3")
+        if not stamps.done("figure3", digest):
+            files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
+                                                  spec.atoms.positions, output / "fig3_magnetization_dispersion")
+            stamps.mark("figure3", digest, files)
+            lines += [f"wrote  {f}" for f in files]
     return lines
 
 
-def summary_table(data: ModeMagnetization, config: RunConfig, spec: MaterialSpec) -> list[str]:
-    """The per-mode table at the summary q-points."""
-    from phonomag.outputs.tables import mode_table
+def _qpoint_stages(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
+    """results.nc at the engine's q-points, their table, the model beside them, time reversal."""
+    labels = list(system.qpoints)
+    qpoints = np.array(list(system.qpoints.values()))
+    data, lines = _results_stage(config, system, output, stamps, qpoints, None, labels, {})
+    lines += [f"{key}: {value}" for key, value in data.provenance.items()]
+    lines += mode_table(data, dict(enumerate(labels)))
+    spec, model = load_model(config.material)
+    model_engine = TightBindingEngine(model, config.kgrid, f"{spec.name} ({spec.source})")
+    phonons = load_phonons(spec)
+    reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.kind, config.amplitude,
+                                      phonons.description, progress=False)
+    rows = compare_responses(reference, data, labels)
+    table = comparison_table(rows)
+    (output / "model_vs_dfpt.txt").write_text("\n".join(table) + "\n")
+    lines += [f"model ({model_engine.name}, k grid {list(config.kgrid)}) against {data.engine}:", *table]
+    lines += time_reversal_lines(time_reversal_deviations(data, labels))
+    if config.figures:
+        from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
-    labels = {i: qpoint_label(q) for i, q in enumerate(data.qpoints)}
-    return mode_table(data, labels, spec.labels)
+        lines += [f"wrote  {f}" for f in plot_model_vs_dfpt(rows, output / "model_vs_dfpt")]
+    return lines
 
 
-def _figure_three(data, distances, ticks, tick_labels, spec, output, stamps, digest) -> list[str]:
-    from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
-
-    if stamps.done("figure3", digest):
-        return []
-    files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
-                                          spec.atoms.positions, output / "fig3_magnetization_dispersion")
-    stamps.mark("figure3", digest, files)
-    return [f"wrote  {f}" for f in files]
+def maps_at(entries, qpoints: dict[str, np.ndarray] | None) -> tuple[list, list]:
+    """(entries at a computed q-point, the others); every entry when the engine computes any q (None)."""
+    if qpoints is None:
+        return list(entries), []
+    at = [e for e in entries if any(np.allclose(parse_qpoint(e.q), q, atol=1e-8) for q in qpoints.values())]
+    return at, [e for e in entries if e not in at]
 
 
-def _maps(config: RunConfig, spec, model, engine, output: Path, stamps: Stamps, fingerprint: str) -> list[str]:
-    """Real-space maps, movies and field files of the selected modes."""
-    from phonomag.outputs.maps import render_mode
-
-    lines = []
-    for entry in config.maps:
+def _maps(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
+    """Real-space maps, movies and field files of the selected modes (at the engine's q-points, if it has them)."""
+    options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
+                         config.figures, config.movies, config.field_files)
+    entries, skipped = maps_at(config.maps, system.qpoints)
+    lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
+             for entry in skipped]
+    for entry in entries:
         q = parse_qpoint(entry.q)
-        modes = engine.modes(q[None])
-        nu = resolve_mode(entry, modes.frequencies[0], modes.parity[0])
-        digest = _digest(fingerprint, entry, nu, config.kgrid, config.kind, config.amplitude, config.map_cells,
-                         config.map_points, config.map_height, config.movie_frames, config.figures,
-                         config.movies, config.field_files)
+        modes = system.phonons.modes(q[None])
+        nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
+        digest = _digest(system.fingerprint, entry, nu, config.kgrid, dataclasses.asdict(options))
         stage = f"map:{entry.name}"
         if stamps.done(stage, digest):
             continue
-        files = render_mode(model, spec, modes, nu, entry, config, output / "maps")
+        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)[0, nu]
+        files = render_mode(system.engine, q, float(modes.frequencies[0, nu]), u, nu, entry.name, entry.style,
+                            options, output / "maps")
         stamps.mark(stage, digest, files)
         lines += [f"wrote  {f}" for f in files]
     return lines
+

@@ -8,6 +8,7 @@ plane, ``sqw_plane`` (PNG + PDF); returns the summary lines. Conventions:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from phonomag.engines.tightbinding.bands import hexagonal_zone_corners
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.response.modes import COMPONENTS
 from phonomag.crystal.qpoints import qpoint_label
-from phonomag.io.netcdf import write_dataset
+from phonomag.io.netcdf import split_complex, write_dataset
 from phonomag.response.structure_factor import (
     QPlane,
     Sectors,
@@ -26,10 +27,11 @@ from phonomag.response.structure_factor import (
     detailed_balance_residual,
     dynamic_structure_factor,
     plane_sectors,
-    scattering_amplitudes,
     sectors,
 )
-from phonomag.cli.overviews import DEFAULT_PATH, load_model, load_phonons
+from phonomag.cli.overviews import DEFAULT_PATH
+from phonomag.cli.systems import load_system
+from phonomag.engines.base import compute_scattering_amplitudes
 
 S_UNITS = "(electrons per cell)^2 / meV"
 #: ω-grid steps per FWHM of the broadened line.
@@ -53,16 +55,13 @@ def _omega_grid(frequencies: np.ndarray, width: float, resolution: float, omega_
 
 
 def _sector_variables(sec: Sectors, dims: tuple[str, ...]) -> dict[str, xr.DataArray]:
-    def split(values):
-        return np.stack([values.real, values.imag], axis=-1)
-
     return {
         "S_charge": xr.DataArray(sec.charge, dims=dims, attrs={"units": S_UNITS, "long_name": "S^00"}),
         "S_spin_trace": xr.DataArray(sec.spin_trace, dims=dims, attrs={"units": S_UNITS,
                                                                         "long_name": "sum_a S^aa"}),
-        "S_spin": xr.DataArray(split(sec.spin), dims=(*dims, "a", "b", "part"),
+        "S_spin": xr.DataArray(split_complex(sec.spin), dims=(*dims, "a", "b", "part"),
                                attrs={"units": S_UNITS, "long_name": "S^ab, a, b = x, y, z (Hermitian)"}),
-        "S_charge_spin": xr.DataArray(split(sec.charge_spin), dims=(*dims, "a", "part"),
+        "S_charge_spin": xr.DataArray(split_complex(sec.charge_spin), dims=(*dims, "a", "part"),
                                       attrs={"units": S_UNITS, "long_name": "S^0a (S^a0 = conjugate)"}),
     }
 
@@ -115,13 +114,12 @@ def sqw_overview(
     from phonomag.outputs.plotting.sqw import plot_sqw_cuts, plot_sqw_maps, plot_sqw_plane
 
     output = Path(output)
-    spec, model = load_model(material)
-    engine = load_phonons(spec)
+    spec, engine, phonons = load_system(material, kgrid)
     g_shift = np.asarray(g_shift, dtype=float)
     if not np.allclose(g_shift, np.round(g_shift)):
         raise ValueError(f"g_shift must be a reciprocal lattice vector (integers), got {g_shift.tolist()}")
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
-    data = scattering_amplitudes(model, engine, qpoints + g_shift, kgrid)
+    data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)
     omega = _omega_grid(data.frequencies, width, resolution, omega_max)
     sec = sectors(dynamic_structure_factor(data.amplitudes, data.frequencies, omega, temperature, width, shape,
                                            resolution))
@@ -142,9 +140,6 @@ def sqw_overview(
                            sec.charge_spin[cut_index, :, cross_axis].real, cross_axis, output / "sqw_cuts",
                            title)
 
-    def split(values):
-        return np.stack([values.real, values.imag], axis=-1)
-
     variables = {
         "Q_reduced": xr.DataArray(data.Q, dims=("Q", "reduced"), attrs={"units": "1 (reduced)"}),
         "q_reduced": xr.DataArray(data.q, dims=("Q", "reduced"), attrs={"units": "1 (reduced)"}),
@@ -152,7 +147,7 @@ def sqw_overview(
         "path_distance": xr.DataArray(distances, dims=("Q",), attrs={"units": "1/angstrom"}),
         "frequency": xr.DataArray(data.frequencies, dims=("Q", "mode"), attrs={"units": "meV"}),
         "parity": xr.DataArray(data.parity, dims=("Q", "mode"), attrs={"units": "1"}),
-        "amplitude": xr.DataArray(split(data.amplitudes), dims=("Q", "mode", "component", "part"),
+        "amplitude": xr.DataArray(split_complex(data.amplitudes), dims=("Q", "mode", "component", "part"),
                                   attrs={"units": "electrons per cell", "long_name": "dn^a_q,nu(G)"}),
         **_sector_variables(sec, ("Q", "omega")),
     }
@@ -162,16 +157,19 @@ def sqw_overview(
     attrs = {"phonomag_version": __version__, "material": spec.name, "conventions": SQW_CONVENTIONS,
              "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(kgrid),
              "temperature_K": float(temperature), "line_shape": shape, "width_fwhm_meV": float(width),
-             "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point"}
+             "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point",
+             "engine": engine.name, "provenance": json.dumps(engine.provenance(), ensure_ascii=False)}
     lines = []
     if plane is not None:
-        plane_sec = plane_sectors(model, engine, plane, kgrid, temperature, width, shape, resolution)
+        plane_data = compute_scattering_amplitudes(engine, phonons, plane.points())
+        plane_sec = plane_sectors(plane_data, plane, temperature, width, shape, resolution)
+        reciprocal = engine.model.reciprocal_cell
         h, k = plane.axes()
-        corners, centres, view = _plane_geometry(plane, model.reciprocal_cell)
+        corners, centres, view = _plane_geometry(plane, reciprocal)
         plane_axis = int(np.argmax(np.abs(plane_sec.charge_spin.real).max(axis=(0, 1))))
         files += plot_sqw_plane(corners, plane_sec.charge, plane_sec.spin_trace,
                                 plane_sec.charge_spin[..., plane_axis].real, plane_axis, centres,
-                                hexagonal_zone_corners(model.reciprocal_cell), view, output / "sqw_plane",
+                                hexagonal_zone_corners(reciprocal), view, output / "sqw_plane",
                                 f"{spec.name}: S(Q, ħω = {plane.omega:g} meV), Q = h b1 + k b2; "
                                 f"T = {temperature:g} K, {shape} FWHM {width:g} meV")
         variables.update({f"plane_{name}": value for name, value in _sector_variables(plane_sec, ("h", "k")).items()})

@@ -21,8 +21,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
-from phonomag.crystal.orbitals import ORBITAL_INDEX
-from phonomag.engines.tightbinding.slater_koster import CHANNELS
+from phonomag.crystal.orbitals import CHANNELS, ORBITAL_INDEX
 from phonomag.errors import ModelFileError, UnknownMaterialError
 
 _L_LETTER = {0: "s", 1: "p", 2: "d"}

@@ -106,6 +106,16 @@ def onsite_l_matrices(orbitals: list[str]) -> np.ndarray:
     return result
 
 
+#: Bond-integral channels for each (l1, l2) with l1 ≤ l2, in table order.
+CHANNELS: dict[tuple[int, int], tuple[str, ...]] = {
+    (0, 0): ("sigma",),
+    (0, 1): ("sigma",),
+    (0, 2): ("sigma",),
+    (1, 1): ("sigma", "pi"),
+    (1, 2): ("sigma", "pi"),
+    (2, 2): ("sigma", "pi", "delta"),
+}
+
 PAULI = np.array(
     [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
 )

@@ -64,3 +64,14 @@ def check_commensurate(q: np.ndarray, repeats: tuple[int, int, int], tol: float 
             f"q·n = {np.round(scaled, 6).tolist()} must be integers (choose n_i with q_i·n_i integer, "
             "e.g. 3×3×1 for K, 2×2×1 for M)"
         )
+
+
+def smallest_supercell(q: np.ndarray, max_repeat: int = 12) -> tuple[int, int, int]:
+    """Smallest diagonal supercell n_i ≤ max_repeat with q_i n_i integer."""
+    repeats = []
+    for value in q:
+        n = next((n for n in range(1, max_repeat + 1) if abs(value * n - round(value * n)) < 1e-8), None)
+        repeats.append(n if n is not None else max_repeat + 1)
+    result = tuple(repeats)
+    check_commensurate(q, result)
+    return result

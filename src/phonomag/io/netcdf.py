@@ -1,4 +1,4 @@
-"""results.nc: the mode-resolved charge and magnetization as an xarray Dataset in NetCDF.
+"""phonomag's NetCDF files: complex values as (real, imag) pairs, attributes, atomic writes.
 
 Complex quantities are stored with a trailing dimension ``part`` = (real, imag);
 :func:`complex_from` turns them back into complex arrays. Every variable carries
@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from phonomag import __version__
-from phonomag.response.modes import COMPONENTS, ModeMagnetization
 
 CONVENTIONS = (
     "phonomag / DESIGN.md: one-sided charge-spin response N (paper eq. 1); Pauli components "
@@ -30,7 +28,8 @@ CONVENTIONS = (
 )
 
 
-def _split(values: np.ndarray) -> np.ndarray:
+def split_complex(values: np.ndarray) -> np.ndarray:
+    """(…) complex → (…, 2) real: the trailing ``part`` dimension (real, imag)."""
     return np.stack([values.real, values.imag], axis=-1)
 
 
@@ -39,52 +38,7 @@ def complex_from(data: xr.DataArray) -> np.ndarray:
     return data.sel(part="real").values + 1j * data.sel(part="imag").values
 
 
-def magnetization_dataset(
-    data: ModeMagnetization,
-    distances: np.ndarray,
-    site_labels: tuple[str, ...],
-    attrs: dict[str, Any],
-) -> xr.Dataset:
-    """Dataset of the mode-resolved response along a q path."""
-    coords = {
-        "q": np.arange(len(data.qpoints)),
-        "mode": np.arange(data.frequencies.shape[1]),
-        "site": list(site_labels),
-        "component": list(COMPONENTS),
-        "cartesian": ["x", "y", "z"],
-        "reduced": ["b1", "b2", "b3"],
-        "part": ["real", "imag"],
-    }
-    rms_in, rms_out = data.in_plane, data.out_of_plane
-    variables = {
-        "qpoint": (("q", "reduced"), data.qpoints, {"units": "1 (reduced)", "long_name": "phonon wavevector"}),
-        "path_distance": (("q",), distances, {"units": "1/angstrom"}),
-        "frequency": (("q", "mode"), data.frequencies, {"units": "meV"}),
-        "parity": (("q", "mode"), data.parity, {"units": "1", "long_name": "sigma_h parity (+1 even, -1 odd, 0 none)"}),
-        "displacement": (("q", "mode", "site", "cartesian", "part"), _split(data.displacements),
-                         {"units": "angstrom", "long_name": "complex displacement amplitude u"}),
-        "site_moment": (("q", "mode", "site", "component", "part"), _split(data.site_moments),
-                        {"units": "electrons per cell", "long_name": "site-resolved cell-integrated n^a"}),
-        "cell_moment": (("q", "mode", "component", "part"), _split(data.cell_moments),
-                        {"units": "electrons per cell", "long_name": "cell-integrated n^a"}),
-        "rms": (("q", "mode", "component"), data.rms, {"units": "electrons per cell", "long_name": "RMS_a = |n^a|/sqrt(2)"}),
-        "rms_in_plane": (("q", "mode"), rms_in, {"units": "electrons per cell"}),
-        "rms_out_of_plane": (("q", "mode"), rms_out, {"units": "electrons per cell"}),
-        "magnetization_to_charge": (("q", "mode"), data.magnetization_to_charge, {"units": "1"}),
-    }
-    base = {
-        "phonomag_version": __version__,
-        "conventions": CONVENTIONS,
-        "response_kind": data.kind,
-        "amplitude": str(data.amplitude),
-        "kgrid": list(data.kgrid),
-    }
-    base.update(attrs)
-    return xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=v[2]) for k, v in variables.items()},
-                      coords=coords, attrs={k: _attr(v) for k, v in base.items()})
-
-
-def _attr(value: Any) -> Any:
+def netcdf_attribute(value: Any) -> Any:
     """NetCDF attributes are numbers, strings or 1-D arrays: encode anything else as JSON."""
     if isinstance(value, (str, int, float)):
         return value
@@ -107,21 +61,3 @@ def write_dataset(dataset: xr.Dataset, path: Path) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
-
-
-def read_magnetization(path: Path) -> tuple[ModeMagnetization, np.ndarray, xr.Dataset]:
-    """Read back a results.nc into a :class:`ModeMagnetization`, the path distances and the dataset."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        ds = ds.load()
-    amplitude = ds.attrs["amplitude"]
-    data = ModeMagnetization(
-        qpoints=ds["qpoint"].values,
-        frequencies=ds["frequency"].values,
-        parity=ds["parity"].values,
-        displacements=complex_from(ds["displacement"]),
-        site_moments=complex_from(ds["site_moment"]),
-        kind=ds.attrs["response_kind"],
-        amplitude=amplitude if amplitude == "zero-point" else float(amplitude),
-        kgrid=tuple(int(x) for x in np.atleast_1d(ds.attrs["kgrid"])),
-    )
-    return data, ds["path_distance"].values, ds

@@ -4,9 +4,9 @@ One real 3D array per file: a Pauli component α of the response density (DESIGN
 either the time snapshot n^α(r, t) = Re[δñ^α(r) e^{i(q·r − ωt)}] over c₁×c₂ cells or
 the modulus |δñ^α(r)| of the periodic amplitude. Values are Pauli components in
 electrons/Å³ (induced electrons 2 n⁰, spin polarisation ⟨σ⟩ = 2 M; see
-:mod:`phonomag.engines.tightbinding.fields`).
+:mod:`phonomag.response.fields`).
 
-Grid geometry: the points of :class:`~phonomag.engines.tightbinding.fields.CellField` — in-plane fractional
+Grid geometry: the points of :class:`~phonomag.response.fields.CellField` — in-plane fractional
 steps a_i/n_i starting at the origin, heights from z_min to z_max inclusive. The cube file
 carries them exactly (origin (0, 0, z_min), voxel vectors a₁/n₁, a₂/n₂, Δz ẑ; values
 in %e); the XSF file as a general grid with origin (0, 0, z_min) and span vectors
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
+from ase import Atoms
 
-from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.fields import CellField
+from phonomag.response.fields import CellField
 
 COMPONENTS = {"n0": 0, "mx": 1, "my": 2, "mz": 3}
 QUANTITIES = ("snapshot", "abs")
@@ -39,13 +39,13 @@ def field_values(field: CellField, component: str, quantity: str = "snapshot", p
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
     if field.amplitude.ndim != 4:
-        raise ValueError("only volume fields (phonomag.engines.tightbinding.fields.cell_field) can be written to XSF/cube")
+        raise ValueError("only volume fields (an engine's volume_field) can be written to XSF/cube")
     wave = field.wave(cells)
     alpha = COMPONENTS[component]
     return wave.at(phase)[alpha] if quantity == "snapshot" else np.abs(wave.bloch[alpha])
 
 
-def write_field(path: Path, model: TightBindingModel, field: CellField, component: str = "mz",
+def write_field(path: Path, structure: Atoms, field: CellField, component: str = "mz",
                 quantity: str = "snapshot", phase: float = 0.0, cells: tuple[int, int] = (1, 1)) -> Path:
     """Write one Pauli component of a volume field to ``path`` (.xsf or .cube); returns the path.
 
@@ -62,7 +62,7 @@ def write_field(path: Path, model: TightBindingModel, field: CellField, componen
     cell = field.cell
     dz = (field.heights[-1] - field.heights[0]) / (n3 - 1)
     steps = np.array([cell[0] / field.points.shape[0], cell[1] / field.points.shape[1], [0.0, 0.0, dz]])
-    atoms = model.atoms.repeat((cells[0], cells[1], 1))
+    atoms = structure.repeat((cells[0], cells[1], 1))
     atoms.set_cell([cells[0] * cell[0], cells[1] * cell[1], [0.0, 0.0, n3 * dz]])
     origin = np.array([0.0, 0.0, field.heights[0]])
     description = f"phonomag {quantity} of Pauli component {component} (phase {phase:.6g} rad)"

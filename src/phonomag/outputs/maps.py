@@ -1,70 +1,72 @@
-"""Real-space pictures of one mode: maps (Figs. 1, 2), movies and field files.
+"""Real-space pictures of one mode from any engine: maps (Figs. 1, 2), movies and field files.
 
-Glue between the response (:mod:`phonomag.engines.tightbinding.fields`) and the writers
-(:mod:`phonomag.outputs.plotting.maps`, :mod:`phonomag.outputs.plotting.movies`, :mod:`phonomag.outputs.field_files`).
+Glue between an engine's fields (:meth:`~phonomag.engines.base.ResponseEngine.plane_field`,
+``volume_field``) and the writers (:mod:`phonomag.outputs.plotting.maps`,
+:mod:`phonomag.outputs.plotting.movies`, :mod:`phonomag.outputs.field_files`).
 Snapshots are taken at ωt = 0, where the atoms of q and −q stand at the same
 positions (e_{−q} = e_q*), so the maps of a time-reversal pair compare directly.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from phonomag.cli.config import MapSpec, RunConfig
-from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.crystal.qpoints import qpoint_label, smallest_supercell
 from phonomag.outputs.field_files import write_field
-from phonomag.engines.tightbinding.fields import atom_wave, cell_field, mode_response, plane_field
-from phonomag.crystal.materials import MaterialSpec
-from phonomag.response.observables import mode_displacements
 from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
 from phonomag.outputs.plotting.movies import write_movie
-from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
-from phonomag.outputs.tables import characterise_mode
-from phonomag.cli.overviews import smallest_supercell
+from phonomag.phonons.description import characterise_mode
+from phonomag.response.fields import atom_wave
 
 #: Field-file grid per cell (a₁, a₂, z) and the components written for each map style.
 FIELD_GRID = (20, 20, 48)
 FIELD_COMPONENTS = {"in-plane": ("n0", "mx", "my"), "out-of-plane": ("n0", "mz")}
 
 
-def render_mode(
-    model: TightBindingModel,
-    spec: MaterialSpec,
-    modes,
-    nu: int,
-    entry: MapSpec,
-    config: RunConfig,
-    folder: Path,
-) -> list[Path]:
-    """Draw mode ν of ``modes`` (one q) as ``entry`` asks; returns the files written."""
-    q = parse_qpoint(entry.q)
-    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)
-    u = displacements[0, nu]
+@dataclass(frozen=True)
+class MapOptions:
+    """How to draw: response kind; c₁×c₂ cells; points per cell edge; plane height z (Å);
+    movie frames; and which of figures, movies, field files to write."""
+
+    kind: str = "one-sided"
+    cells: tuple[int, int] = (4, 4)
+    points: int = 48
+    height: float = 0.0
+    frames: int = 30
+    figures: bool = True
+    movies: bool = True
+    field_files: bool = True
+
+
+def render_mode(engine, q: np.ndarray, frequency: float, displacements: np.ndarray, nu: int, name: str,
+                style: str, options: MapOptions, folder: Path) -> list[Path]:
+    """Draw mode ν (``displacements`` (natoms, 3) Å, ħω ``frequency`` meV) at reduced q in ``style``
+    ("in-plane": Fig. 1, "out-of-plane": Fig. 2) as ``folder/name*``; returns the files written."""
+    u = np.asarray(displacements)
     if not np.any(u):
         return []
-    lattice, density = mode_response(model, q, config.kgrid, u, config.kind)
-    title = (f"q = {qpoint_label(q)}, ν = {nu}, {modes.frequencies[0, nu]:.1f} meV: "
-             f"{characterise_mode(u, spec.labels)}")
+    title = (f"{engine.name}, q = {qpoint_label(q)}, ν = {nu}, {frequency:.1f} meV: "
+             f"{characterise_mode(u, engine.atom_labels)}")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
-    plane = plane_field(model, q, density, lattice, shape=(config.map_points,) * 2, z=config.map_height)
-    wave = plane.wave(config.map_cells)
-    atoms = atom_wave(model, q, u, config.map_cells)
-    if config.figures:
-        plot = plot_inplane_magnetization if entry.style == "in-plane" else plot_mz_and_charge
-        files += plot(wave, atoms, folder / entry.name, title=title)
-    if config.movies:
-        panels = "inplane" if entry.style == "in-plane" else "mz-charge"
-        files += write_movie(wave, atoms, folder / f"{entry.name}_movie", panels=panels,
-                             frames=config.movie_frames, title=title)
-    if config.field_files:
-        volume = cell_field(model, q, density, lattice, shape=FIELD_GRID)
+    wave = engine.plane_field(q, u, options.height, options.points, options.kind).wave(options.cells)
+    atoms = atom_wave(engine.atoms, engine.atom_labels, q, u, options.cells)
+    if options.figures:
+        plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
+        files += plot(wave, atoms, folder / name, title=title)
+    if options.movies and options.frames >= 2:
+        panels = "inplane" if style == "in-plane" else "mz-charge"
+        files += write_movie(wave, atoms, folder / f"{name}_movie", panels=panels, frames=options.frames,
+                             title=title)
+    if options.field_files:
+        volume = engine.volume_field(q, u, FIELD_GRID, options.kind)
         cells = smallest_supercell(q)[:2]
-        for component in FIELD_COMPONENTS[entry.style]:
-            files.append(write_field(folder / f"{entry.name}_{component}.cube", model, volume, component,
+        for component in FIELD_COMPONENTS[style]:
+            files.append(write_field(folder / f"{name}_{component}.cube", engine.atoms, volume, component,
                                      cells=cells))
-        main = FIELD_COMPONENTS[entry.style][1]
-        files.append(write_field(folder / f"{entry.name}_{main}.xsf", model, volume, main, cells=cells))
+        main = FIELD_COMPONENTS[style][1]
+        files.append(write_field(folder / f"{name}_{main}.xsf", engine.atoms, volume, main, cells=cells))
     return files

@@ -1,6 +1,6 @@
 """Phonon engine: force constants from a built-in potential or from phonopy files.
 
-:func:`build_phonon_engine` reads the ``[phonons]`` table of a material file:
+:func:`build_phonon_model` reads the ``[phonons]`` table of a material file:
 
     source = "stillinger-weber"     potential = "WSe2" | "path/sw_X.toml"
                                     supercell = [6, 6, 1]   displacement = 0.01 (Å)
@@ -52,7 +52,7 @@ _RESIDUAL_FORCE_WARN = 0.01
 
 
 @dataclass
-class PhononEngine:
+class PhononModel:
     """Force constants of a crystal and the modes they give at any q.
 
     atoms : the primitive cell (order of the modes' atoms).
@@ -92,7 +92,7 @@ class PhononEngine:
         )
 
 
-def build_phonon_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
+def build_phonon_model(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     """Engine for the primitive cell ``atoms`` (Å) from the ``[phonons]`` table ``config``."""
     source = config.get("source")
     if source not in _KEYS:
@@ -114,7 +114,7 @@ def build_phonon_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEng
     return _phonopy_file_engine(atoms, config, base_dir)
 
 
-def _stillinger_weber_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
+def _stillinger_weber_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     if "potential" not in config:
         raise PhononSourceError("[phonons] source = 'stillinger-weber' needs potential = name or path")
     params = load_sw_parameters(config["potential"], base_dir)
@@ -144,13 +144,13 @@ def _stillinger_weber_engine(atoms: Atoms, config: dict, base_dir: Path) -> Phon
     ph.produce_force_constants()
     ph.symmetrize_force_constants(show_drift=False)
     size = "×".join(str(n) for n in np.diag(ph.supercell_matrix))
-    return PhononEngine(
+    return PhononModel(
         atoms.copy(), ph, np.arange(len(atoms)),
         f"Stillinger–Weber {params.name} ({params.reference}), {size} supercell, "
         f"displacement {float(displacement)} Å")
 
 
-def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
+def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     given = [key for key in _PHONOPY_FILES if key in config]
     if len(given) != 1:
         raise PhononSourceError(
@@ -173,10 +173,10 @@ def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEn
         _read_force_file(ph, key, path)
     ph.symmetrize_force_constants(show_drift=False)
     order = _match_atoms(ph, atoms, path)
-    return PhononEngine(atoms.copy(), ph, order, f"phonopy force constants from {path}")
+    return PhononModel(atoms.copy(), ph, order, f"phonopy force constants from {path}")
 
 
-def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
+def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     """Force constants of the q-grid supercell from DFPT blocks at the irreducible q (ABINIT DDB).
 
     The DDB crystal must be ``atoms`` (Cartesian positions and in-plane cell within
@@ -199,7 +199,7 @@ def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononEngine:
     ph.force_constants = supercell_force_constants(ph, mesh, grid)
     ph.symmetrize_force_constants(show_drift=False)
     names = ", ".join(p.name for p in paths[:3]) + (", …" if len(paths) > 3 else "")
-    return PhononEngine(
+    return PhononModel(
         atoms.copy(), ph, np.arange(len(atoms)),
         f"ABINIT DFPT, {len(data.qpoints)} irreducible q of the {'×'.join(map(str, mesh))} grid ({names})")
 

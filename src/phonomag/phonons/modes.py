@@ -48,6 +48,13 @@ class PhononModes:
     parity: np.ndarray
 
 
+def concatenate_modes(sets: list[PhononModes]) -> PhononModes:
+    """One PhononModes of several sets of the same crystal (q-points in order)."""
+    return PhononModes(np.concatenate([m.qpoints for m in sets]), np.concatenate([m.frequencies for m in sets]),
+                       np.concatenate([m.eigenvectors for m in sets]), sets[0].masses,
+                       np.concatenate([m.parity for m in sets]))
+
+
 def modes_from_dynamical_matrices(
     qpoints: np.ndarray,
     dynamical_matrices: np.ndarray,

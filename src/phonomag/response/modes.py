@@ -1,36 +1,61 @@
-"""Mode- and q-resolved induced charge and magnetization (the paper's Fig. 3 data).
+"""The response of every phonon mode: the core result object, and its one file layout (results.nc).
 
-:func:`mode_magnetization` combines a phonon engine and an electronic model:
-for every q it computes the cell-integrated response to unit displacement
-patterns once (:func:`phonomag.engines.tightbinding.response.displacement_response`) and contracts it
-with the displacement amplitudes of all modes. Conventions: DESIGN.md §1, §3 and
-:mod:`phonomag.response.observables`.
+Every engine (tight-binding, ABINIT DFPT, …) yields a :class:`PatternResponse` per q —
+the cell-integrated response to the unit displacement patterns — and a phonon source
+yields the modes; :meth:`ModeResponse.from_patterns` contracts them. Plots, tables and
+files read a :class:`ModeResponse` only. Conventions: DESIGN.md §1, §3,
+:mod:`phonomag.phonons.amplitudes` and :mod:`phonomag.response.observables`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+import xarray as xr
 
-from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.response.observables import in_plane_out_of_plane, mode_displacements, rms_components
-from phonomag.engines.tightbinding.response import displacement_response, energy_responses
+from phonomag import __version__
+from phonomag.io.netcdf import CONVENTIONS, complex_from, netcdf_attribute, split_complex, write_dataset
+from phonomag.response.observables import in_plane_out_of_plane, rms_components
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
 
 
 @dataclass(frozen=True)
-class ModeMagnetization:
+class PatternResponse:
+    """Cell-integrated response to the unit displacement patterns at one q.
+
+    q (3,) reduced; tensor (natoms=κ, 3=α, nsites, 4) complex: n̄^β (β = 0, x, y, z, Pauli
+    components, electrons per cell per Å of displacement) on each site of ``site_labels``
+    for the pattern u_κ(R) = ε̂_α e^{iq·(R+τ_κ)}; an engine without a site decomposition
+    has one site, the whole cell. kind: "one-sided" or "full".
+    """
+
+    q: np.ndarray
+    kind: str
+    tensor: np.ndarray
+    site_labels: tuple[str, ...]
+
+    def for_displacements(self, displacements: np.ndarray) -> np.ndarray:
+        """Site-resolved n̄^β (…, nsites, 4) for complex displacement amplitudes (…, natoms, 3) Å."""
+        return np.einsum("...ka,kasb->...sb", displacements, self.tensor)
+
+
+@dataclass(frozen=True)
+class ModeResponse:
     """Induced charge and magnetization of every mode at every q.
 
     qpoints (nq, 3) reduced; frequencies (nq, nmodes) meV; parity (nq, nmodes) σ_h ±1 (0: none);
-    displacements (nq, nmodes, natoms, 3) complex Å;
-    site_moments (nq, nmodes, natoms, 4) complex: cell-integrated Pauli components
-    (n⁰, M_x, M_y, M_z) on each site, electrons per cell (induced electrons 2n⁰, ⟨σ⟩ = 2M);
-    kind: "one-sided" or "full"; amplitude: "zero-point" or a maximal displacement (Å);
-    kgrid: k grid of the Brillouin-zone sums.
+    displacements (nq, nmodes, natoms, 3) complex Å; site_moments (nq, nmodes, nsites, 4)
+    complex: cell-integrated Pauli components (n⁰, M_x, M_y, M_z) on each site of
+    ``site_labels`` (the atoms, ``atom_labels``, or one site "cell" for an engine without a
+    site decomposition), electrons per cell (induced electrons 2n⁰, ⟨σ⟩ = 2M);
+    kind: "one-sided" or "full" (or "full, ħω = ħω_qν"); amplitude: "zero-point" or a maximal
+    displacement (Å); kgrid: k grid of the Brillouin-zone sums; engine: name of the response
+    engine; provenance: what the engine and the phonons were (strings, for the file).
     """
 
     qpoints: np.ndarray
@@ -38,15 +63,23 @@ class ModeMagnetization:
     parity: np.ndarray
     displacements: np.ndarray
     site_moments: np.ndarray
+    atom_labels: tuple[str, ...]
+    site_labels: tuple[str, ...]
     kind: str
     amplitude: str | float
     kgrid: tuple[int, int, int]
+    engine: str
+    provenance: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_modes(cls, modes, displacements, site_moments, kind, amplitude, kgrid) -> "ModeMagnetization":
-        """Bundle the response of a :class:`~phonomag.phonons.modes.PhononModes` set."""
+    def from_patterns(cls, modes, displacements: np.ndarray, patterns: list[PatternResponse], atom_labels,
+                      amplitude, kgrid, engine: str, provenance: dict[str, str],
+                      kind: str | None = None) -> "ModeResponse":
+        """Contract the pattern responses (one per q of ``modes``) with the mode displacements (nq, nmodes, natoms, 3)."""
+        site = np.array([p.for_displacements(u) for p, u in zip(patterns, displacements)])
         return cls(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
-                   displacements, site_moments, kind, amplitude, tuple(kgrid))
+                   displacements, site, tuple(atom_labels), patterns[0].site_labels, kind or patterns[0].kind, amplitude,
+                   tuple(int(n) for n in kgrid), engine, dict(provenance))
 
     @property
     def cell_moments(self) -> np.ndarray:
@@ -73,55 +106,77 @@ class ModeMagnetization:
         """(Σ_κ |M̄_κ|²)^½ / (Σ_κ |n̄⁰_κ|²)^½ from the site-resolved moments, (nq, nmodes).
 
         Site-resolved, because for σ_h-odd modes the cell-integrated charge vanishes by
-        symmetry while the charges of the two chalcogen layers do not. 0 where the ratio is
-        undefined: the site charges are below 10⁻⁶ of the largest in the data set (rigid
-        translations at Γ, modes whose charge vanishes by symmetry).
+        symmetry while the charges of the two chalcogen layers do not (an engine with one
+        site, the cell, gives the cell ratio). 0 where the ratio is undefined: the site
+        charges are below 10⁻⁶ of the largest in the data set (rigid translations at Γ,
+        modes whose charge vanishes by symmetry).
         """
         charge = np.linalg.norm(self.site_moments[..., 0], axis=-1)
         magnet = np.linalg.norm(self.site_moments[..., 1:], axis=(-2, -1))
         defined = charge > 1e-6 * max(charge.max(), 1e-300)
         return np.divide(magnet, charge, out=np.zeros_like(charge), where=defined)
 
+    # ------------------------------------------------------------------ results.nc
+    def to_dataset(self, distances: np.ndarray | None = None, q_labels: list[str] | None = None,
+                   attrs: dict[str, Any] | None = None) -> xr.Dataset:
+        """The results.nc layout, the same for every engine.
 
-def mode_magnetization(
-    model: TightBindingModel,
-    modes,
-    kgrid: tuple[int, int, int],
-    kind: str = "one-sided",
-    amplitude: str | float = "zero-point",
-    progress: bool = True,
-) -> ModeMagnetization:
-    """Charge and magnetization for all modes of a :class:`~phonomag.phonons.modes.PhononModes`."""
-    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
-    natoms = len(model.atoms)
-    site = np.zeros((len(modes.qpoints), modes.frequencies.shape[1], natoms, 4), dtype=complex)
-    # disable=None: a bar on terminals, silent in logs and pipes
-    for iq in tqdm(range(len(modes.qpoints)), desc="response", unit="q", disable=None if progress else True):
-        response = displacement_response(model, modes.qpoints[iq], kgrid, kind)
-        site[iq] = response.for_displacements(displacements[iq])
-    return ModeMagnetization.of_modes(modes, displacements, site, kind, amplitude, kgrid)
+        distances (nq,) 1/Å along a path (optional: ``path_distance``); q_labels (nq,)
+        optional names of the q-points (``q_label``); attrs: more global attributes.
+        """
+        coords = {"q": np.arange(len(self.qpoints)), "mode": np.arange(self.frequencies.shape[1]),
+                  "atom": list(self.atom_labels), "site": list(self.site_labels), "component": list(COMPONENTS), "cartesian": ["x", "y", "z"],
+                  "reduced": ["b1", "b2", "b3"], "part": ["real", "imag"]}
+        cell_unit = "electrons per cell"
+        variables = {
+            "qpoint": (("q", "reduced"), self.qpoints, {"units": "1 (reduced)", "long_name": "phonon wavevector"}),
+            "frequency": (("q", "mode"), self.frequencies, {"units": "meV"}),
+            "parity": (("q", "mode"), self.parity,
+                       {"units": "1", "long_name": "sigma_h parity (+1 even, -1 odd, 0 none)"}),
+            "displacement": (("q", "mode", "atom", "cartesian", "part"), split_complex(self.displacements),
+                             {"units": "angstrom", "long_name": "complex displacement amplitude u"}),
+            "site_moment": (("q", "mode", "site", "component", "part"), split_complex(self.site_moments),
+                            {"units": cell_unit, "long_name": "site-resolved cell-integrated n^a"}),
+            "cell_moment": (("q", "mode", "component", "part"), split_complex(self.cell_moments),
+                            {"units": cell_unit, "long_name": "cell-integrated n^a"}),
+            "rms": (("q", "mode", "component"), self.rms, {"units": cell_unit, "long_name": "RMS_a = |n^a|/sqrt(2)"}),
+            "rms_in_plane": (("q", "mode"), self.in_plane, {"units": cell_unit}),
+            "rms_out_of_plane": (("q", "mode"), self.out_of_plane, {"units": cell_unit}),
+            "magnetization_to_charge": (("q", "mode"), self.magnetization_to_charge, {"units": "1"}),
+        }
+        if distances is not None:
+            variables["path_distance"] = (("q",), np.asarray(distances), {"units": "1/angstrom"})
+        if q_labels is not None:
+            variables["q_label"] = (("q",), np.array(q_labels, dtype=str), {"long_name": "name of the q-point"})
+        base = {"phonomag_version": __version__, "conventions": CONVENTIONS, "engine": self.engine,
+                "provenance": json.dumps(self.provenance, ensure_ascii=False), "response_kind": self.kind,
+                "amplitude": str(self.amplitude), "kgrid": list(self.kgrid)}
+        base.update(attrs or {})
+        data = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=v[2]) for k, v in variables.items()},
+                          coords=coords, attrs={k: netcdf_attribute(v) for k, v in base.items()})
+        return data
+
+    @classmethod
+    def from_dataset(cls, data: xr.Dataset) -> "ModeResponse":
+        """The ModeResponse stored in a results.nc Dataset (any engine)."""
+        amplitude = data.attrs["amplitude"]
+        return cls(
+            qpoints=data["qpoint"].values, frequencies=data["frequency"].values, parity=data["parity"].values,
+            displacements=complex_from(data["displacement"]), site_moments=complex_from(data["site_moment"]),
+            atom_labels=tuple(str(s) for s in data["atom"].values),
+            site_labels=tuple(str(s) for s in data["site"].values), kind=data.attrs["response_kind"],
+            amplitude=amplitude if amplitude == "zero-point" else float(amplitude),
+            kgrid=tuple(int(x) for x in np.atleast_1d(data.attrs["kgrid"])),
+            engine=data.attrs.get("engine", "tight-binding"),
+            provenance=json.loads(data.attrs.get("provenance", "{}")))
+
+    def write(self, path: Path, distances=None, q_labels=None, attrs=None) -> Path:
+        """Write :meth:`to_dataset` atomically to ``path``."""
+        return write_dataset(self.to_dataset(distances, q_labels, attrs), path)
 
 
-def finite_frequency_magnetization(
-    model: TightBindingModel,
-    modes,
-    kgrid: tuple[int, int, int],
-    amplitude: str | float = "zero-point",
-    progress: bool = True,
-) -> ModeMagnetization:
-    """Full (N⁺ + N⁻) response of every mode at its own frequency: ħω = ħω_qν (DESIGN.md §2.2).
-
-    The static full response has no net magnetization; at finite ω the two halves have
-    denominators ε_v − ε_c ± ħω and a magnetization odd in ω survives. Its ratio to the
-    one-sided value measures how much of the paper's N⁺ magnetization is a net physical one.
-    """
-    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
-    natoms = len(model.atoms)
-    nq, nmodes = modes.frequencies.shape
-    site = np.zeros((nq, nmodes, natoms, 4), dtype=complex)
-    for iq in tqdm(range(nq), desc="ω-response", unit="q", disable=None if progress else True):
-        energies = tuple(np.maximum(modes.frequencies[iq], 0.0) * 1e-3)
-        responses = energy_responses(model, modes.qpoints[iq], kgrid, energies, "full")
-        for nu, response in enumerate(responses):
-            site[iq, nu] = response.for_displacements(displacements[iq, nu])
-    return ModeMagnetization.of_modes(modes, displacements, site, "full, ħω = ħω_qν", amplitude, kgrid)
+def read_results(path: Path) -> tuple[ModeResponse, xr.Dataset]:
+    """A results.nc file: (its ModeResponse, the loaded Dataset with the path and run attributes)."""
+    with xr.open_dataset(path, engine="netcdf4") as data:
+        data = data.load()
+    return ModeResponse.from_dataset(data), data

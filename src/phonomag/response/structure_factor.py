@@ -14,7 +14,8 @@ Conventions
   basis (not the Wigner–Seitz cell: any representative of the zone is equivalent, and this
   one keeps Q's with equal q in one group). G integer.
 * a^α = δñ^α_qν(G) := ∫_cell δñ^α(r) e^{−iG·r} d³r of the one-sided response
-  (:func:`phonomag.engines.tightbinding.response.fourier_responses`), **electrons per cell**, for zero-point
+  (an engine's ``fourier_response``, :func:`phonomag.engines.base.compute_scattering_amplitudes`),
+  **electrons per cell**, for zero-point
   amplitudes by default; G = 0 gives the cell moments n̄^α of the paper's eq. 3.
 * ħω is the energy transferred to the sample, meV: ω > 0 creates a phonon.
 * f_B(ω) = 1/(e^{ħω/k_B T} − 1), f_B = 0 at T = 0.
@@ -52,11 +53,8 @@ from typing import Literal
 import numpy as np
 from ase import units
 from scipy.special import voigt_profile
-from tqdm.auto import tqdm
 
-from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.response.observables import ACOUSTIC_CUTOFF_MEV, mode_displacements
-from phonomag.engines.tightbinding.response import fourier_responses
+from phonomag.phonons.amplitudes import ACOUSTIC_CUTOFF_MEV
 
 LineShape = Literal["gaussian", "lorentzian"]
 LINE_SHAPES: tuple[str, ...] = ("gaussian", "lorentzian")
@@ -87,36 +85,6 @@ class ScatteringAmplitudes:
     frequencies: np.ndarray
     parity: np.ndarray
     amplitudes: np.ndarray
-
-
-def scattering_amplitudes(
-    model: TightBindingModel,
-    engine,
-    Q: np.ndarray,
-    kgrid: tuple[int, int, int],
-    kind: str = "one-sided",
-    amplitude: str | float = "zero-point",
-    progress: bool = True,
-) -> ScatteringAmplitudes:
-    """δñ^α_qν(G) and ω_qν for every Q (n, 3) reduced; one electronic response per distinct q.
-
-    engine : phonon engine (``engine.modes(q)``); kgrid : k grid of the Brillouin-zone sums;
-    kind, amplitude : as :func:`phonomag.response.modes.mode_magnetization`.
-    """
-    q, G = fold_to_zone(Q)
-    _, first, group = np.unique(np.round(q, 8), axis=0, return_index=True, return_inverse=True)
-    group = group.reshape(-1)
-    modes = engine.modes(q[first])
-    u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
-    result = np.zeros((len(q), modes.frequencies.shape[1], 4), dtype=complex)
-    # disable=None: a bar on terminals, silent in logs and pipes
-    for i in tqdm(range(len(first)), desc="S(Q,ω) response", unit="q", disable=None if progress else True):
-        members = np.flatnonzero(group == i)
-        responses = fourier_responses(model, modes.qpoints[i], kgrid, G[members], kind=kind)
-        tensors = np.stack([r.tensor for r in responses])  # (nG, κ, α, site, 4)
-        result[members] = np.einsum("nka,gkasb->gnb", u[i], tensors)
-    return ScatteringAmplitudes(np.atleast_2d(np.asarray(Q, dtype=float)), modes.qpoints[group], G,
-                                modes.frequencies[group], modes.parity[group], result)
 
 
 def bose_factor(frequencies_mev: np.ndarray, temperature_K: float) -> np.ndarray:
@@ -278,19 +246,15 @@ class QPlane:
 
 
 def plane_sectors(
-    model: TightBindingModel,
-    engine,
+    data: ScatteringAmplitudes,
     plane: QPlane,
-    kgrid: tuple[int, int, int],
     temperature_K: float,
     width_mev: float,
     shape: LineShape = "gaussian",
     resolution_mev: float = 0.0,
-    progress: bool = True,
 ) -> Sectors:
-    """S(Q, ω₀) on the plane, per sector, leading shape (nh, nk)."""
+    """S(Q, ω₀) on the plane, per sector, leading shape (nh, nk), from the amplitudes at ``plane.points()``."""
     h, k = plane.axes()
-    data = scattering_amplitudes(model, engine, plane.points(), kgrid, progress=progress)
     s = dynamic_structure_factor(data.amplitudes, data.frequencies, np.array([plane.omega]), temperature_K,
                                  width_mev, shape, resolution_mev)
     return sectors(s[:, 0].reshape(len(h), len(k), 4, 4))

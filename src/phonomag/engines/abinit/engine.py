@@ -1,9 +1,11 @@
-"""First-principles charge–spin response of every phonon mode at one q (ABINIT DFPT + eq. 1).
+"""The ABINIT engine: DFPT with spin–orbit coupling and the paper's eq. 1, at the q-points it is given.
 
-One call runs (or resumes from disk) ABINIT: a spinor ground state on the full k
-grid and DFPT for all 3 n_atoms phonon perturbations at q (split over serial runs
-side by side), then builds the modes of the DDB at q and the one-sided response
-of each mode with the zero-point amplitude (phonomag's conventions, DESIGN.md §1, §3).
+:func:`run_pattern_dfpt` runs (or resumes from disk) a spinor ground state on the full k
+grid and DFPT for all 3 n_atoms perturbations at one q (split over serial runs side by
+side) and evaluates eq. 1 per perturbation. :class:`AbinitEngine` puts that behind the
+engine protocol (:mod:`phonomag.engines.base`): the unit Cartesian patterns' cell moments,
+Fourier components and real-space fields, and, as its own phonon source, the modes of the
+DDB at each q.
 """
 
 from __future__ import annotations
@@ -14,39 +16,21 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
+from scipy.signal import resample
 
 from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.engines.abinit.density_response import one_sided_responses
 from phonomag.io.abinit.inputs import (AbinitSettings, check_on_kgrid, response_ground_state_input, response_perturbation_input,
                                     split_perturbations)
-from phonomag.engines.abinit.mode_response import ddb_modes, mode_cell_moments, mode_fields, perturbation_coefficients
+from phonomag.engines.abinit.mode_response import ddb_modes
+from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
+from phonomag.engines.base import EngineCapabilityError
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
-from phonomag.response.observables import mode_displacements
-from phonomag.phonons.modes import PhononModes
-
-
-@dataclass
-class AbinitModeResponse:
-    """Modes at one q from DFPT and their cell-integrated response.
-
-    qpoint (3,) reduced; cell (3, 3) Å of the ABINIT run (rows);
-    modes: the DDB's modes at q (one q-point); displacements (nmodes, natoms, 3)
-    complex Å (zero-point); cell_moments (nmodes, 4) complex n̄^α, electrons per
-    cell (α = 0, x, y, z); fields (nmodes, 4, n1, n2, n3) complex δñ^α(r) in
-    electrons/Å³ on ABINIT's FFT grid (r = Σ_i (j_i/n_i) a_i, cell-periodic part);
-    charge_check: largest |DEN1 − 2 Tr N| / max|DEN1| over the perturbations
-    (ABINIT's first-order density against eq. 1).
-    """
-
-    qpoint: np.ndarray
-    cell: np.ndarray
-    modes: PhononModes
-    displacements: np.ndarray
-    cell_moments: np.ndarray
-    fields: np.ndarray
-    charge_check: float
+from phonomag.phonons.modes import PhononModes, concatenate_modes
+from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
+from phonomag.response.modes import PatternResponse
 
 
 def pertcase(atom: int, direction: int) -> int:
@@ -151,17 +135,122 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
     return PerturbationRuns(*stored, digest, ddb_files)
 
 
-def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path,
-                         nproc: int = 1, progress: bool = True,
-                         keep_wavefunctions: bool = False) -> AbinitModeResponse:
-    """The modes of the DDB at reduced ``qpoint`` and their response, from :func:`run_pattern_dfpt`."""
-    qpoint = check_on_kgrid(qpoint, settings)
-    runs = run_pattern_dfpt(atoms, settings, qpoint, workdir, nproc, progress, keep_wavefunctions)
-    modes = ddb_modes(runs.ddb_files, atoms)
-    displacements = mode_displacements(modes.frequencies[0], modes.eigenvectors[0], modes.masses)
-    # eq. 1 is per unit reduced displacement; x is dimensionless when U and the cell share units
-    coefficients = perturbation_coefficients(displacements, atoms, qpoint)
-    moments = mode_cell_moments(runs.responses, coefficients, runs.volume_bohr3)
-    fields = mode_fields(runs.responses, coefficients) / units.Bohr**3
-    return AbinitModeResponse(qpoint, atoms.cell.array.copy(), modes, displacements, moments, fields,
-                              runs.charge_check)
+def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: float,
+                    points: int) -> CellField:
+    """δñ^α (4, points, points) on the plane at height z (Å) from cell-periodic fields (4, n1, n2, n3) on an FFT grid.
+
+    Trigonometric interpolation along z and in plane: exact for fields band-limited on that grid.
+    """
+    plane = planes_at(fields, cell[2, 2], [z])[..., 0]
+    amplitude = resample(resample(plane, points, axis=1), points, axis=2)
+    grid = in_plane_grid(cell, (points, points)) + np.array([0.0, 0.0, z])
+    return CellField(grid, amplitude, np.array([z]), q_cartesian, cell)
+
+
+class AbinitEngine:
+    """:class:`~phonomag.engines.base.ResponseEngine` from ABINIT DFPT at the q-points on its k grid.
+
+    atoms: the slab (cell vector a₃ = (0, 0, c), the metal plane at z = 0); atom_labels per
+    atom; settings: :class:`AbinitSettings` (spin–orbit on); workdir: where the runs live
+    and are reused. Each q is computed on first use (≈45 min for WSe₂ at production
+    settings on 2 cores) and kept in memory. Static one-sided response only; no site
+    decomposition (one site, the cell).
+    """
+
+    name = "abinit-dfpt"
+
+    def __init__(self, atoms: Atoms, atom_labels, settings: AbinitSettings, workdir: Path, nproc: int = 1,
+                 progress: bool = True, keep_wavefunctions: bool = False):
+        cell = atoms.cell.array
+        if np.abs(cell[2, :2]).max() > 1e-10 or np.abs(cell[:2, 2]).max() > 1e-10:
+            raise EngineCapabilityError("the ABINIT engine needs a slab cell with a3 = (0, 0, c) normal to a1, a2")
+        self.atoms = atoms
+        self.atom_labels = tuple(atom_labels)
+        self.settings = settings
+        self.kgrid = tuple(settings.kgrid)
+        self.workdir = Path(workdir)
+        self.nproc, self.progress, self.keep_wavefunctions = nproc, progress, keep_wavefunctions
+        self._runs: dict[tuple, tuple[PerturbationRuns, np.ndarray]] = {}
+
+    def provenance(self) -> dict[str, str]:
+        s = self.settings
+        checks = ", ".join(f"{list(np.round(q, 6))}: {runs.charge_check:.1e}" for q, (runs, _) in self._runs.items())
+        return {"engine": f"ABINIT DFPT with spin-orbit coupling + eq. 1: ecut {s.ecut:g} Ha, k grid {list(s.kgrid)}, "
+                          f"cell length along z {self.atoms.cell[2, 2]:g} Angstrom, pseudopotentials "
+                          + ", ".join(sorted(set(s.pseudos[x] for x in self.atoms.get_chemical_symbols()))),
+                "den1_check": checks, "workdir": str(self.workdir)}
+
+    def check_qpoint(self, q_reduced) -> None:
+        """An error unless q lies on the k grid (k + q must be on it for every k)."""
+        check_on_kgrid(q_reduced, self.settings)
+
+    def runs(self, q_reduced) -> tuple[PerturbationRuns, np.ndarray]:
+        """(the DFPT runs at q, the unit patterns' δñ^α (natoms, 3, 4, n1, n2, n3) in electrons/Å³ per Å)."""
+        q = check_on_kgrid(q_reduced, self.settings)
+        key = tuple(np.round(q, 10))
+        if key not in self._runs:
+            runs = run_pattern_dfpt(self.atoms, self.settings, q, self.workdir, self.nproc, self.progress,
+                                    self.keep_wavefunctions)
+            self._runs[key] = runs, cartesian_patterns(runs.responses, self.atoms, q) / units.Bohr**3
+        return self._runs[key]
+
+    @staticmethod
+    def _check_static_one_sided(kind: str, energy_ev: float = 0.0) -> None:
+        if kind != "one-sided" or energy_ev:
+            raise EngineCapabilityError(f"the ABINIT engine gives the static one-sided response only, not {kind!r}"
+                                        + (f" at {energy_ev:g} eV" if energy_ev else ""))
+
+    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
+        self._check_static_one_sided(kind, energy_ev)
+        tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
+        return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
+
+    def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
+        """∫_cell ñ e^{−iG·r} d³r for in-plane G (G₃ = 0) on the FFT grid's band limit, electrons per cell per Å."""
+        self._check_static_one_sided(kind)
+        g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
+        if np.any(g[:, 2] != 0):
+            raise EngineCapabilityError("the ABINIT engine gives Fourier components for in-plane G only (G3 = 0)")
+        _, patterns = self.runs(q_reduced)
+        n1, n2 = patterns.shape[-3:-1]
+        if np.any(np.abs(g[:, 0]) > n1 // 2) or np.any(np.abs(g[:, 1]) > n2 // 2):
+            raise EngineCapabilityError(f"G beyond the FFT grid ({n1}×{n2}) of the ABINIT run")
+        volume = abs(np.linalg.det(self.atoms.cell.array))
+        coefficients = np.fft.fft2(patterns.mean(axis=-1), axes=(-2, -1)) / (n1 * n2) * volume
+        return np.moveaxis(coefficients[..., g[:, 0] % n1, g[:, 1] % n2], -1, 0)
+
+    def _mode_fields(self, q_reduced, displacements) -> np.ndarray:
+        _, patterns = self.runs(q_reduced)
+        return np.einsum("ka,kab...->b...", np.asarray(displacements), patterns)
+
+    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
+        """δñ^α at height z, interpolated from the band-limited FFT-grid fields (:func:`plane_from_grid`)."""
+        self._check_static_one_sided(kind)
+        return plane_from_grid(self._mode_fields(q_reduced, displacements), self.atoms.cell.array,
+                               cartesian_q(self.atoms, q_reduced), z, points)
+
+    def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
+        """δñ^α on (n₁, n₂) in-plane points (Fourier resampled) × the FFT planes within 4 Å of the atoms.
+
+        shape[2] is ignored: the heights are those of ABINIT's FFT grid (exact values).
+        """
+        self._check_static_one_sided(kind)
+        fields = self._mode_fields(q_reduced, displacements)
+        cell = self.atoms.cell.array
+        n3 = fields.shape[-1]
+        step = cell[2, 2] / n3
+        reach = np.abs(self.atoms.positions[:, 2]).max() + 4.0
+        planes = np.arange(-int(reach // step), int(reach // step) + 1)
+        amplitude = resample(resample(fields[..., planes % n3], shape[0], axis=1), shape[1], axis=2)
+        heights = planes * step
+        grid = in_plane_grid(cell, tuple(shape[:2]))[:, :, None, :] + heights[None, None, :, None] * np.array([0, 0, 1.0])
+        return CellField(grid, amplitude, heights, cartesian_q(self.atoms, q_reduced), cell)
+
+    # ------------------------------------------------------------------ its own phonon source
+    @property
+    def description(self) -> str:
+        return f"ABINIT DFPT phonons at each q (DDB of the response runs, ecut {self.settings.ecut:g} Ha, SOC)"
+
+    def modes(self, qpoints) -> PhononModes:
+        """The modes of the DDB of the runs at each q (ABINIT's masses)."""
+        return concatenate_modes([ddb_modes(self.runs(q)[0].ddb_files, self.atoms) for q in np.atleast_2d(qpoints)])

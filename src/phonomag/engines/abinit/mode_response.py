@@ -1,4 +1,4 @@
-"""Phonon modes of an ABINIT DFPT run at one q and their charge–spin response (eq. 1).
+"""Phonon modes of an ABINIT DFPT run at one q, and ABINIT's perturbations in phonomag's displacement patterns.
 
 ABINIT perturbs one atom κ along one reduced direction i with the pattern e^{iq·R}
 (cell vector only) and unit reduced amplitude, i.e. a Cartesian displacement
@@ -7,7 +7,7 @@ a_i e^{iq·R}. A mode of phonomag displaces atom κ of cell R by U_κ e^{iq·(R+
 
     x_{κi} = [(Aᵀ)⁻¹ U_κ]_i e^{iq·τ_κ}          (A: rows = lattice vectors, Å),
 
-so the mode's response is N_ν = Σ_{κi} x_{κi} N_{κi} (linear response).
+so the response to U is Σ_{κi} x_{κi} N_{κi} (linear response).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import numpy as np
 from ase import Atoms, units
 
 from phonomag.io.abinit.ddb import read_phonon_blocks
-from phonomag.engines.abinit.density_response import cell_integrals, pauli_components
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import PhononModes, modes_from_dynamical_matrices
 
@@ -40,32 +39,3 @@ def perturbation_coefficients(displacements: np.ndarray, atoms: Atoms, qpoint) -
     to_reduced = np.linalg.inv(atoms.cell.array.T)  # U = Aᵀ x
     phase = np.exp(2j * np.pi * atoms.get_scaled_positions(wrap=False) @ np.asarray(qpoint, float))
     return np.einsum("ij,...kj->...ki", to_reduced, displacements) * phase[:, None]
-
-
-def mode_cell_moments(responses: dict, coefficients: np.ndarray, volume: float) -> np.ndarray:
-    """Cell-integrated n̄^α (nmodes, 4) of each mode from per-perturbation responses.
-
-    coefficients (nmodes, natoms, 3) from :func:`perturbation_coefficients`; volume in
-    bohr³ (the responses are densities per bohr³). Every perturbation with a non-zero
-    coefficient must be present.
-    """
-    per_pert = {key: cell_integrals(pauli_components(n), volume) for key, n in responses.items()}
-    nmodes, natoms, _ = coefficients.shape
-    moments = np.zeros((nmodes, 4), dtype=complex)
-    for k in range(natoms):
-        for i in range(3):
-            if (k, i) in per_pert:
-                moments += coefficients[:, k, i, None] * per_pert[(k, i)][None, :]
-            elif np.abs(coefficients[:, k, i]).max() > 0:
-                raise KeyError(f"the response to atom {k} along reduced direction {i} is missing")
-    return moments
-
-
-def mode_fields(responses: dict, coefficients: np.ndarray) -> np.ndarray:
-    """Pauli components δñ^α(r) (nmodes, 4, n1, n2, n3) of each mode, in the units of the responses."""
-    nmodes = coefficients.shape[0]
-    shape = next(iter(responses.values())).shape[2:]
-    fields = np.zeros((nmodes, 4) + shape, dtype=complex)
-    for (k, i), response in responses.items():
-        fields += coefficients[:, k, i, None, None, None, None] * pauli_components(response)[None]
-    return fields

@@ -1,9 +1,9 @@
 """The DFPT response of the unit Cartesian displacement patterns at one q, reduced to what the outputs read.
 
 ABINIT perturbs atom κ along reduced direction i with the pattern e^{iq·R} and unit
-reduced amplitude (see :mod:`phonomag.engines.abinit.mode_response`). phonomag's unit pattern
-(κ, β) displaces atom κ of cell R by 1 Å along Cartesian β with the phase
-e^{iq·(R+τ_κ)} (DESIGN.md §3, §5). By linearity its response is
+reduced amplitude. phonomag's unit pattern (κ, β) displaces atom κ of cell R by 1 Å along
+Cartesian β with the phase e^{iq·(R+τ_κ)} (DESIGN.md §3, §5). By linearity its response is
+(:func:`~phonomag.engines.abinit.mode_response.perturbation_coefficients`)
 
     N_{κβ}(r) = Σ_i [(Aᵀ)⁻¹]_{iβ} e^{iq·τ_κ} N_{κi}(r)        (A: rows = lattice vectors, Å).
 
@@ -28,6 +28,7 @@ import xarray as xr
 from ase import Atoms, units
 
 from phonomag.engines.abinit.density_response import pauli_components
+from phonomag.engines.abinit.mode_response import perturbation_coefficients
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
 
@@ -40,14 +41,12 @@ def cartesian_patterns(responses: dict, atoms: Atoms, qpoint) -> np.ndarray:
     missing = [(k, i) for k in range(natoms) for i in range(3) if (k, i) not in responses]
     if missing:
         raise KeyError(f"responses of perturbations {missing} (atom, reduced direction) are missing")
-    to_reduced = np.linalg.inv(atoms.cell.array.T)  # x = (Aᵀ)⁻¹ U, A in Å
-    phase = np.exp(2j * np.pi * atoms.get_scaled_positions(wrap=False) @ np.asarray(qpoint, float))
+    unit = np.eye(3 * natoms).reshape(natoms, 3, natoms, 3)  # pattern (κ, β) displaces atom κ by ε̂_β (Å)
+    coefficients = perturbation_coefficients(unit, atoms, qpoint)  # (κ, β, atom, reduced direction)
     shape = next(iter(responses.values())).shape[2:]
     out = np.zeros((natoms, 3, 4) + shape, dtype=complex)
     for (k, i), response in responses.items():
-        components = pauli_components(response)
-        for beta in range(3):
-            out[k, beta] += to_reduced[i, beta] * phase[k] * components
+        out += coefficients[:, :, k, i, None, None, None, None] * pauli_components(response)[None, None]
     return out
 
 

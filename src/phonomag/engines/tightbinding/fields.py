@@ -56,6 +56,7 @@ from phonomag.engines.tightbinding.form_factors import angular_values, slater_ra
 from phonomag.crystal.orbitals import ORBITAL_INDEX
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.engines.tightbinding.response import PAULI4, orbital_response
+from phonomag.response.fields import CellField, in_plane_grid
 
 #: Fraction of an orbital's norm outside its cut-off radius.
 ORBITAL_TOLERANCE = 1e-10
@@ -144,7 +145,7 @@ def mode_density_matrices(response: np.ndarray, displacements: np.ndarray) -> np
     return np.einsum("lkamn,ka->lmn", response, np.asarray(displacements))
 
 
-def mode_response(model: TightBindingModel, q_reduced: np.ndarray, kgrid: tuple[int, int, int],
+def mode_density_response(model: TightBindingModel, q_reduced: np.ndarray, kgrid: tuple[int, int, int],
                   displacements: np.ndarray, kind: str = "one-sided",
                   tolerance: float = ORBITAL_TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
     """(lattice vectors (nL, 3) Å, P_mode (nL, 2n, 2n)) of one mode, the input of the field evaluators."""
@@ -277,76 +278,6 @@ def _image_orbitals(model, basis, batch, site_pos, sites_atom, active):
     return np.concatenate(columns, axis=1), np.concatenate(img_site), np.concatenate(img_orb)
 
 
-# ------------------------------------------------------------- grids, waves
-@dataclass(frozen=True)
-class FieldWave:
-    """A mode's density over several cells: n^α(r, t) = Re[bloch^α(r) e^{−iφ}], φ = ωt.
-
-    points (…, 3) Cartesian Å; bloch (4, …) complex = δñ^α(r) e^{iq·r}, electrons/Å³
-    (Pauli components α = 0, x, y, z); q_cartesian (3,) 1/Å; cell (3, 3) Å; cells (c₁, c₂).
-    """
-
-    points: np.ndarray
-    bloch: np.ndarray
-    q_cartesian: np.ndarray
-    cell: np.ndarray
-    cells: tuple[int, int]
-
-    def at(self, phase: float) -> np.ndarray:
-        """Real snapshot n^α(r, t) (4, …) electrons/Å³ at φ = ωt (radians)."""
-        return (self.bloch * np.exp(-1j * phase)).real
-
-
-@dataclass(frozen=True)
-class CellField:
-    """Cell-periodic amplitude δñ^α on a grid of one cell.
-
-    points (n₁, n₂, 3) for a plane or (n₁, n₂, n₃, 3) for a volume, Cartesian Å, at
-    fractional in-plane coordinates (i/n₁, j/n₂) and heights ``heights`` (Å);
-    amplitude (4, n₁, n₂[, n₃]) complex electrons/Å³, α = 0, x, y, z; q_cartesian (3,) 1/Å.
-    """
-
-    points: np.ndarray
-    amplitude: np.ndarray
-    heights: np.ndarray
-    q_cartesian: np.ndarray
-    cell: np.ndarray
-
-    def wave(self, cells: tuple[int, int] = (4, 4)) -> FieldWave:
-        """The field over c₁×c₂ cells: tiled periodic amplitude times the Bloch phase e^{iq·r}."""
-        c1, c2 = cells
-        n1, n2 = self.points.shape[:2]
-        rest = self.points.shape[2:-1]
-        i = np.arange(c1 * n1) // n1
-        j = np.arange(c2 * n2) // n2
-        shift = i[:, None, None] * self.cell[0] + j[None, :, None] * self.cell[1]
-        shift = shift.reshape(c1 * n1, c2 * n2, *([1] * len(rest)), 3)
-        points = np.tile(self.points, (c1, c2, *([1] * len(rest)), 1)) + shift
-        amplitude = np.tile(self.amplitude, (1, c1, c2, *([1] * len(rest))))
-        bloch = amplitude * np.exp(1j * points @ self.q_cartesian)[None]
-        return FieldWave(points, bloch, self.q_cartesian, self.cell, (c1, c2))
-
-    def cell_integral(self) -> np.ndarray:
-        """n̄^α = ∫_cell δñ^α d³r (4,) complex, electrons per cell (volume grids only).
-
-        Uniform periodic rule in-plane and the rectangle rule in z (the integrand vanishes
-        at both ends of the height range).
-        """
-        if self.amplitude.ndim != 4:
-            raise ValueError("the cell integral needs a volume grid (cell_field), not a plane")
-        n1, n2, n3 = self.amplitude.shape[1:]
-        area = np.linalg.norm(np.cross(self.cell[0], self.cell[1]))
-        dz = (self.heights[-1] - self.heights[0]) / (n3 - 1)
-        return self.amplitude.sum(axis=(1, 2, 3)) * area / (n1 * n2) * dz
-
-
-def _in_plane_grid(cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Cartesian in-plane points (n₁, n₂, 3) at fractional (i/n₁, j/n₂), z = 0."""
-    f1 = np.arange(shape[0]) / shape[0]
-    f2 = np.arange(shape[1]) / shape[1]
-    return f1[:, None, None] * cell[0] + f2[None, :, None] * cell[1]
-
-
 def plane_field(model: TightBindingModel, q_reduced: np.ndarray, density_matrices: np.ndarray,
                 lattice_vectors: np.ndarray, shape: tuple[int, int] = (60, 60), z: float = 0.0,
                 **options) -> CellField:
@@ -355,7 +286,7 @@ def plane_field(model: TightBindingModel, q_reduced: np.ndarray, density_matrice
     ``options`` go to :func:`periodic_amplitude` (onsite_only, tolerance, density_tolerance).
     """
     cell = model.atoms.cell.array
-    points = _in_plane_grid(cell, shape) + np.array([0.0, 0.0, z])
+    points = in_plane_grid(cell, shape) + np.array([0.0, 0.0, z])
     amplitude = periodic_amplitude(model, q_reduced, density_matrices, lattice_vectors, points, **options)
     return CellField(points, amplitude, np.array([z]), model.cartesian(q_reduced), cell)
 
@@ -379,40 +310,6 @@ def cell_field(model: TightBindingModel, q_reduced: np.ndarray, density_matrices
     if z_range is None:
         z_range = layer_height_range(model, options.get("tolerance", ORBITAL_TOLERANCE))
     heights = np.linspace(z_range[0], z_range[1], shape[2])
-    points = _in_plane_grid(cell, shape[:2])[:, :, None, :] + heights[None, None, :, None] * np.array([0.0, 0.0, 1.0])
+    points = in_plane_grid(cell, shape[:2])[:, :, None, :] + heights[None, None, :, None] * np.array([0.0, 0.0, 1.0])
     amplitude = periodic_amplitude(model, q_reduced, density_matrices, lattice_vectors, points, **options)
     return CellField(points, amplitude, heights, model.cartesian(q_reduced), cell)
-
-
-@dataclass(frozen=True)
-class AtomWave:
-    """Atom displacements of one mode over several cells: u(R, t) = Re[amplitudes e^{−iφ}], φ = ωt.
-
-    positions (N, 3) equilibrium Å; amplitudes (N, 3) complex Å = u_κ e^{iq·(R+τ_κ)};
-    atom (N,) index κ in the cell; labels, symbols per κ; cells (c₁, c₂).
-    """
-
-    positions: np.ndarray
-    amplitudes: np.ndarray
-    atom: np.ndarray
-    labels: tuple[str, ...]
-    symbols: tuple[str, ...]
-    cells: tuple[int, int]
-
-    def at(self, phase: float) -> np.ndarray:
-        """Real displacements (N, 3) Å at φ = ωt (radians)."""
-        return (self.amplitudes * np.exp(-1j * phase)).real
-
-
-def atom_wave(model: TightBindingModel, q_reduced: np.ndarray, displacements: np.ndarray,
-              cells: tuple[int, int] = (4, 4)) -> AtomWave:
-    """Displacement wave of the complex amplitudes u (natoms, 3) Å over c₁×c₂ cells (R = m₁a₁ + m₂a₂, m ≥ 0)."""
-    cell = model.atoms.cell.array
-    m = np.stack(np.meshgrid(np.arange(cells[0]), np.arange(cells[1]), indexing="ij"), axis=-1).reshape(-1, 2)
-    natoms = len(model.atoms)
-    shifts = m @ cell[:2]
-    positions = (shifts[:, None, :] + model.atoms.positions[None]).reshape(-1, 3)
-    phase = np.exp(1j * positions @ model.cartesian(q_reduced))
-    amplitudes = np.tile(np.asarray(displacements, dtype=complex), (len(m), 1)) * phase[:, None]
-    return AtomWave(positions, amplitudes, np.tile(np.arange(natoms), len(m)), model.labels,
-                    tuple(model.atoms.get_chemical_symbols()), tuple(cells))

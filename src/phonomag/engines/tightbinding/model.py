@@ -38,7 +38,8 @@ from phonomag.crystal.orbitals import (
     onsite_l_matrices,
     spin_orbit_matrix,
 )
-from phonomag.engines.tightbinding.slater_koster import CHANNELS, HARRISON_EXPONENTS, two_centre_block
+from phonomag.crystal.orbitals import CHANNELS
+from phonomag.engines.tightbinding.slater_koster import HARRISON_EXPONENTS, two_centre_block
 from phonomag.errors import ModelFileError, NoGapError
 from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
 

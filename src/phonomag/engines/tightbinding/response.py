@@ -22,7 +22,6 @@ products with their form factors, n̄_κ = Σ_{μ,ν∈κ} N_{sμ,s′ν} F_μν
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from phonomag.crystal.orbitals import PAULI
 from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.response.modes import PatternResponse
 
 Kind = Literal["one-sided", "full"]
 KINDS: tuple[str, ...] = ("one-sided", "full")
@@ -42,24 +42,6 @@ def monkhorst_pack(kgrid: tuple[int, int, int]) -> np.ndarray:
     """Γ-centred uniform grid, reduced coordinates (n1·n2·n3, 3)."""
     axes = [np.arange(n) / n for n in kgrid]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-
-
-@dataclass(frozen=True)
-class DisplacementResponse:
-    """Cell-integrated response to the unit displacement patterns at one q.
-
-    tensor : (natoms_pattern=κ, 3=α, natoms_site, 4) complex — n̄^β on each site (β = 0,x,y,z,
-        Pauli components, electrons per Å of displacement) for the pattern of atom κ along α.
-    q : reduced wavevector; kind : "one-sided" or "full".
-    """
-
-    q: np.ndarray
-    kind: str
-    tensor: np.ndarray
-
-    def for_displacements(self, displacements: np.ndarray) -> np.ndarray:
-        """Site-resolved n̄^β (…, natoms_site, 4) for complex displacement amplitudes (…, natoms, 3) Å."""
-        return np.einsum("...ka,kasb->...sb", displacements, self.tensor)
 
 
 def _pauli_components(block: np.ndarray) -> np.ndarray:
@@ -180,7 +162,7 @@ def displacement_response(
     eigensolver: Eigensolver | None = None,
     form_factors: bool = True,
     energy: float = 0.0,
-) -> DisplacementResponse:
+) -> PatternResponse:
     """Cell-integrated, site-resolved charge–spin response to unit displacement patterns at q.
 
     Parameters
@@ -211,7 +193,7 @@ def fourier_responses(
     eigensolver: Eigensolver | None = None,
     form_factors: bool = True,
     energy: float = 0.0,
-) -> list[DisplacementResponse]:
+) -> list[PatternResponse]:
     """Fourier components ∫_cell δñ e^{−iG·r} d³r of the response at Q = q + G, one per G.
 
     g_reduced : (nG, 3) reciprocal lattice vectors, reduced coordinates. Site κ contributes
@@ -230,7 +212,7 @@ def energy_responses(
     energies: tuple[float, ...],
     kind: str = "full",
     form_factors: bool = True,
-) -> list[DisplacementResponse]:
+) -> list[PatternResponse]:
     """Cell-integrated responses to a perturbation e^{−iωt} at several ħω (eV), one per energy.
 
     The non-adiabatic response of DESIGN.md §2.2: the full response keeps a net
@@ -242,7 +224,7 @@ def energy_responses(
 
 
 def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batch, eigensolver,
-                      form_factors) -> list[list[DisplacementResponse]]:
+                      form_factors) -> list[list[PatternResponse]]:
     """Site-resolved Fourier components for every energy (outer list) and G (inner list)."""
     q_reduced = np.asarray(q_reduced, dtype=float)
     g_reduced = np.atleast_2d(np.asarray(g_reduced, dtype=float))
@@ -258,7 +240,7 @@ def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batc
     total /= len(kpoints)
     site_phase = np.exp(-1j * model.cartesian(g_reduced) @ model.atoms.positions.T)  # (nG, site)
     total *= site_phase[None, :, None, None, :, None, None]
-    return [[DisplacementResponse(q_reduced + g, kind, _pauli_components(t)) for g, t in zip(g_reduced, per_e)]
+    return [[PatternResponse(q_reduced + g, kind, _pauli_components(t), model.labels) for g, t in zip(g_reduced, per_e)]
             for per_e in total]
 
 

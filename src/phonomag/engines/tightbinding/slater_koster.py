@@ -19,17 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_SQ3 = np.sqrt(3.0)
+from phonomag.crystal.orbitals import CHANNELS
 
-#: Bond-integral channels for each (l1, l2) with l1 ≤ l2, in table order.
-CHANNELS: dict[tuple[int, int], tuple[str, ...]] = {
-    (0, 0): ("sigma",),
-    (0, 1): ("sigma",),
-    (0, 2): ("sigma",),
-    (1, 1): ("sigma", "pi"),
-    (1, 2): ("sigma", "pi"),
-    (2, 2): ("sigma", "pi", "delta"),
-}
+_SQ3 = np.sqrt(3.0)
 
 #: Harrison's distance exponents, Electronic Structure and the Properties of
 #: Solids (1980): s/p–s/p integrals ∝ d⁻², s/p–d ∝ d⁻⁷ᐟ², d–d ∝ d⁻⁵.

@@ -1,6 +1,6 @@
 """The paper's Fig. 3: phonon branches with the RMS magnetization of every mode, and the modes at K.
 
-Plotting only reads a :class:`~phonomag.response.modes.ModeMagnetization`; it computes no physics.
+Plotting only reads a :class:`~phonomag.response.modes.ModeResponse`; it computes no physics.
 
 Magnetization unit: the spin magnetic moment per unit cell, m ≈ −2 μ_B M (g_s ≈ 2,
 DESIGN.md §1), so RMS |m| = 2 RMS(M) μ_B per cell, shown as a multiple of a power of ten
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, Patch  # noqa: E402
 
-from phonomag.response.modes import ModeMagnetization  # noqa: E402
+from phonomag.response.modes import ModeResponse  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 from phonomag.crystal.qpoints import HEXAGONAL_POINTS, qpoint_label  # noqa: E402
 
@@ -44,7 +44,7 @@ def find_k_index(qpoints: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(np.asarray(qpoints) - HEXAGONAL_POINTS["K"], axis=1)))
 
 
-def _check(data: ModeMagnetization, distances, ticks, tick_labels, site_labels, positions, k_index) -> None:
+def _check(data: ModeResponse, distances, ticks, tick_labels, site_labels, positions, k_index) -> None:
     nq, nmodes, natoms = data.displacements.shape[:3]
     problems = []
     if np.shape(distances) != (nq,):
@@ -218,7 +218,7 @@ def _mode_panels(subfig, data, k_index, site_labels, positions, colours) -> None
 
 
 def plot_magnetization_dispersion(
-    data: ModeMagnetization,
+    data: ModeResponse,
     distances: np.ndarray,
     ticks: list[float],
     tick_labels: list[str],

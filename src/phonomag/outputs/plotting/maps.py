@@ -1,7 +1,7 @@
 """Real-space snapshots of a mode's spin and charge density (the paper's Figs. 1 and 2).
 
-Plotting only reads a :class:`~phonomag.engines.tightbinding.fields.FieldWave` on a plane and an
-:class:`~phonomag.engines.tightbinding.fields.AtomWave`; it computes no physics.
+Plotting only reads a :class:`~phonomag.response.fields.FieldWave` on a plane and an
+:class:`~phonomag.response.fields.AtomWave`; it computes no physics.
 
 Quantities and units (DESIGN.md §1, one convention in every panel): the spin
 polarisation density ⟨σ⟩ = 2M in Å⁻³ (the spin moment density is m ≈ −μ_B · 2M, so the
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 
-from phonomag.engines.tightbinding.fields import AtomWave, FieldWave  # noqa: E402
+from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 
 #: Largest drawn in-plane displacement, as a fraction of |a₁|.
@@ -44,7 +44,7 @@ PLANE_TOLERANCE = 0.5
 
 def _plane_height(field: FieldWave) -> float:
     if field.points.ndim != 3:
-        raise ValueError("maps need a field on a plane (phonomag.engines.tightbinding.fields.plane_field)")
+        raise ValueError("maps need a field on a plane (an engine's plane_field)")
     return float(field.points[0, 0, 2])
 
 

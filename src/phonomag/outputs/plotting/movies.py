@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FFMpegWriter, PillowWriter  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from phonomag.engines.tightbinding.fields import AtomWave, FieldWave  # noqa: E402
+from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 from phonomag.outputs.plotting.maps import FIGURE_SIZES, draw_inplane_magnetization, draw_mz_and_charge  # noqa: E402
 
 PANELS = {"inplane": draw_inplane_magnetization, "mz-charge": draw_mz_and_charge}

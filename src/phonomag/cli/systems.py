@@ -1,0 +1,29 @@
+"""A material's structure, phonon model and response engine, loaded for the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phonomag.crystal.materials import MaterialSpec, load_material
+from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.phonons.model import PhononModel, build_phonon_model
+
+
+def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
+    """Material spec and its electronic model, with the gap checked."""
+    spec = load_material(material)
+    model = TightBindingModel.from_material(spec)
+    model.check_gap()
+    return spec, model
+
+
+def load_phonons(spec: MaterialSpec) -> PhononModel:
+    """Phonon model of a material from its ``[phonons]`` table."""
+    return build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
+
+
+def load_system(material: str | Path, kgrid: tuple[int, int, int]) -> tuple[MaterialSpec, TightBindingEngine, PhononModel]:
+    """(material spec, its tight-binding engine on ``kgrid``, its phonon model)."""
+    spec, model = load_model(material)
+    return spec, TightBindingEngine(model, kgrid, f"{spec.name} ({spec.source})"), load_phonons(spec)

@@ -1,0 +1,125 @@
+"""The response-engine protocol, and the one loop that turns an engine and phonon modes into a ModeResponse.
+
+An engine knows the electrons of one material: for a phonon wavevector q it returns
+the charge–spin response to the unit displacement patterns u_κ(R) = ε̂_α e^{iq·(R+τ_κ)}
+(1 Å, DESIGN.md §3, §5), cell-integrated (:meth:`ResponseEngine.pattern_response`),
+as Fourier components at q + G (:meth:`ResponseEngine.fourier_response`), and in real
+space for given displacements (:meth:`ResponseEngine.plane_field`,
+:meth:`ResponseEngine.volume_field`). Nothing downstream knows which engine it is
+(cf. ASE's Calculator protocol). Engines that cannot do something (another kind, a
+finite frequency, a q they were not computed at) raise :class:`EngineCapabilityError`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from ase import Atoms
+from tqdm.auto import tqdm
+
+from phonomag.errors import PhonomagError
+from phonomag.phonons.amplitudes import mode_displacements
+from phonomag.response.fields import CellField
+from phonomag.response.modes import ModeResponse, PatternResponse
+from phonomag.response.structure_factor import ScatteringAmplitudes, fold_to_zone
+
+
+class EngineCapabilityError(PhonomagError):
+    """The engine cannot evaluate what was asked (kind, frequency, q-point, field)."""
+
+
+@runtime_checkable
+class ResponseEngine(Protocol):
+    """What every response engine provides (see the module docstring).
+
+    name: short engine name written into every output ("tight-binding", "abinit-dfpt");
+    atoms: the structure (Å); atom_labels: one label per atom; kgrid: k grid of the
+    Brillouin-zone sums.
+    """
+
+    name: str
+    atoms: Atoms
+    atom_labels: tuple[str, ...]
+    kgrid: tuple[int, int, int]
+
+    def provenance(self) -> dict[str, str]:
+        """What produced the numbers (model file or DFPT settings), for the files."""
+
+    def pattern_response(self, q_reduced: np.ndarray, kind: str = "one-sided",
+                         energy_ev: float = 0.0) -> PatternResponse:
+        """Cell-integrated, site-resolved response to the unit patterns at q (electrons per cell per Å).
+
+        energy_ev: ħω of the perturbation e^{−iωt} (0: static, adiabatic).
+        """
+
+    def fourier_response(self, q_reduced: np.ndarray, g_reduced: np.ndarray,
+                         kind: str = "one-sided") -> np.ndarray:
+        """∫_cell ñ^β_{q,κα}(r) e^{−iG·r} d³r (nG, natoms, 3, 4) for the unit patterns, electrons per cell per Å.
+
+        g_reduced (nG, 3) integers; G = 0 is the cell moment.
+        """
+
+    def plane_field(self, q_reduced: np.ndarray, displacements: np.ndarray, z: float, points: int,
+                    kind: str = "one-sided") -> CellField:
+        """δñ^α on the plane at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å."""
+
+    def volume_field(self, q_reduced: np.ndarray, displacements: np.ndarray, shape: tuple[int, int, int],
+                     kind: str = "one-sided") -> CellField:
+        """δñ^α on a volume grid of one cell (n₁, n₂ in plane, n₃ heights over the layer)."""
+
+
+def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided",
+                          amplitude: str | float = "zero-point", phonon_source: str = "",
+                          progress: bool = True) -> ModeResponse:
+    """Response of every mode of ``modes`` (PhononModes) from ``engine``: one pattern response per q."""
+    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
+    patterns = [engine.pattern_response(q, kind)
+                # disable=None: a bar on terminals, silent in logs and pipes
+                for q in tqdm(modes.qpoints, desc="response", unit="q", disable=None if progress else True)]
+    return ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
+                                      engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
+
+
+def compute_finite_frequency_response(engine, modes, amplitude: str | float = "zero-point",
+                                      phonon_source: str = "", progress: bool = True) -> ModeResponse:
+    """Full (N⁺ + N⁻) response of every mode at its own frequency, ħω = ħω_qν (DESIGN.md §2.2).
+
+    The static full response has no net magnetization; at finite ω the two halves have
+    denominators ε_v − ε_c ± ħω and a magnetization odd in ω survives. Its ratio to the
+    one-sided value measures how much of the paper's N⁺ magnetization is a net physical one.
+    Needs an engine with ``frequency_responses(q, energies_ev)`` (the tight-binding engine).
+    """
+    if not hasattr(engine, "frequency_responses"):
+        raise EngineCapabilityError(f"the {engine.name} engine has no finite-frequency response")
+    displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
+    site = []
+    for iq in tqdm(range(len(modes.qpoints)), desc="ω-response", unit="q", disable=None if progress else True):
+        energies = tuple(np.maximum(modes.frequencies[iq], 0.0) * 1e-3)
+        responses = engine.frequency_responses(modes.qpoints[iq], energies)
+        site.append([r.for_displacements(u) for r, u in zip(responses, displacements[iq])])
+    return ModeResponse(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
+                        displacements, np.array(site), tuple(engine.atom_labels), responses[0].site_labels,
+                        "full, ħω = ħω_qν", amplitude, tuple(engine.kgrid), engine.name,
+                        {**engine.provenance(), "phonons": phonon_source})
+
+
+def compute_scattering_amplitudes(engine: ResponseEngine, phonons, Q: np.ndarray, kind: str = "one-sided",
+                                  amplitude: str | float = "zero-point", progress: bool = True) -> ScatteringAmplitudes:
+    """δñ^α_qν(G) and ω_qν for every Q (n, 3) reduced; one engine call per distinct q (all its G at once).
+
+    phonons: anything with ``modes(qpoints)`` (a phonon model); kind, amplitude: as
+    :func:`compute_mode_response`.
+    """
+    q, G = fold_to_zone(Q)
+    _, first, group = np.unique(np.round(q, 8), axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    modes = phonons.modes(q[first])
+    u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
+    result = np.zeros((len(q), modes.frequencies.shape[1], 4), dtype=complex)
+    for i in tqdm(range(len(first)), desc="S(Q,ω) response", unit="q", disable=None if progress else True):
+        members = np.flatnonzero(group == i)
+        tensors = engine.fourier_response(modes.qpoints[i], G[members], kind)  # (nG, κ, α, 4)
+        result[members] = np.einsum("nka,gkab->gnb", u[i], tensors)
+    return ScatteringAmplitudes(np.atleast_2d(np.asarray(Q, dtype=float)), modes.qpoints[group], G,
+                                modes.frequencies[group], modes.parity[group], result)

@@ -1,0 +1,64 @@
+"""The tight-binding response engine: a Slater–Koster spinor model and a k grid behind the engine protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.tightbinding.fields import cell_field, mode_density_response, plane_field
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.engines.tightbinding.response import KINDS, energy_responses, fourier_responses
+from phonomag.response.fields import CellField
+from phonomag.response.modes import PatternResponse
+
+
+class TightBindingEngine:
+    """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`TightBindingModel` with Brillouin-zone sums on ``kgrid``.
+
+    Sum over states (DESIGN.md §1), batched over k; any q, any G, static or finite
+    frequency, one-sided or full; site-resolved cell moments (on-site form factors).
+    ``source``: where the model came from (model file), for the provenance.
+    """
+
+    name = "tight-binding"
+
+    def __init__(self, model: TightBindingModel, kgrid: tuple[int, int, int], source: str = ""):
+        self.model = model
+        self.kgrid = tuple(int(n) for n in kgrid)
+        self.atoms = model.atoms
+        self.atom_labels = tuple(model.labels)
+        self.source = source
+
+    def provenance(self) -> dict[str, str]:
+        return {"engine": f"Slater–Koster spinor tight binding, sum over states on a {list(self.kgrid)} k grid",
+                "model": self.source}
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise EngineCapabilityError(f"response kind {kind!r} is not one of {', '.join(KINDS)}")
+
+    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
+        self._check_kind(kind)
+        if energy_ev:
+            return energy_responses(self.model, q_reduced, self.kgrid, (energy_ev,), kind)[0]
+        return fourier_responses(self.model, q_reduced, self.kgrid, np.zeros((1, 3)), kind)[0]
+
+    def frequency_responses(self, q_reduced, energies_ev) -> list[PatternResponse]:
+        """Full responses at several ħω (eV) at one q, bands shared."""
+        return energy_responses(self.model, q_reduced, self.kgrid, tuple(energies_ev), "full")
+
+    def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
+        self._check_kind(kind)
+        responses = fourier_responses(self.model, q_reduced, self.kgrid, g_reduced, kind)
+        return np.stack([r.tensor.sum(axis=2) for r in responses])
+
+    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
+        self._check_kind(kind)
+        lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
+        return plane_field(self.model, q_reduced, density, lattice, shape=(points, points), z=z)
+
+    def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
+        self._check_kind(kind)
+        lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
+        return cell_field(self.model, q_reduced, density, lattice, shape=tuple(shape))

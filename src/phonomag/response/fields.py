@@ -1,0 +1,126 @@
+"""Real-space fields of a mode's response, and the atoms' motion, as data the outputs read.
+
+Conventions (DESIGN.md §1): lengths Å, wavevectors 1/Å (Cartesian) or reduced;
+Pauli components δñ^α (α = 0, x, y, z) in electrons/Å³ (induced electrons 2n⁰, spin
+polarisation ⟨σ⟩ = 2M, spin moment m ≈ −2 μ_B M). Time dependence of one coherent mode
+(phase φ = ωt): n^α(r, t) = Re[δñ^α(r) e^{i(q·r − φ)}], u_κ(R, t) = Re[u_κ e^{i(q·(R+τ_κ) − φ)}].
+Every engine returns its fields as a :class:`CellField` on one cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+
+
+def cartesian_q(atoms: Atoms, q_reduced) -> np.ndarray:
+    """Reduced → Cartesian wavevector (1/Å): q = Σ_i q_i b_i with a_i·b_j = 2π δ_ij."""
+    return np.asarray(q_reduced, dtype=float) @ (2 * np.pi * atoms.cell.reciprocal())
+
+
+@dataclass(frozen=True)
+class FieldWave:
+    """A mode's density over several cells: n^α(r, t) = Re[bloch^α(r) e^{−iφ}], φ = ωt.
+
+    points (…, 3) Cartesian Å; bloch (4, …) complex = δñ^α(r) e^{iq·r}, electrons/Å³
+    (Pauli components α = 0, x, y, z); q_cartesian (3,) 1/Å; cell (3, 3) Å; cells (c₁, c₂).
+    """
+
+    points: np.ndarray
+    bloch: np.ndarray
+    q_cartesian: np.ndarray
+    cell: np.ndarray
+    cells: tuple[int, int]
+
+    def at(self, phase: float) -> np.ndarray:
+        """Real snapshot n^α(r, t) (4, …) electrons/Å³ at φ = ωt (radians)."""
+        return (self.bloch * np.exp(-1j * phase)).real
+
+
+@dataclass(frozen=True)
+class CellField:
+    """Cell-periodic amplitude δñ^α on a grid of one cell.
+
+    points (n₁, n₂, 3) for a plane or (n₁, n₂, n₃, 3) for a volume, Cartesian Å, at
+    fractional in-plane coordinates (i/n₁, j/n₂) and heights ``heights`` (Å);
+    amplitude (4, n₁, n₂[, n₃]) complex electrons/Å³, α = 0, x, y, z; q_cartesian (3,) 1/Å.
+    """
+
+    points: np.ndarray
+    amplitude: np.ndarray
+    heights: np.ndarray
+    q_cartesian: np.ndarray
+    cell: np.ndarray
+
+    def wave(self, cells: tuple[int, int] = (4, 4)) -> FieldWave:
+        """The field over c₁×c₂ cells: tiled periodic amplitude times the Bloch phase e^{iq·r}."""
+        c1, c2 = cells
+        n1, n2 = self.points.shape[:2]
+        rest = self.points.shape[2:-1]
+        i = np.arange(c1 * n1) // n1
+        j = np.arange(c2 * n2) // n2
+        shift = i[:, None, None] * self.cell[0] + j[None, :, None] * self.cell[1]
+        shift = shift.reshape(c1 * n1, c2 * n2, *([1] * len(rest)), 3)
+        points = np.tile(self.points, (c1, c2, *([1] * len(rest)), 1)) + shift
+        amplitude = np.tile(self.amplitude, (1, c1, c2, *([1] * len(rest))))
+        bloch = amplitude * np.exp(1j * points @ self.q_cartesian)[None]
+        return FieldWave(points, bloch, self.q_cartesian, self.cell, (c1, c2))
+
+    def cell_integral(self) -> np.ndarray:
+        """n̄^α = ∫_cell δñ^α d³r (4,) complex, electrons per cell (volume grids only).
+
+        Uniform periodic rule in-plane and the rectangle rule in z (the integrand vanishes
+        at both ends of the height range).
+        """
+        if self.amplitude.ndim != 4:
+            raise ValueError("the cell integral needs a volume grid (cell_field), not a plane")
+        n1, n2, n3 = self.amplitude.shape[1:]
+        area = np.linalg.norm(np.cross(self.cell[0], self.cell[1]))
+        dz = (self.heights[-1] - self.heights[0]) / (n3 - 1)
+        return self.amplitude.sum(axis=(1, 2, 3)) * area / (n1 * n2) * dz
+
+
+def in_plane_grid(cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Cartesian in-plane points (n₁, n₂, 3) at fractional (i/n₁, j/n₂), z = 0."""
+    f1 = np.arange(shape[0]) / shape[0]
+    f2 = np.arange(shape[1]) / shape[1]
+    return f1[:, None, None] * cell[0] + f2[None, :, None] * cell[1]
+
+
+@dataclass(frozen=True)
+class AtomWave:
+    """Atom displacements of one mode over several cells: u(R, t) = Re[amplitudes e^{−iφ}], φ = ωt.
+
+    positions (N, 3) equilibrium Å; amplitudes (N, 3) complex Å = u_κ e^{iq·(R+τ_κ)};
+    atom (N,) index κ in the cell; labels, symbols per κ; cells (c₁, c₂).
+    """
+
+    positions: np.ndarray
+    amplitudes: np.ndarray
+    atom: np.ndarray
+    labels: tuple[str, ...]
+    symbols: tuple[str, ...]
+    cells: tuple[int, int]
+
+    def at(self, phase: float) -> np.ndarray:
+        """Real displacements (N, 3) Å at φ = ωt (radians)."""
+        return (self.amplitudes * np.exp(-1j * phase)).real
+
+
+def atom_wave(atoms: Atoms, labels: tuple[str, ...], q_reduced: np.ndarray, displacements: np.ndarray,
+              cells: tuple[int, int] = (4, 4)) -> AtomWave:
+    """Displacement wave of the complex amplitudes u (natoms, 3) Å over c₁×c₂ cells (R = m₁a₁ + m₂a₂, m ≥ 0).
+
+    ``labels``: one per atom of ``atoms`` (the structure whose positions are drawn).
+    """
+    cell = atoms.cell.array
+    m = np.stack(np.meshgrid(np.arange(cells[0]), np.arange(cells[1]), indexing="ij"), axis=-1).reshape(-1, 2)
+    natoms = len(atoms)
+    shifts = m @ cell[:2]
+    positions = (shifts[:, None, :] + atoms.positions[None]).reshape(-1, 3)
+    phase = np.exp(1j * positions @ cartesian_q(atoms, q_reduced))
+    amplitudes = np.tile(np.asarray(displacements, dtype=complex), (len(m), 1)) * phase[:, None]
+    return AtomWave(positions, amplitudes, np.tile(np.arange(natoms), len(m)), tuple(labels),
+                    tuple(atoms.get_chemical_symbols()), tuple(cells))
