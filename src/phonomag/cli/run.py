@@ -27,12 +27,11 @@ import numpy as np
 from phonomag import __version__
 from phonomag.cli.config import RunConfig, load_run_config
 from phonomag.cli.overviews import electronic_overview, phonon_overview
-from phonomag.cli.systems import load_model, load_phonons
+from phonomag.cli.systems import load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.engines.base import compute_mode_response
-from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.outputs.maps import MapOptions, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
@@ -90,9 +89,8 @@ def build_system(config: RunConfig, output: Path) -> System:
         for q in qpoints.values():
             engine.check_qpoint(q)
         return System(spec, engine, engine, qpoints, _digest(spec.raw, __version__, "abinit", config.abinit))
-    spec, model = load_model(config.material)
-    engine = TightBindingEngine(model, config.kgrid, f"{spec.name} ({spec.source})")
-    return System(spec, engine, load_phonons(spec), None, _digest(spec.raw, __version__))
+    spec, engine, phonons = load_system(config.material, config.kgrid)
+    return System(spec, engine, phonons, None, _digest(spec.raw, __version__))
 
 
 def run_main(config_path: Path | None, output: Path, engine_name: str | None = None) -> list[str]:
@@ -182,9 +180,7 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, stamps: Stam
     data, lines = _results_stage(config, system, output, stamps, qpoints, None, labels, {})
     lines += [f"{key}: {value}" for key, value in data.provenance.items()]
     lines += mode_table(data, dict(enumerate(labels)))
-    spec, model = load_model(config.material)
-    model_engine = TightBindingEngine(model, config.kgrid, f"{spec.name} ({spec.source})")
-    phonons = load_phonons(spec)
+    _, model_engine, phonons = load_system(config.material, config.kgrid)
     reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.kind, config.amplitude,
                                       phonons.description, progress=False)
     rows = compare_responses(reference, data, labels)

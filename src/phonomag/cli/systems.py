@@ -7,7 +7,7 @@ from pathlib import Path
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.phonons.model import PhononModel, build_phonon_model
+from phonomag.phonons.model import PhononModel
 
 
 def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
@@ -20,10 +20,10 @@ def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
 
 def load_phonons(spec: MaterialSpec) -> PhononModel:
     """Phonon model of a material from its ``[phonons]`` table."""
-    return build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
+    return PhononModel.from_material(spec)
 
 
 def load_system(material: str | Path, kgrid: tuple[int, int, int]) -> tuple[MaterialSpec, TightBindingEngine, PhononModel]:
     """(material spec, its tight-binding engine on ``kgrid``, its phonon model)."""
-    spec, model = load_model(material)
-    return spec, TightBindingEngine(model, kgrid, f"{spec.name} ({spec.source})"), load_phonons(spec)
+    spec = load_material(material)
+    return spec, TightBindingEngine.from_material(spec, kgrid), PhononModel.from_material(spec)

@@ -67,6 +67,11 @@ class PhononModel:
     order: np.ndarray
     description: str
 
+    @classmethod
+    def from_material(cls, spec) -> "PhononModel":
+        """The phonons of a material (:class:`~phonomag.crystal.materials.MaterialSpec`), from its ``[phonons]`` table."""
+        return build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
+
     @property
     def masses(self) -> np.ndarray:
         """Masses (amu) used in the dynamical matrix, in the order of ``atoms``."""
@@ -93,7 +98,8 @@ class PhononModel:
 
 
 def build_phonon_model(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
-    """Engine for the primitive cell ``atoms`` (Å) from the ``[phonons]`` table ``config``."""
+    """Phonon model of the primitive cell ``atoms`` (Å) from the ``[phonons]`` table ``config``
+    (files named there are relative to ``base_dir``)."""
     source = config.get("source")
     if source not in _KEYS:
         raise PhononSourceError(

@@ -29,6 +29,13 @@ class TightBindingEngine:
         self.atom_labels = tuple(model.labels)
         self.source = source
 
+    @classmethod
+    def from_material(cls, spec, kgrid: tuple[int, int, int] = (24, 24, 1)) -> "TightBindingEngine":
+        """The engine of a material's model file (:class:`~phonomag.crystal.materials.MaterialSpec`), gap checked."""
+        model = TightBindingModel.from_material(spec)
+        model.check_gap()
+        return cls(model, kgrid, f"{spec.name} ({spec.source})")
+
     def provenance(self) -> dict[str, str]:
         return {"engine": f"Slater–Koster spinor tight binding, sum over states on a {list(self.kgrid)} k grid",
                 "model": self.source}
