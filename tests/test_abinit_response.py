@@ -170,7 +170,6 @@ engine = "abinit"
 kgrid = [6, 6, 1]
 [outputs]
 movies = false
-field_files = false
 [abinit]
 ecut = 8
 kgrid = [3, 3, 1]
@@ -192,10 +191,12 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY_RUN)
     lines = run_main(config, tmp_path / "out")
-    with xr.open_dataset(tmp_path / "out" / "abinit_results.nc") as data:
-        moments = {q: complex_from(data["cell_moment"].sel(q=q)) for q in ("K", "K'")}
-        parity = {q: data["parity"].sel(q=q).values for q in ("K", "K'")}
-        frequencies = {q: data["frequency"].sel(q=q).values for q in ("K", "K'")}
+    with xr.open_dataset(tmp_path / "out" / "results.nc") as data:
+        assert data.attrs["engine"] == "abinit-dfpt" and list(data["site"].values) == ["cell"]
+        index = {str(label): i for i, label in enumerate(data["q_label"].values)}
+        moments = {q: complex_from(data["cell_moment"].isel(q=index[q])) for q in ("K", "K'")}
+        parity = {q: data["parity"].isel(q=index[q]).values for q in ("K", "K'")}
+        frequencies = {q: data["frequency"].isel(q=index[q]).values for q in ("K", "K'")}
     for q in ("K", "K'"):
         m = moments[q]
         scale, charge = np.abs(m[:, 1:]).max(), np.abs(m[:, 0]).max()  # each forbidden part against its own kind
@@ -215,7 +216,8 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
                  "Kp_highest_acoustic"):
         assert (maps / f"{name}.png").is_file(), name
     assert sum("skipped, q = M" in line for line in lines) == 2
-    assert (tmp_path / "out" / "abinit_comparison.txt").is_file()
+    assert (tmp_path / "out" / "model_vs_dfpt.txt").is_file()
+    assert (maps / "K_highest_acoustic_mz.cube").stat().st_size > 0  # field files from the ABINIT fields
     work = tmp_path / "out" / "abinit-work"
     assert sorted(p.name for p in work.iterdir()) == ["gs", "q_-1_-1_0", "q_1_1_0"]
     assert not list(work.glob("q_*/dfpt*/*_1WF*")) and len(list(work.glob("q_*/response.nc"))) == 2
