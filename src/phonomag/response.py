@@ -27,12 +27,17 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from phonomag.electrons.orbitals import PAULI
 from phonomag.electrons.tightbinding import TightBindingModel
 
 Kind = Literal["one-sided", "full"]
 KINDS: tuple[str, ...] = ("one-sided", "full")
+
+#: The k-batched kernels multiply and diagonalise many small matrices (n ≈ 22): there a
+#: second BLAS thread costs more in synchronisation than it gains, so they run with one.
+single_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 
 #: σ_0, σ_x, σ_y, σ_z, shape (4, 2, 2).
 PAULI4 = np.concatenate([np.eye(2, dtype=complex)[None], PAULI])
@@ -241,6 +246,7 @@ def energy_responses(
     return [per_g[0] for per_g in tensors]
 
 
+@single_blas_thread
 def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batch, eigensolver,
                       form_factors) -> list[list[DisplacementResponse]]:
     """Site-resolved Fourier components for every energy (outer list) and G (inner list)."""
@@ -262,6 +268,7 @@ def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batc
             for per_e in total]
 
 
+@single_blas_thread
 def response_matrices(
     model: TightBindingModel,
     q_reduced: np.ndarray,
