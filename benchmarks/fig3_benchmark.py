@@ -1,8 +1,9 @@
 """Benchmark: the Fig. 3 data set (mode-resolved magnetization along Γ–M–K–Γ).
 
 Prints wall time, throughput (q-points × modes per second), the floating-point
-rate of the response kernel estimated from its operation count, and the ratio
-to this machine's measured complex matrix-multiply peak.
+rate of the response kernel estimated from its operation count, the ratio to this
+machine's complex matrix-multiply peak (measured by the script with every BLAS thread,
+and with one), and the split of one q-point's time over the parts of the kernel.
 
     python benchmarks/fig3_benchmark.py [--npoints 151] [--kgrid 36] [--repeat 1]
 """
@@ -13,11 +14,13 @@ import argparse
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.engines.base import compute_mode_response
+from phonomag.engines.tightbinding import response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
-from phonomag.cli.overviews import load_model, load_phonons
 
 
 def matmul_peak(n: int = 1024, repeat: int = 3) -> float:
@@ -51,6 +54,36 @@ def response_flops(n_k: int, n_basis: int, n_orb: int, n_occ: int, natoms: int) 
     return n_k * (eig + vertex + sites + contraction)
 
 
+def timed(function, *args, repeat: int = 3):
+    """(best wall time in s over ``repeat`` calls, result of the last call)."""
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function(*args)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def one_q_split(model, q: np.ndarray, kgrid: tuple[int, int, int]) -> dict[str, float]:
+    """Wall time (s) of each part of the one-sided response at one q, one BLAS thread."""
+    kpoints = response.sampling_grid(kgrid, q)
+    occ = slice(0, model.occupied_bands)
+    emp = slice(model.occupied_bands, model.n_basis)
+    with threadpool_limits(limits=1, user_api="blas"):
+        parts = {}
+        parts["H(k), H(k+q)"], (h_k, h_kq) = timed(lambda: (model.hamiltonian(kpoints),
+                                                            model.hamiltonian(kpoints + q)))
+        parts["eigh at k, k+q"], ((e_k, v_k), (e_kq, v_kq)) = timed(lambda: (np.linalg.eigh(h_k),
+                                                                             np.linalg.eigh(h_kq)))
+        parts["orbital vertex"], vertex = timed(model.vertex, kpoints, q)
+        parts["form factors"], weight = timed(model.onsite_form_factors, q)
+        parts["band vertex"], (x, y, amplitude) = timed(
+            response._amplitudes, model, vertex, v_kq, v_k, e_kq, e_k, emp, occ, 1.0)
+        parts["site sums"], _ = timed(response._site_diagonal_sum, model, x, y, amplitude, weight)
+        parts["whole q (displacement_response)"], _ = timed(response.displacement_response, model, q, kgrid)
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npoints", type=int, default=151, help="q-points along Γ–M–K–Γ")
@@ -59,12 +92,12 @@ def main() -> None:
     args = parser.parse_args()
 
     spec, model = load_model("WSe2")
-    engine = load_phonons(spec)
+    phonons = load_phonons(spec)
     qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=args.npoints)
     kgrid = (args.kgrid, args.kgrid, 1)
 
     start = time.perf_counter()
-    modes = engine.modes(qpoints)
+    modes = phonons.modes(qpoints)
     phonon_time = time.perf_counter() - start
     best = np.inf
     for _ in range(args.repeat):
@@ -73,9 +106,12 @@ def main() -> None:
         best = min(best, time.perf_counter() - start)
 
     n_q, n_modes = data.frequencies.shape
-    flops = len(qpoints) * response_flops(
-        int(np.prod(kgrid)), model.n_basis, model.n_orbitals, model.occupied_bands, len(model.atoms))
+    one_q = response_flops(int(np.prod(kgrid)), model.n_basis, model.n_orbitals, model.occupied_bands,
+                           len(model.atoms))
+    flops = len(qpoints) * one_q
     peak = matmul_peak()
+    with threadpool_limits(limits=1, user_api="blas"):
+        peak_one = matmul_peak()
     print(f"Fig. 3 data set: {n_q} q-points × {n_modes} modes, k grid {kgrid[0]}×{kgrid[1]}×1")
     print(f"phonons (force constants + {n_q} dynamical matrices): {phonon_time:8.2f} s")
     print(f"response, all q and modes:                     {best:8.2f} s")
@@ -83,6 +119,14 @@ def main() -> None:
     print(f"estimated kernel rate:                         {flops / best / 1e9:8.2f} Gflop/s")
     print(f"measured complex matmul peak:                  {peak / 1e9:8.2f} Gflop/s")
     print(f"ratio to peak:                                 {flops / best / peak:8.3f}")
+    print(f"measured complex matmul peak, one BLAS thread: {peak_one / 1e9:8.2f} Gflop/s")
+    q = qpoints[len(qpoints) // 3]
+    print(f"one q = {np.round(q, 4)} ({one_q / 1e9:.3f} Gflop), one BLAS thread:")
+    split = one_q_split(model, q, kgrid)
+    for name, seconds in split.items():
+        print(f"  {name:32s} {seconds * 1e3:8.1f} ms")
+    whole = split["whole q (displacement_response)"]
+    print(f"  ratio to the one-thread peak:    {one_q / whole / peak_one:8.3f}")
 
 
 if __name__ == "__main__":

@@ -258,3 +258,33 @@ def test_maps_and_movie_are_written(model, tmp_path):
     written += write_movie(wave, atoms, tmp_path / "movie", frames=2, dpi=40)
     assert {p.name for p in written} >= {"fig1.png", "fig1.pdf", "fig2.png", "fig2.pdf", "movie.gif"}
     assert all(p.stat().st_size > 0 for p in written)
+    from PIL import Image
+
+    with Image.open(tmp_path / "movie.gif") as gif:
+        assert gif.n_frames == 2
+
+
+def test_movie_frames_equal_the_still_maps_at_their_phase(model):
+    """A movie frame (figure built once, data updated, layout frozen after frame 0) has the same
+    pixels as the map drawn from scratch at that frame's phase with constrained layout."""
+    import matplotlib.pyplot as plt
+
+    from phonomag.outputs.plotting.maps import FIGURE_SIZES
+    from phonomag.outputs.plotting.movies import PANELS, movie_frames
+
+    u = mirror_pattern(-1, seed=8)
+    lattice, density = fields.mode_density_response(model, K, GRID, u)
+    wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
+    atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
+    count, dpi = 3, 40
+    for panels, draw in PANELS.items():
+        frames = list(movie_frames(wave, atoms, panels, frames=count, dpi=dpi))
+        assert len(frames) == count
+        for k in (1, 2):
+            fig = plt.figure(figsize=FIGURE_SIZES[panels], dpi=dpi, layout="constrained")
+            draw(fig, wave, atoms, 2 * np.pi * k / count)
+            fig.canvas.draw()
+            still = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+            plt.close(fig)
+            assert not np.array_equal(frames[0], still), (panels, k)  # the snapshot changes with the phase
+            assert np.array_equal(frames[k], still), (panels, k, np.count_nonzero(frames[k] != still))

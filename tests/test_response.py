@@ -67,6 +67,25 @@ def test_gauge_invariance(model):
     assert mixed, "the grid must contain degenerate (Kramers) pairs to mix"
 
 
+@pytest.mark.parametrize("q", [K, GENERIC_Q, OFF_GRID_Q], ids=["K", "on-grid", "off-grid"])
+def test_k_plus_q_states_by_time_reversal_equal_the_diagonalised_ones(model, q):
+    """The default path takes the k+q states from the k states by time reversal; an explicit
+    eigensolver diagonalises H(k+q). Both give the same energies, projectors and response."""
+    from phonomag.engines.tightbinding.response import _grid_bands, sampling_grid
+
+    e_k, v_k, e_kq, v_kq = _grid_bands(model, q, (6, 4, 1), None)
+    e_ref, v_ref = model.eigh(sampling_grid((6, 4, 1), q) + q)
+    assert np.abs(e_kq - e_ref).max() < 1e-12
+    occ = slice(0, model.occupied_bands)
+    projector = v_kq[:, :, occ] @ np.swapaxes(v_kq[:, :, occ].conj(), -1, -2)
+    projector_ref = v_ref[:, :, occ] @ np.swapaxes(v_ref[:, :, occ].conj(), -1, -2)
+    assert np.abs(projector - projector_ref).max() < 1e-12
+    for kind in ("one-sided", "full"):
+        default = displacement_response(model, q, GRID, kind)
+        solved = displacement_response(model, q, GRID, kind, eigensolver=model.eigh)
+        assert relative(default.tensor, solved.tensor) < EXACT
+
+
 def test_time_reversal(model):
     """n⁰_{−q} = (n⁰_q)*, M_{−q} = −(M_q)* for real unit patterns (e_{−q} = e_q*)."""
     plus = cell_total(displacement_response(model, GENERIC_Q, GRID))

@@ -61,6 +61,27 @@ def _sphere(n_theta: int = 24, n_phi: int = 48) -> tuple[np.ndarray, np.ndarray]
     return directions, weights
 
 
+@lru_cache(maxsize=16)
+def _quadrature(letters: tuple[str, ...], names: tuple[str, ...], radial: tuple[tuple[str, tuple[int, float]], ...],
+                n_radial: int) -> tuple[np.ndarray, np.ndarray]:
+    """The q-independent part of F: quadrature points r r̂ (n_r·n_dir, 3) Å and the weighted
+    orbital products w R_μ Y_μ R_ν Y_ν (n_orb², n_r·n_dir), real."""
+    radial = dict(radial)
+    directions, w_angle = _sphere()
+    # Gauss–Laguerre in s = 2 ζ_min r: ∫ f(r) r² dr with the slowest decaying exponential
+    zeta_min = min(radial[letter][1] for letter in set(letters)) / Bohr
+    s, w_s = np.polynomial.laguerre.laggauss(n_radial)
+    r = s / (2 * zeta_min)
+    w_r = w_s * np.exp(s) * r**2 / (2 * zeta_min)
+    shells = {letter: slater_radial(*radial[letter], r) for letter in set(letters)}
+    radial_values = np.array([shells[letter] for letter in letters])  # (n_orb, n_r)
+    angular = angular_values(names, directions)  # (n_orb, n_dir)
+    weight = w_r[:, None] * w_angle[None, :]
+    product = np.einsum("mr,md,nr,nd,rd->mnrd", radial_values, angular, radial_values, angular, weight)
+    points = r[:, None, None] * directions[None]
+    return points.reshape(-1, 3), product.reshape(len(names) ** 2, -1)
+
+
 def onsite_form_factors(
     names: tuple[str, ...],
     radial: dict[str, tuple[int, float]],
@@ -70,22 +91,14 @@ def onsite_form_factors(
     """F_μν(q) for one atom's orbitals at wavevectors q (nq, 3) in 1/Å → (nq, n_orb, n_orb) complex.
 
     radial : shell letter → (n, ζ in 1/bohr), as in the model file's ``slater`` table.
+    The q-independent quadrature is cached; per q it is e^{−iq·r} summed with real weights.
     """
-    letters = ["spd"[ORBITAL_INDEX[name][0]] for name in names]
+    letters = tuple("spd"[ORBITAL_INDEX[name][0]] for name in names)
     missing = sorted(set(letters) - set(radial))
     if missing:
         raise ValueError(f"no Slater radial function for shell(s) {', '.join(missing)}")
-    directions, w_angle = _sphere()
-    # Gauss–Laguerre in s = 2 ζ_min r: ∫ f(r) r² dr with the slowest decaying exponential
-    zeta_min = min(radial[letter][1] for letter in set(letters)) / Bohr
-    s, w_s = np.polynomial.laguerre.laggauss(n_radial)
-    r = s / (2 * zeta_min)
-    w_r = w_s * np.exp(s) * r**2 / (2 * zeta_min)
-    shells = {letter: slater_radial(*radial[letter], r) for letter in set(letters)}
-    radial_values = np.array([shells[letter] for letter in letters])  # (n_orb, n_r)
-    angular = angular_values(tuple(names), directions)  # (n_orb, n_dir)
-    q = np.atleast_2d(np.asarray(q_cartesian, dtype=float))
-    phase = np.exp(-1j * np.einsum("qa,da,r->qrd", q, directions, r))  # (nq, n_r, n_dir)
-    weight = w_r[:, None] * w_angle[None, :]
-    product = np.einsum("mr,md,nr,nd->mnrd", radial_values, angular, radial_values, angular)
-    return np.einsum("mnrd,qrd,rd->qmn", product, phase, weight, optimize=True)
+    frozen = tuple(sorted((letter, (int(n), float(zeta))) for letter, (n, zeta) in radial.items()))
+    points, products = _quadrature(letters, tuple(names), frozen, n_radial)
+    angle = np.atleast_2d(np.asarray(q_cartesian, dtype=float)) @ points.T  # (nq, n_r·n_dir)
+    values = np.cos(angle) @ products.T - 1j * (np.sin(angle) @ products.T)
+    return values.reshape(len(angle), len(names), len(names))

@@ -57,6 +57,15 @@ class Bonds:
     forward: np.ndarray  # (nb,) True when atom i is the first atom of the spec's pair
 
 
+
+def _phase_sum(phases: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ_b phases[k, b] weights[b, …] for complex phases and real weights, as two real matmuls."""
+    flat = weights.reshape(len(weights), -1)
+    result = np.empty((len(phases), flat.shape[1]), dtype=complex)
+    result.real = phases.real @ flat
+    result.imag = phases.imag @ flat
+    return result.reshape(len(phases), *weights.shape[1:])
+
 class TightBindingModel:
     """Spinor Slater–Koster model of a crystal.
 
@@ -244,7 +253,7 @@ class TightBindingModel:
             u = np.asarray(displacements, dtype=float)
             moved = self.bonds.vectors + u[self.bonds.end] - u[self.bonds.start]
             mats = self.bond_matrices(moved)[0]
-        return np.einsum("kb,bmn->kmn", self.bond_phases(k_reduced), mats)
+        return _phase_sum(self.bond_phases(k_reduced), mats)
 
     def hamiltonian(self, k_reduced: np.ndarray, displacements: np.ndarray | None = None) -> np.ndarray:
         """Spinor Bloch Hamiltonian H(k), (nk, n_basis, n_basis) eV."""
@@ -291,7 +300,7 @@ class TightBindingModel:
         phase_kq = self.bond_phases(k_reduced + np.asarray(q_reduced, dtype=float))
         ends, starts = self._vertex_weights
         shape = (len(k_reduced), len(self.atoms), 3, self.n_orbitals, self.n_orbitals)
-        return (phase_kq @ ends - phase_k @ starts).reshape(shape)
+        return (_phase_sum(phase_kq, ends) - _phase_sum(phase_k, starts)).reshape(shape)
 
     @cached_property
     def _vertex_weights(self) -> tuple[np.ndarray, np.ndarray]:

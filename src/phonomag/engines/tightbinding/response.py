@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from phonomag.crystal.orbitals import PAULI
 from phonomag.engines.tightbinding.model import TightBindingModel
@@ -33,6 +34,10 @@ from phonomag.response.modes import PatternResponse
 
 Kind = Literal["one-sided", "full"]
 KINDS: tuple[str, ...] = ("one-sided", "full")
+
+#: The k-batched kernels multiply and diagonalise many small matrices (n ≈ 22): there a
+#: second BLAS thread costs more in synchronisation than it gains, so they run with one.
+single_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 
 #: σ_0, σ_x, σ_y, σ_z, shape (4, 2, 2).
 PAULI4 = np.concatenate([np.eye(2, dtype=complex)[None], PAULI])
@@ -125,25 +130,59 @@ def sampling_grid(kgrid: tuple[int, int, int], q_reduced: np.ndarray) -> np.ndar
 
 
 Eigensolver = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Bands = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _bands(model: TightBindingModel, q_reduced: np.ndarray, kpoints: np.ndarray,
+           eigensolver: Eigensolver | None) -> Bands:
+    """(ε_k, ψ_k, ε_{k+q}, ψ_{k+q}) at the given k-points, two diagonalisations."""
+    solve = eigensolver or model.eigh
+    return (*solve(kpoints), *solve(kpoints + q_reduced))
+
+
+def _grid_bands(model: TightBindingModel, q_reduced: np.ndarray, kgrid: tuple[int, int, int],
+                eigensolver: Eigensolver | None) -> Bands:
+    """:func:`_bands` on the :func:`sampling_grid`, the k+q states by time reversal.
+
+    On that grid k_i + q = −k_j + G with k_j the grid point of the inverted Monkhorst–Pack
+    point and G a reciprocal lattice vector, for every q. The model is time-reversal
+    symmetric (real hoppings, atomic SOC): H(−k) = Θ H(k) Θ⁻¹ with Θ = (iσ_y ⊗ 1) K, so
+    ψ(−k) = (iσ_y ⊗ 1) ψ(k)* at the same energies; and H(k + G) = U† H(k) U with
+    U = diag e^{iG·τ_μ} (Bloch phases at the orbital positions), so ψ(k + G) = U† ψ(−k).
+    One diagonalisation instead of two. With an explicit ``eigensolver`` both sets are solved.
+    """
+    kpoints = sampling_grid(kgrid, q_reduced)
+    if eigensolver is not None:
+        return _bands(model, q_reduced, kpoints, eigensolver)
+    e_k, v_k = model.eigh(kpoints)
+    shape = np.array(kgrid)
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in kgrid], indexing="ij"), axis=-1).reshape(-1, 3)
+    inverted = -index % shape
+    partner = np.ravel_multi_index(tuple(inverted.T), tuple(kgrid))
+    g_reduced = (index + inverted) / shape  # integers: k_i + q = −k_partner + G
+    tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
+    gauge = np.exp(-1j * model.cartesian(g_reduced) @ tau.T)  # (nk, 2n)
+    spins = v_k[partner].conj().reshape(len(kpoints), 2, model.n_orbitals, -1)
+    reversed_ = np.concatenate([spins[:, 1], -spins[:, 0]], axis=1)  # (iσ_y ⊗ 1) ψ*
+    return e_k, v_k, e_k[partner], gauge[:, :, None] * reversed_
 
 
 def _halves(
     model: TightBindingModel,
     q_reduced: np.ndarray,
     kpoints: np.ndarray,
+    bands: Bands,
     kind: str,
-    eigensolver: Eigensolver | None,
     energies: tuple[float, ...] = (0.0,),
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(energy index, x, y, amplitude) of N⁺ and, for kind "full", of N⁻ at the given k-points.
 
+    ``bands`` = (ε_k, ψ_k, ε_{k+q}, ψ_{k+q}) at those k-points (:func:`_bands`);
     ``energies`` are ħω (eV) of a perturbation e^{−iωt}; bands and vertex are shared by all.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    solve = eigensolver or model.eigh
-    e_k, v_k = solve(kpoints)
-    e_kq, v_kq = solve(kpoints + q_reduced)
+    e_k, v_k, e_kq, v_kq = bands
     vertex = model.vertex(kpoints, q_reduced)
     occ = slice(0, model.occupied_bands)
     emp = slice(model.occupied_bands, model.n_basis)
@@ -223,18 +262,21 @@ def energy_responses(
     return [per_g[0] for per_g in tensors]
 
 
+@single_blas_thread
 def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batch, eigensolver,
                       form_factors) -> list[list[PatternResponse]]:
     """Site-resolved Fourier components for every energy (outer list) and G (inner list)."""
     q_reduced = np.asarray(q_reduced, dtype=float)
     g_reduced = np.atleast_2d(np.asarray(g_reduced, dtype=float))
     kpoints = sampling_grid(kgrid, q_reduced)
+    bands = _grid_bands(model, q_reduced, kgrid, eigensolver)
     weights = [model.onsite_form_factors(q_reduced + g) if form_factors else None for g in g_reduced]
     natoms = len(model.atoms)
     total = np.zeros((len(energies), len(g_reduced), natoms, 3, natoms, 2, 2), dtype=complex)
     for start in range(0, len(kpoints), k_batch):
         batch = slice(start, start + k_batch)
-        for e, x, y, amplitude in _halves(model, q_reduced, kpoints[batch], kind, eigensolver, energies):
+        in_batch = tuple(b[batch] for b in bands)
+        for e, x, y, amplitude in _halves(model, q_reduced, kpoints[batch], in_batch, kind, energies):
             for n, weight in enumerate(weights):
                 total[e, n] += _site_diagonal_sum(model, x, y, amplitude, weight)
     total /= len(kpoints)
@@ -244,6 +286,7 @@ def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batc
             for per_e in total]
 
 
+@single_blas_thread
 def response_matrices(
     model: TightBindingModel,
     q_reduced: np.ndarray,
@@ -258,7 +301,7 @@ def response_matrices(
     q_reduced = np.asarray(q_reduced, dtype=float)
     kpoints = np.atleast_2d(kpoints)
     d = 0
-    for _, x, y, amplitude in _halves(model, q_reduced, kpoints, kind, eigensolver):
+    for _, x, y, amplitude in _halves(model, q_reduced, kpoints, _bands(model, q_reduced, kpoints, eigensolver), kind):
         d = d + x[:, None] @ amplitude @ np.swapaxes(y.conj(), -1, -2)[:, None]
     return d.reshape(len(kpoints), len(model.atoms), 3, model.n_basis, model.n_basis)
 

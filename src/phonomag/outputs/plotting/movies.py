@@ -2,19 +2,24 @@
 
 Frame k shows the snapshot at ωt = 2πk/frames (k = 0 … frames−1, so the movie loops
 without a repeated frame); colour and arrow scales are the same in every frame (fixed by
-the amplitudes, see :mod:`phonomag.outputs.plotting.maps`). A GIF is written with Pillow and an
-MP4 (H.264) with ffmpeg: the binary of the ``imageio-ffmpeg`` package when it is
-installed, else an ``ffmpeg`` on the PATH; without either only the GIF is written and a
-warning says so. Files are written under temporary names and renamed when complete.
+the amplitudes, see :mod:`phonomag.outputs.plotting.maps`). The figure is built once; each frame
+only updates the phase-dependent data, and the layout found for the first frame is kept.
+Every frame is rendered once: with ffmpeg (the binary of the ``imageio-ffmpeg``
+package when it is installed, else an ``ffmpeg`` on the PATH) one ffmpeg process writes
+the MP4 (H.264) and the GIF (one palette for the whole movie, ffmpeg's palettegen and
+paletteuse filters); without ffmpeg only the GIF is written, by Pillow, and a warning
+says so. Files are written under temporary names and renamed when complete.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import subprocess
 import tempfile
 import warnings
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.animation import FFMpegWriter, PillowWriter  # noqa: E402
+from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
@@ -40,6 +45,51 @@ def ffmpeg_executable() -> str | None:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def movie_frames(field: FieldWave, atoms: AtomWave, panels: str = "inplane", frames: int = 30, dpi: int = 100,
+                 title: str = "") -> Iterator[np.ndarray]:
+    """The RGB frames (height, width, 3) uint8 of one period, frame k at ωt = 2πk/frames.
+
+    One figure (size ``FIGURE_SIZES[panels]`` inches at ``dpi``) is drawn with constrained
+    layout for the first frame; later frames reuse that layout and update the data only.
+    """
+    fig = plt.figure(figsize=FIGURE_SIZES[panels], dpi=dpi, layout="constrained")
+    try:
+        update = PANELS[panels](fig, field, atoms, 0.0, title=title)
+        for k in range(frames):
+            update(2 * np.pi * k / frames)
+            fig.canvas.draw()
+            if k == 0:
+                fig.set_layout_engine("none")
+            yield np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    finally:
+        plt.close(fig)
+
+
+def _encode_with_ffmpeg(ffmpeg: str, frames: Iterator[np.ndarray], fps: int, mp4: str, gif: str) -> None:
+    """One ffmpeg process: raw RGB frames on stdin → ``mp4`` (H.264, even frame size) and ``gif``."""
+    first = next(frames)
+    height, width = first.shape[:2]
+    graph = ("[0:v]split[a][b];[a]crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[mp4];"
+             "[b]split[c][d];[c]palettegen[palette];[d][palette]paletteuse[gif]")
+    command = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+               "-r", str(fps), "-i", "pipe:0", "-filter_complex", graph,
+               "-map", "[mp4]", "-c:v", "libx264", "-f", "mp4", mp4,
+               "-map", "[gif]", "-loop", "0", "-f", "gif", gif]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for frame in itertools.chain([first], frames):
+            process.stdin.write(frame.tobytes())
+    finally:
+        _, errors = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed (exit {process.returncode}): {errors.decode(errors='replace').strip()}")
+
+
+def _encode_with_pillow(frames: Iterator[np.ndarray], fps: int, gif: str) -> None:
+    images = [Image.fromarray(frame).quantize() for frame in frames]
+    images[0].save(gif, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+
+
 def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "inplane", frames: int = 30,
                 fps: int = 12, dpi: int = 100, title: str = "") -> list[Path]:
     """Write ``output``.gif and, where ffmpeg is available, ``output``.mp4 of one period.
@@ -50,37 +100,28 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "
         raise ValueError(f"panels must be one of {', '.join(PANELS)}, got {panels!r}")
     if frames < 2:
         raise ValueError(f"a movie needs at least 2 frames, got {frames}")
-    draw = PANELS[panels]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     ffmpeg = ffmpeg_executable()
     if ffmpeg is None:
         warnings.warn("no ffmpeg found (pip install imageio-ffmpeg): writing the GIF only", stacklevel=2)
-    targets = [output.with_suffix(".mp4")] if ffmpeg else []
-    targets.append(output.with_suffix(".gif"))  # after the MP4 writer, which may round the frame size
+    targets = ([output.with_suffix(".mp4")] if ffmpeg else []) + [output.with_suffix(".gif")]
     temporaries = []
     for target in targets:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix)
         os.close(fd)
         temporaries.append(tmp)
-    fig = plt.figure(figsize=FIGURE_SIZES[panels], layout="constrained")
     try:
-        with matplotlib.rc_context({"animation.ffmpeg_path": ffmpeg or "ffmpeg"}), ExitStack() as stack:
-            writers = []
-            for target, tmp in zip(targets, temporaries):
-                writer = FFMpegWriter(fps=fps) if target.suffix == ".mp4" else PillowWriter(fps=fps)
-                stack.enter_context(writer.saving(fig, tmp, dpi))
-                writers.append(writer)
-            for k in tqdm(range(frames), desc=f"movie {output.name}", unit="frame", disable=None):
-                fig.clf()
-                draw(fig, field, atoms, 2 * np.pi * k / frames, title=title)
-                for writer in writers:
-                    writer.grab_frame()
+        rendered = iter(tqdm(movie_frames(field, atoms, panels, frames, dpi, title), total=frames,
+                             desc=f"movie {output.name}", unit="frame", disable=None))
+        if ffmpeg:
+            _encode_with_ffmpeg(ffmpeg, rendered, fps, *temporaries)
+        else:
+            _encode_with_pillow(rendered, fps, temporaries[0])
         for target, tmp in zip(targets, temporaries):
             os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, target)
     finally:
-        plt.close(fig)
         for tmp in temporaries:
             if os.path.exists(tmp):
                 os.unlink(tmp)

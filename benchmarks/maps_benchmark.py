@@ -1,0 +1,64 @@
+"""Benchmark: the maps stage of ``phonomag run`` (Figs. 1, 2 and the movies of the default map modes).
+
+The fields (response + plane field) are computed once and not timed; the script times
+the still maps and the movies (GIF + MP4) of every default map entry separately.
+
+    python benchmarks/maps_benchmark.py [--frames 30] [--output /tmp/maps_benchmark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+from phonomag.cli.config import RunConfig
+from phonomag.cli.systems import load_system
+from phonomag.crystal.qpoints import parse_qpoint
+from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
+from phonomag.outputs.plotting.movies import write_movie
+from phonomag.phonons.amplitudes import mode_displacements
+from phonomag.phonons.description import select_mode
+from phonomag.response.fields import atom_wave
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=RunConfig.movie_frames)
+    parser.add_argument("--output", type=Path, default=Path("/tmp/maps_benchmark"))
+    args = parser.parse_args()
+
+    config = RunConfig()
+    spec, engine, phonons = load_system(config.material, config.kgrid)
+    start = time.perf_counter()
+    waves = []
+    for entry in config.maps:
+        q = parse_qpoint(entry.q)
+        modes = phonons.modes(q[None])
+        nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], entry.name)
+        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)[0, nu]
+        plane = engine.plane_field(q, u, config.map_height, config.map_points, config.kind)
+        waves.append((entry, plane.wave(config.map_cells),
+                       atom_wave(engine.atoms, engine.atom_labels, q, u, config.map_cells)))
+    print(f"fields of {len(waves)} maps (not part of the timings below): {time.perf_counter() - start:7.2f} s")
+
+    still = movies = 0.0
+    for entry, wave, atoms in waves:
+        plot = plot_inplane_magnetization if entry.style == "in-plane" else plot_mz_and_charge
+        panels = "inplane" if entry.style == "in-plane" else "mz-charge"
+        start = time.perf_counter()
+        plot(wave, atoms, args.output / entry.name, title=entry.name)
+        middle = time.perf_counter()
+        write_movie(wave, atoms, args.output / f"{entry.name}_movie", panels=panels, frames=args.frames,
+                    title=entry.name)
+        end = time.perf_counter()
+        still += middle - start
+        movies += end - middle
+        print(f"{entry.name:28s} still map {middle - start:6.2f} s   movie ({args.frames} frames) {end - middle:6.2f} s")
+    print(f"maps stage: still maps {still:7.2f} s, movies {movies:7.2f} s, total {still + movies:7.2f} s")
+    print(f"per movie frame: {movies / (len(waves) * args.frames) * 1e3:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
