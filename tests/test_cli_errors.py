@@ -3,8 +3,10 @@
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from cf_checks import UNITS, check_cf_metadata, plot_against_path_distance
 from phonomag.cli import main
 from phonomag.materials import load_material
 
@@ -112,6 +114,12 @@ def test_sqw_command_writes_its_outputs(tmp_path):
     main(["sqw", "-o", str(tmp_path), "--npoints", "7", "--kgrid", "9"])
     for name in ("sqw.nc", "sqw_maps.png", "sqw_maps.pdf", "sqw_cuts.png"):
         assert (tmp_path / name).stat().st_size > 0
+    ds, units = check_cf_metadata(tmp_path / "sqw.nc")
+    assert units["S_charge"] == UNITS.Unit("1/meV")
+    assert {"Q", "path_distance", "label", "Q_reduced", "q_reduced", "G_reduced"} <= set(ds.coords)
+    lines = plot_against_path_distance(ds["frequency"])
+    assert np.array_equal(lines[0].get_xdata(), ds["path_distance"].values)
+    ds.close()
 
 
 @pytest.mark.skipif(not Path("/usr/share/abinit/psp/PseudosHGH_pwteter").is_dir(),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from cf_checks import UNITS, check_cf_metadata, plot_against_path_distance
 from phonomag import __version__
 from phonomag.cli import main
 from phonomag.results_io import complex_from, read_magnetization
@@ -52,7 +53,8 @@ def test_results_file_is_self_describing(finished_run):
         assert json.loads(ds.attrs["run_configuration"])["kgrid"] == [9, 9, 1]
         assert json.loads(ds.attrs["material_file"])["material"]["name"] == "WSe2"
         assert ds["frequency"].attrs["units"] == "meV"
-        assert ds["cell_moment"].attrs["units"] == "electrons per cell"
+        assert ds["cell_moment"].attrs["units"] == "1"
+        assert "electrons per unit cell" in ds["cell_moment"].attrs["long_name"]
         assert list(ds["part"].values) == ["real", "imag"]
         moments = complex_from(ds["cell_moment"])
         assert np.allclose(ds["rms"].values, np.abs(moments) / np.sqrt(2))
@@ -71,3 +73,26 @@ def test_rerun_reuses_finished_stages(finished_run, capsys):
     after = {p: p.stat().st_mtime_ns for p in before}
     rewritten = [p.name for p in before if after[p] != before[p]]
     assert rewritten == ["summary.txt"]
+
+
+def test_results_file_has_cf_metadata_that_pint_reads(finished_run):
+    """Every units attribute parses in pint; qpoint, path_distance and label are coordinates,
+    so a plot against path_distance works as the file is; m = −2 μ_B M in bohr_magneton."""
+    from scipy.constants import physical_constants
+
+    _, out = finished_run
+    ds, units = check_cf_metadata(out / "results.nc")
+    assert len(units) >= 12
+    assert units["path_distance"] == UNITS.Unit("1/angstrom")
+    assert units["magnetic_moment"] == UNITS.Unit("bohr_magneton")
+    assert {"qpoint", "path_distance", "label"} <= set(ds.coords)
+    lines = plot_against_path_distance(ds["frequency"])
+    assert len(lines) == ds.sizes["mode"]
+    assert np.array_equal(lines[0].get_xdata(), ds["path_distance"].values)
+    corners = [str(x) for x in ds["label"].values if str(x)]
+    assert corners == ["Γ", "M", "K", "Γ"]
+    assert np.allclose(ds["qpoint"].values[ds["label"].values == "K"], [1 / 3, 1 / 3, 0])
+    moment = ds.pint.quantify(unit_registry=UNITS)["magnetic_moment"].pint.to("J/T").pint.magnitude
+    pauli_m = ds["cell_moment"].sel(component=["Mx", "My", "Mz"]).values
+    assert np.allclose(moment, -2 * physical_constants["Bohr magneton"][0] * pauli_m, rtol=1e-6, atol=0)
+    ds.close()

@@ -10,6 +10,7 @@ Conventions
   get zero displacement and zero response — never NaN or ∞.
 * n̄^α (α = 0, x, y, z): cell-integrated Pauli components of δñ, electrons per cell;
   RMS_α = |n̄^α|/√2 (paper eq. 3); in-plane √(RMS_x² + RMS_y²), out-of-plane RMS_z.
+* Spin magnetic moment m = −g_s μ_B S with S = M (units of ħ) and g_s = 2: m = −2 μ_B M.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ase import units
 from phonomag.electrons.orbitals import angular_momentum
 
 ACOUSTIC_CUTOFF_MEV = 1e-3
+#: Spin magnetic moment per unit of the Pauli component M, μ_B: m = −g_s μ_B M with g_s = 2.
+SPIN_MOMENT_PER_M = -2.0
 #: ħ²/(1 amu · 1 eV · 1 Å²), so that ħ/(2Mω) = HBAR2_OVER_AMU_EV_A2 / (2 M[amu] ħω[eV]) Å².
 HBAR2_OVER_AMU_EV_A2 = units._hbar**2 / (units._amu * units._e * 1e-20)
 
@@ -53,6 +56,11 @@ def mode_displacements(
 def rms_components(cell_moments: np.ndarray) -> np.ndarray:
     """RMS_α = |n̄^α|/√2 of cell-integrated Pauli components (…, 4) → (…, 4)."""
     return np.abs(cell_moments) / np.sqrt(2.0)
+
+
+def spin_magnetic_moment(cell_moments: np.ndarray) -> np.ndarray:
+    """m = −2 μ_B M (…, 3) in μ_B from Pauli components (…, 4) (n⁰, M_x, M_y, M_z)."""
+    return SPIN_MOMENT_PER_M * np.asarray(cell_moments)[..., 1:]
 
 
 def in_plane_out_of_plane(rms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

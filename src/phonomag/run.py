@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from phonomag import __version__
+from phonomag.cf_metadata import path_point_labels
 from phonomag.config import MapSpec, RunConfig, load_run_config
 from phonomag.errors import PhonomagError
 from phonomag.kpath import path_from_labels
@@ -119,7 +120,8 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
             "path_ticks": list(ticks),
             "path_labels": json.dumps(tick_labels, ensure_ascii=False),
         }
-        write_dataset(magnetization_dataset(path_data, distances, spec.labels, attrs), results_path)
+        point_labels = path_point_labels(distances, ticks, tick_labels)
+        write_dataset(magnetization_dataset(path_data, distances, spec.labels, attrs, point_labels), results_path)
         stamps.mark("results", digest, [results_path])
         lines.append(f"wrote  {results_path}")
 
