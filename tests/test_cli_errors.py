@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cf_checks import UNITS, check_cf_metadata, plot_against_path_distance
+from file_checks import UNITS, check_cf_metadata, plot_against_path_distance
 from phonomag.cli import main
 from phonomag.materials import load_material
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from file_checks import phonopy_frequencies
 from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS
 from scipy import constants
 
@@ -19,6 +20,7 @@ from phonomag.kpath import path_from_labels
 from phonomag.observables import mode_displacements
 from phonomag.phonons import build_phonon_engine
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
+from phonomag.phonons.phonopy_export import write_phonopy_params
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
 from phonomag.plotting.phonons import plot_dispersion
 
@@ -323,6 +325,24 @@ def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
     assert np.allclose(modes.masses, reference.masses[[1, 0, 2]])
     overlap = np.abs(np.einsum("nka,nka->n", modes.eigenvectors[0].conj(), reference.eigenvectors[0][:, [1, 0, 2]]))
     assert np.allclose(overlap, 1.0, atol=1e-8)
+
+
+def test_exported_phonopy_params_reproduce_the_engine(engine, tmp_path):
+    """The Stillinger–Weber engine (force sets + symmetrised constants) exported and read by phonopy."""
+    q = np.array([[0.0, 0.0, 0.0], [1 / 3, 1 / 3, 0.0], [0.21, 0.05, 0.0]])
+    path = write_phonopy_params(engine, tmp_path / "phonopy_params.yaml")
+    assert np.allclose(phonopy_frequencies(path, q), engine.modes(q).frequencies, atol=1e-6)
+
+
+def test_phonons_command_exports_the_phonons_it_used(tmp_path):
+    from phonomag.cli import main
+    from phonomag.materials import load_material
+    from phonomag.workflows import load_phonons
+
+    main(["phonons", "-o", str(tmp_path), "--npoints", "12"])
+    q = np.array([[0.5, 0.0, 0.0], [1 / 3, 1 / 3, 0.0]])
+    expected = load_phonons(load_material("WSe2")).modes(q).frequencies
+    assert np.allclose(phonopy_frequencies(tmp_path / "phonopy_params.yaml", q), expected, atol=1e-6)
 
 
 # --------------------------------------------------------------- path, figure

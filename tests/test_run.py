@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from cf_checks import UNITS, check_cf_metadata, plot_against_path_distance
+from file_checks import UNITS, check_cf_metadata, phonopy_frequencies, plot_against_path_distance
 from phonomag import __version__
 from phonomag.cli import main
 from phonomag.results_io import complex_from, read_magnetization
@@ -42,7 +42,7 @@ def test_outputs_exist(finished_run):
     for name in ("results.nc", "summary.txt", "bands.png", "bands.pdf", "spin_texture.png", "phonons.pdf",
                  "fig3_magnetization_dispersion.png", "fig3_magnetization_dispersion.pdf",
                  "maps/K_odd.png", "maps/K_odd.pdf", "maps/K_odd_movie.gif", "maps/K_odd_n0.cube",
-                 "maps/K_odd_mx.xsf"):
+                 "maps/K_odd_mx.xsf", "phonopy_params.yaml"):
         assert (out / name).stat().st_size > 0, name
 
 
@@ -96,3 +96,14 @@ def test_results_file_has_cf_metadata_that_pint_reads(finished_run):
     pauli_m = ds["cell_moment"].sel(component=["Mx", "My", "Mz"]).values
     assert np.allclose(moment, -2 * physical_constants["Bohr magneton"][0] * pauli_m, rtol=1e-6, atol=0)
     ds.close()
+
+
+def test_phonopy_reads_the_exported_phonons(finished_run):
+    """phonopy_params.yaml loaded by phonopy gives the frequencies of the run's engine at Γ, M, K."""
+    from phonomag.materials import load_material
+    from phonomag.workflows import load_phonons
+
+    _, out = finished_run
+    q = np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0.1, 0.27, 0]])
+    expected = load_phonons(load_material("WSe2")).modes(q).frequencies
+    assert np.abs(phonopy_frequencies(out / "phonopy_params.yaml", q) - expected).max() <= 1e-6 * expected.max()

@@ -2,7 +2,8 @@
 
 Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamps`):
 
-1. electrons and phonons overview figures (bands, spin texture, dispersion);
+1. electrons and phonons overview figures (bands, spin texture, dispersion), and the
+   force constants used as ``phonopy_params.yaml``;
 2. the mode-resolved charge and magnetization along the q path → ``results.nc``;
 3. the same at the summary q-points → the printed table (and ``summary.txt``);
 4. Fig. 3 (dispersion with in-plane / out-of-plane RMS magnetization);
@@ -27,6 +28,7 @@ from phonomag.errors import PhonomagError
 from phonomag.kpath import path_from_labels
 from phonomag.magnetization import ModeMagnetization, mode_magnetization
 from phonomag.materials import MaterialSpec
+from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.qpoints import parse_qpoint, qpoint_label
 from phonomag.results_io import magnetization_dataset, read_magnetization, write_dataset
 from phonomag.workflows import electronic_overview, load_model, load_phonons, phonon_overview
@@ -98,9 +100,15 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
         digest = _digest(fingerprint, "overview")
         if not stamps.done("overview", digest):
             written = [line.split()[-1] for line in
-                       electronic_overview(config.material, output) + phonon_overview(config.material, output)
+                       electronic_overview(config.material, output) + phonon_overview(config.material, output,
+                                                                                      export=False)
                        if line.startswith("wrote")]
             stamps.mark("overview", digest, written)
+
+    phonopy_path = output / FILE_NAME
+    if not stamps.done("phonopy", fingerprint):
+        stamps.mark("phonopy", fingerprint, [write_phonopy_params(engine, phonopy_path)])
+        lines.append(f"wrote  {phonopy_path}")
 
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
     results_path = output / "results.nc"

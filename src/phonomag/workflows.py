@@ -72,9 +72,13 @@ def load_phonons(spec: MaterialSpec):
     return build_phonon_engine(spec.atoms, spec.phonons, spec.base_dir)
 
 
-def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> list[str]:
-    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K."""
+def phonon_overview(material: str | Path, output: Path, npoints: int = 150, export: bool = True) -> list[str]:
+    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K.
+
+    With ``export`` the force constants used are also written to ``phonopy_params.yaml``.
+    """
     from phonomag.kpath import path_from_labels
+    from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
     from phonomag.plotting.phonons import plot_dispersion
 
     spec = load_material(material)
@@ -90,6 +94,8 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> l
              "frequencies in meV, σ_h parity (+ even, - odd):"]
     for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity):
         lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
+    if export:
+        files.append(write_phonopy_params(engine, Path(output) / FILE_NAME))
     return lines + [f"wrote      {f}" for f in files]
 
 

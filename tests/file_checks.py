@@ -1,9 +1,12 @@
-"""Checks shared by the tests of phonomag's NetCDF files: CF-style metadata that pint reads."""
+"""Checks shared by the tests of phonomag's output files, each read by the tool its users have:
+NetCDF metadata by xarray and pint, phonopy_params.yaml by phonopy."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
+import phonopy  # noqa: E402
 import pint  # noqa: E402
 import pint_xarray  # noqa: E402, F401  (registers the .pint accessor)
 import xarray as xr  # noqa: E402
@@ -36,3 +39,12 @@ def plot_against_path_distance(variable):
     lines = variable.plot.line(x="path_distance", hue="mode", add_legend=False)
     plt.close("all")
     return lines
+
+
+def phonopy_frequencies(path, q):
+    """Frequencies (meV, ascending) that phonopy itself computes from a phonopy_params.yaml."""
+    from phonomag.phonons.modes import THZ_TO_MEV
+
+    ph = phonopy.load(path, produce_fc=False, symmetrize_fc=False, log_level=0)
+    ph.run_qpoints(q)
+    return np.sort(ph.qpoints.frequencies, axis=1) * THZ_TO_MEV
