@@ -130,11 +130,13 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
 @click.option("--k", "k_text", default="0.13,0.27,0", show_default=True, help="Electron wavevector (reduced).")
 def check_vertex_command(material: str, q_text: str, supercell_text: str | None, k_text: str) -> None:
     """Compare the analytic vertex with finite differences of the supercell Hamiltonian."""
+    from phonomag.materials import load_material
     from phonomag.qpoints import parse_qpoint
     from phonomag.workflows import vertex_check_table
 
-    q = parse_qpoint(q_text)
-    k = parse_qpoint(k_text)
+    cell = load_material(material).atoms.cell.array
+    q = parse_qpoint(q_text, cell)
+    k = parse_qpoint(k_text, cell)
     repeats = _parse_repeats(supercell_text) if supercell_text else None
     for line in vertex_check_table(material, q, k, repeats):
         click.echo(line)

@@ -39,13 +39,13 @@ def render_mode(
     folder: Path,
 ) -> list[Path]:
     """Draw mode ν of ``modes`` (one q) as ``entry`` asks; returns the files written."""
-    q = parse_qpoint(entry.q)
+    q = parse_qpoint(entry.q, spec.atoms.cell.array)
     displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)
     u = displacements[0, nu]
     if not np.any(u):
         return []
     lattice, density = mode_response(model, q, config.kgrid, u, config.kind)
-    title = (f"q = {qpoint_label(q)}, ν = {nu}, {modes.frequencies[0, nu]:.1f} meV: "
+    title = (f"q = {qpoint_label(q, cell=spec.atoms.cell.array)}, ν = {nu}, {modes.frequencies[0, nu]:.1f} meV: "
              f"{characterise_mode(u, spec.labels)}")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []

@@ -133,7 +133,7 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
         stamps.mark("results", digest, [results_path])
         lines.append(f"wrote  {results_path}")
 
-    summary_q = np.array([parse_qpoint(q) for q in config.summary_q])
+    summary_q = np.array([parse_qpoint(q, spec.atoms.cell.array) for q in config.summary_q])
     summary = mode_magnetization(model, engine.modes(summary_q), config.kgrid, config.kind, config.amplitude,
                                  progress=False)
     lines += summary_table(summary, config, spec)
@@ -162,7 +162,7 @@ def summary_table(data: ModeMagnetization, config: RunConfig, spec: MaterialSpec
     """The per-mode table at the summary q-points."""
     from phonomag.reporting import mode_table
 
-    labels = {i: qpoint_label(q) for i, q in enumerate(data.qpoints)}
+    labels = {i: qpoint_label(q, cell=spec.atoms.cell.array) for i, q in enumerate(data.qpoints)}
     return mode_table(data, labels, spec.labels)
 
 
@@ -183,7 +183,7 @@ def _maps(config: RunConfig, spec, model, engine, output: Path, stamps: Stamps, 
 
     lines = []
     for entry in config.maps:
-        q = parse_qpoint(entry.q)
+        q = parse_qpoint(entry.q, spec.atoms.cell.array)
         modes = engine.modes(q[None])
         nu = resolve_mode(entry, modes.frequencies[0], modes.parity[0])
         digest = _digest(fingerprint, entry, nu, config.kgrid, config.kind, config.amplitude, config.map_cells,

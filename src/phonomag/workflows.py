@@ -21,6 +21,7 @@ from phonomag.electrons.tightbinding import TightBindingModel
 from phonomag.electrons.vertex_check import finite_difference_vertex
 from phonomag.materials import MaterialSpec, load_material
 from phonomag.qpoints import check_commensurate, qpoint_label
+from phonomag.special_points import hexagonal_points
 
 DEFAULT_PATH = ("G", "M", "K", "G")
 
@@ -53,7 +54,7 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
         title=f"{spec.name}: top valence band spin",
     )
     vbm, cbm = model.band_edges()
-    k_point = np.array([1 / 3, 1 / 3, 0.0])
+    k_point = np.array(hexagonal_points(spec.atoms.cell.array)["K"])
     split_v, split_c = valence_splitting(model, k_point)
     spin_k = spin_bands(model, np.array([k_point, -k_point])).spin[:, top, 2]
     return [
@@ -87,7 +88,8 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150, expo
     modes = engine.modes(qpoints)
     files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",
                             title=f"{spec.name}: phonons")
-    special = engine.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0]]))
+    points = hexagonal_points(spec.atoms.cell.array)
+    special = engine.modes(np.array([points["G"], points["M"], points["K"]]))
     parity_mark = {1: "+", -1: "-", 0: " "}
     lines = [f"material   {spec.name} ({spec.source}); phonons: {engine.description}",
              f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
@@ -119,7 +121,8 @@ def vertex_check_table(
     check_commensurate(q, repeats)
     analytic = model.vertex(k, q)[0]
     numeric = finite_difference_vertex(model, k, q, repeats)
-    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q)}, k = {qpoint_label(k)}, "
+    cell = spec.atoms.cell.array
+    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q, cell=cell)}, k = {qpoint_label(k, cell=cell)}, "
              f"supercell {'x'.join(map(str, repeats))}", "atom        α   max|g| (eV/Å)   rel. diff."]
     for kappa in range(len(model.atoms)):
         for alpha, axis in enumerate("xyz"):
@@ -144,7 +147,8 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     spec, model = load_model(material)
     engine = load_phonons(spec)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
-    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array([1 / 3, 1 / 3, 0]), axis=1)))
+    points = hexagonal_points(spec.atoms.cell.array)
+    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["K"]), axis=1)))
     modes = engine.modes(qpoints)
     static = mode_magnetization(model, modes, kgrid)
     dynamic = finite_frequency_magnetization(model, modes, kgrid)
@@ -162,7 +166,7 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
         s, d = total(static)[k_index, nu], total(dynamic)[k_index, nu]
         lines.append(f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
                      f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}")
-    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array([0.5, 0, 0]), axis=1)))
+    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["M"]), axis=1)))
     lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
                  f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")
     return lines + [f"wrote  {f}" for f in files]

@@ -16,6 +16,7 @@ from phonomag.abinit.comparison import comparison_table, rms_parts, run_comparis
 from phonomag.abinit.maps import draw_abinit_maps
 from phonomag.abinit.results import write_abinit_results
 from phonomag.config import AbinitRunSpec, MapSpec
+from phonomag.materials import load_material
 from phonomag.qpoints import parse_qpoint
 
 def time_reversal_lines(results: dict) -> list[str]:
@@ -42,13 +43,13 @@ def time_reversal_lines(results: dict) -> list[str]:
     return lines
 
 
-def maps_at(entries, qpoints: dict) -> tuple[dict[str, list[MapSpec]], list[MapSpec]]:
+def maps_at(entries, qpoints: dict, cell=None) -> tuple[dict[str, list[MapSpec]], list[MapSpec]]:
     """Split map entries by the computed q-point ({label: reduced q}) they belong to; also return those at no
-    computed q."""
+    computed q. ``cell``: the lattice the labels refer to (see :func:`phonomag.qpoints.parse_qpoint`)."""
     by_label = {label: [] for label in qpoints}
     skipped = []
     for entry in entries:
-        q = parse_qpoint(entry.q)
+        q = parse_qpoint(entry.q, cell)
         match = [label for label, computed in qpoints.items() if np.allclose(computed, q, atol=1e-8)]
         (by_label[match[0]] if match else skipped).append(entry)
     return by_label, skipped
@@ -68,7 +69,8 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     output = Path(output)
     settings = abinit.settings()
     workdir = Path(abinit.workdir) if abinit.workdir else output / "abinit-work"
-    qpoints = {label: parse_qpoint(label) for label in abinit.qpoints}
+    cell = load_material(material).atoms.cell.array
+    qpoints = {label: parse_qpoint(label, cell) for label in abinit.qpoints}
     rows, results, model = run_comparison(material, qpoints, settings, workdir, abinit.vacuum, model_kgrid,
                                           nproc=abinit.nproc, progress=progress,
                                           keep_wavefunctions=abinit.keep_wavefunctions)
@@ -83,7 +85,7 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     lines += table + time_reversal_lines(results)
     if figures:
         lines += [f"wrote  {f}" for f in plot_model_vs_abinit(rows, output / "abinit_comparison")]
-    by_label, skipped = maps_at(maps, qpoints)
+    by_label, skipped = maps_at(maps, qpoints, cell)
     for label, entries in by_label.items():
         if entries and (figures or movie_frames):
             lines += draw_abinit_maps(results[label], model, entries, output / "maps", cells, z, points,
