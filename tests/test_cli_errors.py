@@ -138,3 +138,22 @@ def test_ddb_phonons_of_another_crystal_are_refused(capsys, tmp_path):
         "cell = [[3.251866, 0.0, 0.0], [-1.625933, 2.816199, 0.0]", "cell = [[3.30, 0.0, 0.0], [-1.65, 2.857884, 0.0]"))
     code, err = run_cli(capsys, "phonons", "--material", str(path), "--output", str(tmp_path / "o"))
     assert_clean_failure(code, err, "is not the structure's")
+
+
+def test_help_lists_every_command_with_a_whole_line(capsys):
+    """No short help is cut at a period inside it ("Eq." was all the ab-initio command said)."""
+    from phonomag.cli import cli
+
+    main(["--help"])
+    listing = capsys.readouterr().out.split("Commands:")[1]
+    described = dict(line.split(None, 1) for line in listing.strip().splitlines())
+    assert set(described) == set(cli.commands)
+    for name, text in described.items():
+        assert len(text.split()) >= 3 and not text.endswith("..."), (name, text)
+
+
+def test_version(capsys):
+    from phonomag import __version__
+
+    main(["--version"])
+    assert capsys.readouterr().out.strip() == f"phonomag, version {__version__}"
