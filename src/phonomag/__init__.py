@@ -1,6 +1,6 @@
 """phonomag: phonon-induced charge and spin densities in crystals with spin-orbit coupling.
 
-See DESIGN.md (shared with the project) for the equations and conventions: the
+See docs/physics.md for the equations, units and sign conventions: the
 one-sided 2x2 charge-spin response N_qν of Iturbe-Beristain, Eiguren, Gurtubay,
 Commun. Phys. 3, 22 (2020).
 """
