@@ -7,12 +7,14 @@ supercell forces, analytic counts, SI-unit formulas, phonopy's own writers).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import phonopy
 from file_checks import phonopy_frequencies
-from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS
+from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS, write_force_constants_to_hdf5
 from scipy import constants
 
 from phonomag.errors import PhononSourceError
@@ -20,6 +22,7 @@ from phonomag.kpath import path_from_labels
 from phonomag.observables import mode_displacements
 from phonomag.phonons import build_phonon_engine
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
+from phonomag.phonons.modes import THZ_TO_MEV
 from phonomag.phonons.phonopy_export import write_phonopy_params
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
 from phonomag.plotting.phonons import plot_dispersion
@@ -302,9 +305,12 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
     reference = engine.modes(q)
     write_FORCE_CONSTANTS(ph.force_constants, tmp_path / "FORCE_CONSTANTS", p2s_map=ph.primitive.p2s_map)
     write_FORCE_SETS(ph.dataset, tmp_path / "FORCE_SETS")
+    write_force_constants_to_hdf5(ph.force_constants, str(tmp_path / "force_constants.hdf5"),
+                                  p2s_map=ph.primitive.p2s_map)
     ph.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
     configs = [
         {"source": "phonopy", "force_constants": "FORCE_CONSTANTS", "supercell": [6, 6, 1]},
+        {"source": "phonopy", "force_constants": "force_constants.hdf5", "supercell": [6, 6, 1]},
         {"source": "phonopy", "force_sets": "FORCE_SETS", "supercell": [6, 6, 1]},
         {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
     ]
@@ -313,6 +319,41 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
         assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-5), config
         moving = reference.frequencies > 0.05  # the order of Γ's rigid translations is noise
         assert np.array_equal(modes.parity[moving], reference.parity[moving])
+
+
+#: A BORN file for the WSe2 layer: ε∞ and the charges of W and Se (D3h, C3v site symmetry, sum zero).
+BORN = """14.399652
+5.0 0 0 0 5.0 0 0 0 2.0
+-1.0 0 0 0 -1.0 0 0 0 -0.2
+0.5 0 0 0 0.5 0 0 0 0.1
+"""
+
+
+def test_born_charges_enter_as_phonopy_applies_them(cell, engine, tmp_path):
+    """With born = "BORN" the modes near Γ are phonopy's own with the same file; without, a warning."""
+    ph = engine.phonopy
+    write_FORCE_CONSTANTS(ph.force_constants, tmp_path / "FORCE_CONSTANTS", p2s_map=ph.primitive.p2s_map)
+    (tmp_path / "BORN").write_text(BORN)
+    config = {"source": "phonopy", "force_constants": "FORCE_CONSTANTS", "supercell": [6, 6, 1]}
+    q = np.array([[0.01, 0.0, 0.0], [0.0, 0.02, 0.0], [0.2, 0.1, 0.0]])
+    with pytest.warns(UserWarning, match="no Born charges"):
+        plain = build_phonon_engine(cell, config, tmp_path).modes(q).frequencies
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        polar = build_phonon_engine(cell, config | {"born": "BORN"}, tmp_path)
+    reference = phonopy.load(supercell_matrix=[6, 6, 1], unitcell=ph.unitcell, log_level=0,
+                             force_constants_filename=tmp_path / "FORCE_CONSTANTS",
+                             born_filename=tmp_path / "BORN")
+    reference.run_qpoints(q)
+    expected = np.sort(reference.qpoints.frequencies, axis=1) * THZ_TO_MEV
+    assert np.allclose(polar.modes(q).frequencies, expected, atol=1e-5)
+    assert np.abs(polar.modes(q).frequencies - plain)[:2].max() > 0.1  # the correction matters near Γ
+    exported = write_phonopy_params(polar, tmp_path / "export" / "phonopy_params.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = build_phonon_engine(cell, {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
+                                    exported.parent)
+    assert np.allclose(again.modes(q).frequencies, expected, atol=1e-5)
 
 
 def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
