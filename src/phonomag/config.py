@@ -65,7 +65,9 @@ class AbinitRunSpec:
     processes of the ground state and number of serial DFPT runs side by side;
     workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
     run found there with the same input is reused; keep_wavefunctions: keep the
-    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r).
+    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r);
+    structure: a structure file any ASE reader understands (CIF, POSCAR, QE input, …) holding
+    one 2D layer, used instead of the material's structure (same atoms in the same order).
     """
 
     ecut: float = 20.0
@@ -77,6 +79,7 @@ class AbinitRunSpec:
     nproc: int = 2
     workdir: str | None = None
     keep_wavefunctions: bool = False
+    structure: str | None = None
 
     def settings(self):
         """The :class:`phonomag.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
@@ -123,7 +126,7 @@ _SECTIONS = {
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
     "outputs": {"figures", "movies", "field_files", "summary_q"},
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
-               "keep_wavefunctions"},
+               "keep_wavefunctions", "structure"},
 }
 
 
@@ -304,4 +307,20 @@ def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitR
         workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
         keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
                                     "abinit.keep_wavefunctions"),
+        structure=_structure_file(table, source, base_dir),
     )
+
+
+def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str | None:
+    """``[abinit] structure``: the path of a file holding one 2D layer, checked now (before any run)."""
+    if "structure" not in table:
+        return None
+    from phonomag.abinit.comparison import MIN_VACUUM_GAP
+    from phonomag.abinit.structure_file import StructureFileError, read_layer
+
+    path = _relative_to(table["structure"], source, "abinit.structure", base_dir)
+    try:
+        read_layer(Path(path), MIN_VACUUM_GAP)
+    except StructureFileError as exc:
+        raise _fail(source, "abinit.structure", str(exc)) from None
+    return path

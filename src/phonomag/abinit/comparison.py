@@ -95,11 +95,37 @@ def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
                             f"{thickness + MIN_VACUUM_GAP:.1f} Å")
 
 
+def abinit_structure(spec, vacuum_cell: float, structure: str | None = None):
+    """The layer ABINIT computes: the material's, or that of ``structure`` (any ASE-readable file,
+    :func:`~phonomag.abinit.structure_file.read_layer`, same atoms in the same order as the material),
+    with a₃ = (0, 0, vacuum_cell) Å."""
+    from phonomag.abinit.structure_file import read_layer
+
+    atoms = spec.atoms.copy() if structure is None else read_layer(Path(structure), MIN_VACUUM_GAP)
+    if atoms.get_chemical_symbols() != spec.atoms.get_chemical_symbols():
+        raise PhonomagError(
+            f"the structure file {structure} has atoms {atoms.get_chemical_symbols()}, the material {spec.name} "
+            f"{spec.atoms.get_chemical_symbols()}: the comparison with the model needs the same atoms in the "
+            "same order")
+    scale = np.linalg.norm(spec.atoms.cell.array[0])
+    if np.abs(atoms.cell.array[:2] - spec.atoms.cell.array[:2]).max() > 0.05 * scale:
+        raise PhonomagError(
+            f"the in-plane cell of {structure} ({np.round(atoms.cell.array[:2], 4).tolist()} Å) is not the "
+            f"setting of {spec.name} ({np.round(spec.atoms.cell.array[:2], 4).tolist()} Å): q labels and the "
+            "model's modes refer to the material's cell vectors")
+    cell = atoms.cell.array.copy()
+    cell[2] = [0.0, 0.0, vacuum_cell]
+    atoms.set_cell(cell, scale_atoms=False)
+    check_vacuum(atoms.positions[:, 2], vacuum_cell)
+    return atoms
+
+
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
                    model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True,
-                   keep_wavefunctions: bool = False):
+                   keep_wavefunctions: bool = False, structure: str | None = None):
     """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir (resumable, see abinit_mode_response).
 
+    structure: a file with the layer for ABINIT (:func:`abinit_structure`); default the material's.
     Returns (rows, {label: AbinitModeResponse}, model).
     """
     from phonomag.magnetization import mode_magnetization
@@ -109,11 +135,7 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
         check_on_kgrid(q, settings)
     spec, model = load_model(material)
     engine = load_phonons(spec)
-    atoms = spec.atoms.copy()
-    cell = atoms.cell.array.copy()
-    cell[2] = [0.0, 0.0, vacuum_cell]
-    atoms.set_cell(cell, scale_atoms=False)
-    check_vacuum(atoms.positions[:, 2], vacuum_cell)
+    atoms = abinit_structure(spec, vacuum_cell, structure)
     rows, results = [], {}
     for label, q in qpoints.items():
         results[label] = abinit_mode_response(atoms, settings, q, workdir, nproc=nproc,
