@@ -170,10 +170,13 @@ def run_command(config_path: Path | None, output: Path, engine: str | None) -> N
               show_default=True, help="Folder of the ABINIT runs (a finished run is reused).")
 @click.option("--structure", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Layer for ABINIT from any ASE-readable file (CIF, POSCAR, QE input, …) instead of the material's.")
+@click.option("--launcher", default="auto", show_default=True,
+              help="How MPI runs start: auto, mpirun, srun, none, or a template such as 'mpiexec -n {nproc} {command}'.")
 def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
                       vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path,
-                      structure: Path | None) -> None:
+                      structure: Path | None, launcher: str) -> None:
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
+    from phonomag.abinit.launcher import check_launcher
     from phonomag.abinit.maps import paper_maps
     from phonomag.abinit.workflow import first_principles_run
     from phonomag.config import AbinitRunSpec
@@ -182,7 +185,8 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
     for text in q_texts:
         parse_qpoint(text)
     spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
-                         nproc=nproc, workdir=str(workdir), structure=str(structure) if structure else None)
+                         nproc=nproc, workdir=str(workdir), structure=str(structure) if structure else None,
+                         launcher=check_launcher(launcher))
     maps = [entry for label in q_texts for entry in paper_maps(label)]
     for line in first_principles_run(material, spec, output, (model_kgrid, model_kgrid, 1), maps):
         click.echo(line)

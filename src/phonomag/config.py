@@ -67,7 +67,9 @@ class AbinitRunSpec:
     run found there with the same input is reused; keep_wavefunctions: keep the
     first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r);
     structure: a structure file any ASE reader understands (CIF, POSCAR, QE input, …) holding
-    one 2D layer, used instead of the material's structure (same atoms in the same order).
+    one 2D layer, used instead of the material's structure (same atoms in the same order);
+    launcher: how MPI runs start ("auto", "mpirun", "srun", "none" or a template with
+    {nproc} and {command}, :mod:`phonomag.abinit.launcher`).
     """
 
     ecut: float = 20.0
@@ -80,6 +82,7 @@ class AbinitRunSpec:
     workdir: str | None = None
     keep_wavefunctions: bool = False
     structure: str | None = None
+    launcher: str = "auto"
 
     def settings(self):
         """The :class:`phonomag.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
@@ -126,7 +129,7 @@ _SECTIONS = {
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
     "outputs": {"figures", "movies", "field_files", "summary_q"},
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
-               "keep_wavefunctions", "structure"},
+               "keep_wavefunctions", "structure", "launcher"},
 }
 
 
@@ -308,7 +311,18 @@ def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitR
         keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
                                     "abinit.keep_wavefunctions"),
         structure=_structure_file(table, source, base_dir),
+        launcher=_launcher(table.get("launcher", default.launcher), source),
     )
+
+
+def _launcher(value: Any, source: str) -> str:
+    """``[abinit] launcher``, checked (:func:`phonomag.abinit.launcher.check_launcher`)."""
+    from phonomag.abinit.launcher import LauncherError, check_launcher
+
+    try:
+        return check_launcher(value if isinstance(value, str) else repr(value))
+    except LauncherError as exc:
+        raise _fail(source, "abinit.launcher", str(exc)) from None
 
 
 def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str | None:

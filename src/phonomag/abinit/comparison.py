@@ -122,7 +122,7 @@ def abinit_structure(spec, vacuum_cell: float, structure: str | None = None):
 
 def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: Path, vacuum_cell: float,
                    model_kgrid: tuple[int, int, int], nproc: int = 1, progress: bool = True,
-                   keep_wavefunctions: bool = False, structure: str | None = None):
+                   keep_wavefunctions: bool = False, structure: str | None = None, launcher: str = "auto"):
     """Model and ABINIT at each {label: reduced q}; ABINIT runs in workdir (resumable, see abinit_mode_response).
 
     structure: a file with the layer for ABINIT (:func:`abinit_structure`); default the material's.
@@ -139,7 +139,8 @@ def run_comparison(material, qpoints: dict, settings: AbinitSettings, workdir: P
     rows, results = [], {}
     for label, q in qpoints.items():
         results[label] = abinit_mode_response(atoms, settings, q, workdir, nproc=nproc,
-                                              progress=progress, keep_wavefunctions=keep_wavefunctions)
+                                              progress=progress, keep_wavefunctions=keep_wavefunctions,
+                                              launcher=launcher)
         model_result = mode_magnetization(model, engine.modes([q]), model_kgrid,
                                           progress=progress)
         rows.extend(compare_modes(label, model_result, results[label], spec.labels))

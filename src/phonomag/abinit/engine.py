@@ -97,10 +97,10 @@ def _responses_from_files(folders: list[Path], groups, wfk: Path) -> tuple[dict,
 
 def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path,
                          nproc: int = 1, progress: bool = True,
-                         keep_wavefunctions: bool = False) -> AbinitModeResponse:
+                         keep_wavefunctions: bool = False, launcher: str = "auto") -> AbinitModeResponse:
     """Run (or reuse) the DFPT calculation at reduced ``qpoint`` in ``workdir`` and evaluate eq. 1.
 
-    The ground state runs with ``nproc`` MPI processes (workdir/gs, shared by every q
+    The ground state runs with ``nproc`` MPI processes started by ``launcher`` (workdir/gs, shared by every q
     of the same settings); the 3 n_atoms perturbations are split over ``nproc`` serial
     ABINIT runs side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because
     ABINIT 9.6 writes netCDF first-order wavefunctions only from serial runs. Finished
@@ -112,7 +112,7 @@ def abinit_mode_response(atoms: Atoms, settings: AbinitSettings, qpoint, workdir
     workdir = Path(workdir).resolve()
     qpoint = check_on_kgrid(qpoint, settings)
     gs_text = response_ground_state_input(atoms, settings)
-    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress)
+    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress, launcher=launcher)
     wfk = _one(gs_dir, "gso*_WFK.nc")
     groups = split_perturbations(len(atoms), nproc)
     texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]

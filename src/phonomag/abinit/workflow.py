@@ -74,7 +74,7 @@ def first_principles_run(material: str, abinit: AbinitRunSpec, output: Path, mod
     rows, results, model = run_comparison(material, qpoints, settings, workdir, abinit.vacuum, model_kgrid,
                                           nproc=abinit.nproc, progress=progress,
                                           keep_wavefunctions=abinit.keep_wavefunctions,
-                                          structure=abinit.structure)
+                                          structure=abinit.structure, launcher=abinit.launcher)
     output.mkdir(parents=True, exist_ok=True)
     lines = [f"ABINIT DFPT with SOC: ecut {settings.ecut:g} Ha, k grid {list(settings.kgrid)}, "
              f"cell length along z {abinit.vacuum:g} Å, runs in {workdir}",
