@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -120,12 +121,17 @@ def _attr(value: Any) -> Any:
 
 def write_dataset(dataset: xr.Dataset, path: Path) -> Path:
     """Write NetCDF atomically (temporary file in the same folder, then rename)."""
+    return write_atomically(path, lambda tmp: dataset.to_netcdf(tmp, engine="netcdf4"), ".nc.tmp")
+
+
+def write_atomically(path: Path, write: Callable[[str], object], suffix: str) -> Path:
+    """Call ``write(temporary name)`` in the folder of ``path``, then rename to ``path`` (mode 0644)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
     os.close(fd)
     try:
-        dataset.to_netcdf(tmp, engine="netcdf4")
+        write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

@@ -9,24 +9,14 @@ to the structure's). Written to a temporary name in the same folder and renamed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from phonomag.results_io import write_atomically
 
 FILE_NAME = "phonopy_params.yaml"
 
 
 def write_phonopy_params(engine, path: Path) -> Path:
     """Write the force constants of a :class:`~phonomag.phonons.engine.PhononEngine` to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".yaml.tmp")
-    os.close(fd)
-    try:
-        engine.phonopy.save(tmp, settings={"force_sets": False, "displacements": False, "force_constants": True})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    settings = {"force_sets": False, "displacements": False, "force_constants": True}
+    return write_atomically(path, lambda tmp: engine.phonopy.save(tmp, settings=settings), ".yaml.tmp")
