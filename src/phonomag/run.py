@@ -30,6 +30,7 @@ from phonomag.magnetization import ModeMagnetization, mode_magnetization
 from phonomag.materials import MaterialSpec
 from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.qpoints import parse_qpoint, qpoint_label
+from phonomag.special_points import hexagonal_angle, hexagonal_points
 from phonomag.results_io import magnetization_dataset, read_magnetization, write_dataset
 from phonomag.workflows import electronic_overview, load_model, load_phonons, phonon_overview
 
@@ -171,8 +172,11 @@ def _figure_three(data, distances, ticks, tick_labels, spec, output, stamps, dig
 
     if stamps.done("figure3", digest):
         return []
+    cell = spec.atoms.cell.array
+    k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the cell's zone corner
+    k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
     files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
-                                          spec.atoms.positions, output / "fig3_magnetization_dispersion")
+                                          spec.atoms.positions, output / "fig3_magnetization_dispersion", k_index)
     stamps.mark("figure3", digest, files)
     return [f"wrote  {f}" for f in files]
 
