@@ -96,3 +96,21 @@ def test_files_that_are_not_one_layer_with_vacuum_are_refused(cif, tmp_path, cap
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("phonomag: error:") and "abinit.structure" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_file_can_take_its_structure_from_a_cif(cif):
+    """[structure] file = "WSe2.cif" with the built-in labels gives the built-in model's bands."""
+    from phonomag.electrons.tightbinding import TightBindingModel
+
+    text = (SPEC.base_dir / "WSe2.toml").read_text()
+    start, end = text.index("[structure]"), text.index("[species.W]")
+    variant = text[:start] + '[structure]\nfile = "WSe2.cif"\nlabels = ["W", "Se_t", "Se_b"]\n\n' + text[end:]
+    variant = variant.replace('"../phonons/', f'"{SPEC.base_dir.parent}/phonons/')
+    (cif.parent / "WSe2_from_cif.toml").write_text(variant)
+    spec = load_material(cif.parent / "WSe2_from_cif.toml")
+    assert spec.labels == SPEC.labels
+    assert np.allclose(spec.atoms.positions, SPEC.atoms.positions, atol=1e-6)
+    k = np.array([[1 / 3, 1 / 3, 0], [0.5, 0, 0], [0.1, 0.2, 0]])
+    bands = np.linalg.eigvalsh(TightBindingModel.from_material(spec).hamiltonian(k))
+    reference = np.linalg.eigvalsh(TightBindingModel.from_material(SPEC).hamiltonian(k))
+    assert np.allclose(bands, reference, atol=1e-8)

@@ -16,6 +16,7 @@ import numpy as np
 from phonomag.abinit.engine import AbinitModeResponse, abinit_mode_response
 from phonomag.abinit.inputs import AbinitSettings, check_on_kgrid
 from phonomag.errors import PhonomagError
+from phonomag.materials import MIN_LAYER_VACUUM
 from phonomag.observables import in_plane_out_of_plane, rms_components
 from phonomag.reporting import characterise_mode
 
@@ -83,7 +84,7 @@ def comparison_table(rows: list[ModeComparison]) -> list[str]:
 
 
 #: Vacuum (Å) that must remain between periodic images of the slab along z.
-MIN_VACUUM_GAP = 8.0
+MIN_VACUUM_GAP = MIN_LAYER_VACUUM
 
 
 def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
