@@ -193,7 +193,7 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
     lines = run_main(config, tmp_path / "out")
     with xr.open_dataset(tmp_path / "out" / "results.nc") as data:
         assert data.attrs["engine"] == "abinit-dfpt" and list(data["site"].values) == ["cell"]
-        index = {str(label): i for i, label in enumerate(data["q_label"].values)}
+        index = {str(label): i for i, label in enumerate(data["label"].values)}
         moments = {q: complex_from(data["cell_moment"].isel(q=index[q])) for q in ("K", "K'")}
         parity = {q: data["parity"].isel(q=index[q]).values for q in ("K", "K'")}
         frequencies = {q: data["frequency"].isel(q=index[q]).values for q in ("K", "K'")}

@@ -3,8 +3,10 @@
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from file_checks import UNITS, check_cf_metadata, plot_against_path_distance
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
 
@@ -112,6 +114,12 @@ def test_sqw_command_writes_its_outputs(tmp_path):
     main(["sqw", "-o", str(tmp_path), "--npoints", "7", "--kgrid", "9"])
     for name in ("sqw.nc", "sqw_maps.png", "sqw_maps.pdf", "sqw_cuts.png"):
         assert (tmp_path / name).stat().st_size > 0
+    ds, units = check_cf_metadata(tmp_path / "sqw.nc")
+    assert units["S_charge"] == UNITS.Unit("1/meV")
+    assert {"Q", "path_distance", "label", "Q_reduced", "q_reduced", "G_reduced"} <= set(ds.coords)
+    lines = plot_against_path_distance(ds["frequency"])
+    assert np.array_equal(lines[0].get_xdata(), ds["path_distance"].values)
+    ds.close()
 
 
 @pytest.mark.skipif(not Path("/usr/share/abinit/psp/PseudosHGH_pwteter").is_dir(),
@@ -130,3 +138,22 @@ def test_ddb_phonons_of_another_crystal_are_refused(capsys, tmp_path):
         "cell = [[3.251866, 0.0, 0.0], [-1.625933, 2.816199, 0.0]", "cell = [[3.30, 0.0, 0.0], [-1.65, 2.857884, 0.0]"))
     code, err = run_cli(capsys, "phonons", "--material", str(path), "--output", str(tmp_path / "o"))
     assert_clean_failure(code, err, "is not the structure's")
+
+
+def test_help_lists_every_command_with_a_whole_line(capsys):
+    """No short help is cut at a period inside it ("Eq." was all the ab-initio command said)."""
+    from phonomag.cli.main import cli
+
+    main(["--help"])
+    listing = capsys.readouterr().out.split("Commands:")[1]
+    described = dict(line.split(None, 1) for line in listing.strip().splitlines())
+    assert set(described) == set(cli.commands)
+    for name, text in described.items():
+        assert len(text.split()) >= 3 and not text.endswith("..."), (name, text)
+
+
+def test_version(capsys):
+    from phonomag import __version__
+
+    main(["--version"])
+    assert capsys.readouterr().out.strip() == f"phonomag, version {__version__}"

@@ -11,8 +11,10 @@ from dataclasses import replace
 import ase.io
 import numpy as np
 import pytest
+import xarray as xr
 from ase.io.cube import read_cube_data
 from ase.io.xsf import read_xsf
+from ase.units import Bohr
 from scipy.integrate import quad
 
 from phonomag.engines.tightbinding import fields
@@ -227,21 +229,59 @@ def test_field_files_round_trip(model, tmp_path):
     cube = export.write_field(tmp_path / "mz.cube", model.atoms, field, "mz", "snapshot", phase=0.3, cells=cells)
     data, atoms = read_cube_data(str(cube))
     assert data.shape == (24, 9, 20)
-    assert np.abs(data - values).max() <= 1e-6 * np.abs(values).max()
+    assert "electrons/bohr^3" in cube.read_text().splitlines()[0]
+    per_bohr3 = values * Bohr**3  # the cube format is in atomic units
+    assert np.abs(data - per_bohr3).max() <= 1e-6 * np.abs(per_bohr3).max()
     assert np.allclose(atoms.positions, structure.positions, atol=1e-5)
     assert np.allclose(atoms.cell[:], np.array(data.shape)[:, None] * step, atol=1e-5)
 
     xsf = export.write_field(tmp_path / "mz.xsf", model.atoms, field, "mz", "snapshot", phase=0.3, cells=cells)
-    scale = float(xsf.read_text().splitlines()[0].split()[2])
     with open(xsf) as handle:
         data, read_origin, span, atoms = read_xsf(handle, read_data=True)
-    assert np.abs(data * scale - values).max() <= 1e-6 * np.abs(values).max()
+    assert np.abs(data - values).max() <= 1e-8 * np.abs(values).max()  # values as they are, e/Å³
     assert np.allclose(read_origin, origin, atol=1e-5)
     assert np.allclose(span, (np.array(values.shape) - 1)[:, None] * step, atol=1e-5)
     assert np.allclose(ase.io.read(xsf).positions, structure.positions, atol=1e-5)
 
     modulus = export.field_values(field, "n0", "abs")
     assert np.allclose(modulus, np.abs(field.amplitude[0]))
+
+
+def test_cube_integral_matches_results_file(model, tmp_path):
+    """The charge and moment read back from a cube file (ase.io.cube, bohr and e/bohr³) are the
+    cell moments stored in results.nc for the same mode.
+
+    The cube holds the snapshot s(r) = Re[δñ(r) e^{iq·r}] over the 3×3 supercell at K. With
+    N = 9 cells and 2K not a reciprocal vector of the supercell, (2/N) ∫ s(r) e^{−iq·r} d³r
+    = n̄ = ∫_cell δñ d³r: the cube integral must give results.nc's cell_moment.
+    """
+    from ase.io.cube import read_cube
+
+    from phonomag.crystal.materials import load_material
+    from phonomag.engines.base import compute_mode_response
+    from phonomag.engines.tightbinding.engine import TightBindingEngine
+    from phonomag.io.netcdf import complex_from
+    from phonomag.phonons.model import PhononModel
+
+    spec = load_material("WSe2")
+    modes = PhononModel.from_material(spec).modes(K[None])
+    data = compute_mode_response(TightBindingEngine(model, GRID), modes, progress=False)
+    results = data.write(tmp_path / "results.nc", np.zeros(1))
+    with xr.open_dataset(results) as ds:
+        stored = complex_from(ds["cell_moment"])[0]
+    nu = int(np.argmax(np.abs(stored[:, 3])))  # the mode with the largest M_z at K
+    lattice, density = fields.mode_density_response(model, K, GRID, data.displacements[0, nu])
+    field = fields.cell_field(model, K, density, lattice, (24, 24, 120), onsite_only=True)
+    for alpha, component in enumerate(("n0", "mx", "my", "mz")):
+        cube = export.write_field(tmp_path / f"{component}.cube", model.atoms, field, component, cells=(3, 3))
+        with open(cube) as handle:
+            read = read_cube(handle)
+        index = np.stack(np.meshgrid(*[np.arange(n) for n in read["data"].shape], indexing="ij"), axis=-1)
+        points = read["origin"] + index @ read["spacing"]  # Å
+        voxel = abs(np.linalg.det(read["spacing"])) / Bohr**3  # bohr³
+        weight = np.exp(-1j * points @ model.cartesian(K))
+        integral = 2 / 9 * (read["data"] * weight).sum() * voxel  # electrons per cell
+        assert abs(integral - stored[nu, alpha]) <= 1e-5 * np.abs(stored[nu]).max(), component
 
 
 # ----------------------------------------------------------------- figures

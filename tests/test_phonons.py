@@ -7,11 +7,14 @@ supercell forces, analytic counts, SI-unit formulas, phonopy's own writers).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS
+import phonopy
+from file_checks import phonopy_frequencies
+from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS, write_force_constants_to_hdf5
 from scipy import constants
 
 from phonomag.errors import PhononSourceError
@@ -19,6 +22,8 @@ from phonomag.crystal.kpath import path_from_labels
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons import build_phonon_model
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
+from phonomag.phonons.modes import THZ_TO_MEV
+from phonomag.phonons.phonopy_export import write_phonopy_params
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
 from phonomag.outputs.plotting.phonons import plot_dispersion
 
@@ -300,9 +305,12 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
     reference = engine.modes(q)
     write_FORCE_CONSTANTS(ph.force_constants, tmp_path / "FORCE_CONSTANTS", p2s_map=ph.primitive.p2s_map)
     write_FORCE_SETS(ph.dataset, tmp_path / "FORCE_SETS")
+    write_force_constants_to_hdf5(ph.force_constants, str(tmp_path / "force_constants.hdf5"),
+                                  p2s_map=ph.primitive.p2s_map)
     ph.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
     configs = [
         {"source": "phonopy", "force_constants": "FORCE_CONSTANTS", "supercell": [6, 6, 1]},
+        {"source": "phonopy", "force_constants": "force_constants.hdf5", "supercell": [6, 6, 1]},
         {"source": "phonopy", "force_sets": "FORCE_SETS", "supercell": [6, 6, 1]},
         {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
     ]
@@ -311,6 +319,41 @@ def test_phonopy_files_give_the_same_modes(cell, engine, tmp_path):
         assert np.allclose(modes.frequencies, reference.frequencies, atol=1e-5), config
         moving = reference.frequencies > 0.05  # the order of Γ's rigid translations is noise
         assert np.array_equal(modes.parity[moving], reference.parity[moving])
+
+
+#: A BORN file for the WSe2 layer: ε∞ and the charges of W and Se (D3h, C3v site symmetry, sum zero).
+BORN = """14.399652
+5.0 0 0 0 5.0 0 0 0 2.0
+-1.0 0 0 0 -1.0 0 0 0 -0.2
+0.5 0 0 0 0.5 0 0 0 0.1
+"""
+
+
+def test_born_charges_enter_as_phonopy_applies_them(cell, engine, tmp_path):
+    """With born = "BORN" the modes near Γ are phonopy's own with the same file; without, a warning."""
+    ph = engine.phonopy
+    write_FORCE_CONSTANTS(ph.force_constants, tmp_path / "FORCE_CONSTANTS", p2s_map=ph.primitive.p2s_map)
+    (tmp_path / "BORN").write_text(BORN)
+    config = {"source": "phonopy", "force_constants": "FORCE_CONSTANTS", "supercell": [6, 6, 1]}
+    q = np.array([[0.01, 0.0, 0.0], [0.0, 0.02, 0.0], [0.2, 0.1, 0.0]])
+    with pytest.warns(UserWarning, match="no Born charges"):
+        plain = build_phonon_model(cell, config, tmp_path).modes(q).frequencies
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        polar = build_phonon_model(cell, config | {"born": "BORN"}, tmp_path)
+    reference = phonopy.load(supercell_matrix=[6, 6, 1], unitcell=ph.unitcell, log_level=0,
+                             force_constants_filename=tmp_path / "FORCE_CONSTANTS",
+                             born_filename=tmp_path / "BORN")
+    reference.run_qpoints(q)
+    expected = np.sort(reference.qpoints.frequencies, axis=1) * THZ_TO_MEV
+    assert np.allclose(polar.modes(q).frequencies, expected, atol=1e-5)
+    assert np.abs(polar.modes(q).frequencies - plain)[:2].max() > 0.1  # the correction matters near Γ
+    exported = write_phonopy_params(polar, tmp_path / "export" / "phonopy_params.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = build_phonon_model(cell, {"source": "phonopy", "phonopy_yaml": "phonopy_params.yaml"},
+                                    exported.parent)
+    assert np.allclose(again.modes(q).frequencies, expected, atol=1e-5)
 
 
 def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
@@ -323,6 +366,24 @@ def test_phonopy_yaml_atoms_matched_in_structure_order(cell, engine, tmp_path):
     assert np.allclose(modes.masses, reference.masses[[1, 0, 2]])
     overlap = np.abs(np.einsum("nka,nka->n", modes.eigenvectors[0].conj(), reference.eigenvectors[0][:, [1, 0, 2]]))
     assert np.allclose(overlap, 1.0, atol=1e-8)
+
+
+def test_exported_phonopy_params_reproduce_the_engine(engine, tmp_path):
+    """The Stillinger–Weber engine (force sets + symmetrised constants) exported and read by phonopy."""
+    q = np.array([[0.0, 0.0, 0.0], [1 / 3, 1 / 3, 0.0], [0.21, 0.05, 0.0]])
+    path = write_phonopy_params(engine, tmp_path / "phonopy_params.yaml")
+    assert np.allclose(phonopy_frequencies(path, q), engine.modes(q).frequencies, atol=1e-6)
+
+
+def test_phonons_command_exports_the_phonons_it_used(tmp_path):
+    from phonomag.cli.main import main
+    from phonomag.crystal.materials import load_material
+    from phonomag.cli.overviews import load_phonons
+
+    main(["phonons", "-o", str(tmp_path), "--npoints", "12"])
+    q = np.array([[0.5, 0.0, 0.0], [1 / 3, 1 / 3, 0.0]])
+    expected = load_phonons(load_material("WSe2")).modes(q).frequencies
+    assert np.allclose(phonopy_frequencies(tmp_path / "phonopy_params.yaml", q), expected, atol=1e-6)
 
 
 # --------------------------------------------------------------- path, figure

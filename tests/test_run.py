@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from file_checks import UNITS, check_cf_metadata, phonopy_frequencies, plot_against_path_distance
 from phonomag import __version__
 from phonomag.cli.main import main
 from phonomag.io.netcdf import complex_from
@@ -42,7 +43,7 @@ def test_outputs_exist(finished_run):
     for name in ("results.nc", "summary.txt", "bands.png", "bands.pdf", "spin_texture.png", "phonons.pdf",
                  "fig3_magnetization_dispersion.png", "fig3_magnetization_dispersion.pdf",
                  "maps/K_odd.png", "maps/K_odd.pdf", "maps/K_odd_movie.gif", "maps/K_odd_n0.cube",
-                 "maps/K_odd_mx.xsf"):
+                 "maps/K_odd_mx.xsf", "phonopy_params.yaml"):
         assert (out / name).stat().st_size > 0, name
 
 
@@ -53,7 +54,8 @@ def test_results_file_is_self_describing(finished_run):
         assert json.loads(ds.attrs["run_configuration"])["kgrid"] == [9, 9, 1]
         assert json.loads(ds.attrs["material_file"])["material"]["name"] == "WSe2"
         assert ds["frequency"].attrs["units"] == "meV"
-        assert ds["cell_moment"].attrs["units"] == "electrons per cell"
+        assert ds["cell_moment"].attrs["units"] == "1"
+        assert "electrons per unit cell" in ds["cell_moment"].attrs["long_name"]
         assert list(ds["part"].values) == ["real", "imag"]
         moments = complex_from(ds["cell_moment"])
         assert np.allclose(ds["rms"].values, np.abs(moments) / np.sqrt(2))
@@ -73,3 +75,37 @@ def test_rerun_reuses_finished_stages(finished_run, capsys):
     after = {p: p.stat().st_mtime_ns for p in before}
     rewritten = [p.name for p in before if after[p] != before[p]]
     assert rewritten == ["summary.txt"]
+
+
+def test_results_file_has_cf_metadata_that_pint_reads(finished_run):
+    """Every units attribute parses in pint; qpoint, path_distance and label are coordinates,
+    so a plot against path_distance works as the file is; m = −2 μ_B M in bohr_magneton."""
+    from scipy.constants import physical_constants
+
+    _, out = finished_run
+    ds, units = check_cf_metadata(out / "results.nc")
+    assert len(units) >= 12
+    assert units["path_distance"] == UNITS.Unit("1/angstrom")
+    assert units["magnetic_moment"] == UNITS.Unit("bohr_magneton")
+    assert {"qpoint", "path_distance", "label"} <= set(ds.coords)
+    lines = plot_against_path_distance(ds["frequency"])
+    assert len(lines) == ds.sizes["mode"]
+    assert np.array_equal(lines[0].get_xdata(), ds["path_distance"].values)
+    corners = [str(x) for x in ds["label"].values if str(x)]
+    assert corners == ["Γ", "M", "K", "Γ"]
+    assert np.allclose(ds["qpoint"].values[ds["label"].values == "K"], [1 / 3, 1 / 3, 0])
+    moment = ds.pint.quantify(unit_registry=UNITS)["magnetic_moment"].pint.to("J/T").pint.magnitude
+    pauli_m = ds["cell_moment"].sel(component=["Mx", "My", "Mz"]).values
+    assert np.allclose(moment, -2 * physical_constants["Bohr magneton"][0] * pauli_m, rtol=1e-6, atol=0)
+    ds.close()
+
+
+def test_phonopy_reads_the_exported_phonons(finished_run):
+    """phonopy_params.yaml loaded by phonopy gives the frequencies of the run's engine at Γ, M, K."""
+    from phonomag.crystal.materials import load_material
+    from phonomag.cli.overviews import load_phonons
+
+    _, out = finished_run
+    q = np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0.1, 0.27, 0]])
+    expected = load_phonons(load_material("WSe2")).modes(q).frequencies
+    assert np.abs(phonopy_frequencies(out / "phonopy_params.yaml", q) - expected).max() <= 1e-6 * expected.max()

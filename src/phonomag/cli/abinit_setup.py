@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from phonomag.crystal.materials import MaterialSpec
+from phonomag.crystal.materials import MIN_LAYER_VACUUM, MaterialSpec
+from phonomag.crystal.structure_file import read_layer
 from phonomag.engines.abinit.engine import AbinitEngine
 from phonomag.errors import PhonomagError
 
 #: Vacuum (Å) that must remain between periodic images of the slab along z.
-MIN_VACUUM_GAP = 8.0
+MIN_VACUUM_GAP = MIN_LAYER_VACUUM
 
 
 def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
@@ -23,17 +24,37 @@ def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
                             f"{thickness + MIN_VACUUM_GAP:.1f} Å")
 
 
+def abinit_structure(spec: MaterialSpec, vacuum_cell: float, structure: str | None = None):
+    """The layer ABINIT computes: the material's, or that of ``structure`` (any ASE-readable file,
+    :func:`~phonomag.crystal.structure_file.read_layer`, same atoms in the same order as the material),
+    with a₃ = (0, 0, vacuum_cell) Å."""
+    atoms = spec.atoms.copy() if structure is None else read_layer(Path(structure), MIN_VACUUM_GAP)
+    if atoms.get_chemical_symbols() != spec.atoms.get_chemical_symbols():
+        raise PhonomagError(
+            f"the structure file {structure} has atoms {atoms.get_chemical_symbols()}, the material {spec.name} "
+            f"{spec.atoms.get_chemical_symbols()}: the comparison with the model needs the same atoms in the "
+            "same order")
+    scale = np.linalg.norm(spec.atoms.cell.array[0])
+    if np.abs(atoms.cell.array[:2] - spec.atoms.cell.array[:2]).max() > 0.05 * scale:
+        raise PhonomagError(
+            f"the in-plane cell of {structure} ({np.round(atoms.cell.array[:2], 4).tolist()} Å) is not the "
+            f"setting of {spec.name} ({np.round(spec.atoms.cell.array[:2], 4).tolist()} Å): q labels and the "
+            "model's modes refer to the material's cell vectors")
+    cell = atoms.cell.array.copy()
+    cell[2] = [0.0, 0.0, vacuum_cell]
+    atoms.set_cell(cell, scale_atoms=False)
+    check_vacuum(atoms.positions[:, 2], vacuum_cell)
+    return atoms
+
+
 def abinit_engine(spec: MaterialSpec, abinit, output: Path, progress: bool = True) -> AbinitEngine:
     """:class:`AbinitEngine` for the material of ``spec`` with the ``[abinit]`` settings (AbinitRunSpec).
 
-    The cell length along z becomes ``abinit.vacuum``; the runs live in ``abinit.workdir``
-    (default ``output/abinit-work``) and are reused when their inputs are unchanged.
+    The layer is the material's or ``abinit.structure`` (:func:`abinit_structure`), with the cell
+    length along z ``abinit.vacuum``; the runs live in ``abinit.workdir`` (default
+    ``output/abinit-work``) and are reused when their inputs are unchanged.
     """
-    atoms = spec.atoms.copy()
-    cell = atoms.cell.array.copy()
-    cell[2] = [0.0, 0.0, abinit.vacuum]
-    atoms.set_cell(cell, scale_atoms=False)
-    check_vacuum(atoms.positions[:, 2], abinit.vacuum)
+    atoms = abinit_structure(spec, abinit.vacuum, abinit.structure)
     workdir = Path(abinit.workdir) if abinit.workdir else Path(output) / "abinit-work"
     return AbinitEngine(atoms, spec.labels, abinit.settings(), workdir, nproc=abinit.nproc, progress=progress,
-                        keep_wavefunctions=abinit.keep_wavefunctions)
+                        keep_wavefunctions=abinit.keep_wavefunctions, launcher=abinit.launcher)

@@ -75,7 +75,11 @@ class AbinitRunSpec:
     processes of the ground state and number of serial DFPT runs side by side;
     workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
     run found there with the same input is reused; keep_wavefunctions: keep the
-    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r).
+    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r);
+    structure: a structure file any ASE reader understands (CIF, POSCAR, QE input, …) holding
+    one 2D layer, used instead of the material's structure (same atoms in the same order);
+    launcher: how MPI runs start ("auto", "mpirun", "srun", "none" or a template with
+    {nproc} and {command}, :mod:`phonomag.io.abinit.launcher`).
     """
 
     ecut: float = 20.0
@@ -87,6 +91,8 @@ class AbinitRunSpec:
     nproc: int = 2
     workdir: str | None = None
     keep_wavefunctions: bool = False
+    structure: str | None = None
+    launcher: str = "auto"
 
     def settings(self):
         """The :class:`phonomag.io.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
@@ -133,7 +139,7 @@ _SECTIONS = {
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
     "outputs": {"figures", "movies", "field_files", "summary_q"},
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
-               "keep_wavefunctions"},
+               "keep_wavefunctions", "structure", "launcher"},
 }
 
 
@@ -314,4 +320,31 @@ def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitR
         workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
         keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
                                     "abinit.keep_wavefunctions"),
+        structure=_structure_file(table, source, base_dir),
+        launcher=_launcher(table.get("launcher", default.launcher), source),
     )
+
+
+def _launcher(value: Any, source: str) -> str:
+    """``[abinit] launcher``, checked (:func:`phonomag.io.abinit.launcher.check_launcher`)."""
+    from phonomag.io.abinit.launcher import LauncherError, check_launcher
+
+    try:
+        return check_launcher(value if isinstance(value, str) else repr(value))
+    except LauncherError as exc:
+        raise _fail(source, "abinit.launcher", str(exc)) from None
+
+
+def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str | None:
+    """``[abinit] structure``: the path of a file holding one 2D layer, checked now (before any run)."""
+    if "structure" not in table:
+        return None
+    from phonomag.cli.abinit_setup import MIN_VACUUM_GAP
+    from phonomag.crystal.structure_file import StructureFileError, read_layer
+
+    path = _relative_to(table["structure"], source, "abinit.structure", base_dir)
+    try:
+        read_layer(Path(path), MIN_VACUUM_GAP)
+    except StructureFileError as exc:
+        raise _fail(source, "abinit.structure", str(exc)) from None
+    return path

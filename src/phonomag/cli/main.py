@@ -44,7 +44,7 @@ def cli() -> None:
     """phonomag: spin and charge densities that accompany phonons in crystals with spin–orbit coupling."""
 
 
-@cli.command("materials")
+@cli.command("materials", short_help="List the built-in materials.")
 def materials_command() -> None:
     """List the built-in materials."""
     from phonomag.crystal.materials import builtin_materials, load_material
@@ -54,7 +54,7 @@ def materials_command() -> None:
         click.echo(f"{name:8s} {spec.description}")
 
 
-@cli.command("bands")
+@cli.command("bands", short_help="Spin-coloured bands and spin texture.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
 @click.option("--npoints", default=240, show_default=True, help="k-points along Γ–M–K–Γ.")
@@ -67,19 +67,19 @@ def bands_command(material: str, output: Path, npoints: int) -> None:
         click.echo(line)
 
 
-@cli.command("phonons")
+@cli.command("phonons", short_help="Phonon dispersion, σ_h parities, phonopy file.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
 @click.option("--npoints", default=150, show_default=True, help="q-points along Γ–M–K–Γ.")
 def phonons_command(material: str, output: Path, npoints: int) -> None:
-    """Phonon dispersion with the σ_h parity of every branch."""
+    """Phonon dispersion with the σ_h parity of every branch; writes phonopy_params.yaml of the phonons used."""
     from phonomag.cli.overviews import phonon_overview
 
     for line in phonon_overview(material, output, npoints):
         click.echo(line)
 
 
-@cli.command("dynamics")
+@cli.command("dynamics", short_help="Phonon angular momentum, net magnetization.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
 @click.option("--npoints", default=61, show_default=True, help="q-points along Γ–M–K–Γ.")
@@ -92,7 +92,7 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
         click.echo(line)
 
 
-@cli.command("sqw")
+@cli.command("sqw", short_help="Charge–spin dynamic structure factor S(Q, ω).")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
 @click.option("--npoints", default=121, show_default=True, help="Q-points along the path.")
@@ -123,24 +123,26 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
         click.echo(line)
 
 
-@cli.command("check-vertex")
+@cli.command("check-vertex", short_help="Check the e–ph vertex by finite differences.")
 @MATERIAL_OPTION
 @click.option("--q", "q_text", default="K", show_default=True, help="Wavevector: label (G, M, K, K') or '1/3,1/3,0'.")
 @click.option("--supercell", "supercell_text", default=None, help="Commensurate supercell, e.g. 3x3x1 (default: smallest diagonal one).")
 @click.option("--k", "k_text", default="0.13,0.27,0", show_default=True, help="Electron wavevector (reduced).")
 def check_vertex_command(material: str, q_text: str, supercell_text: str | None, k_text: str) -> None:
     """Compare the analytic vertex with finite differences of the supercell Hamiltonian."""
+    from phonomag.crystal.materials import load_material
     from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.cli.overviews import vertex_check_table
 
-    q = parse_qpoint(q_text)
-    k = parse_qpoint(k_text)
+    cell = load_material(material).atoms.cell.array
+    q = parse_qpoint(q_text, cell)
+    k = parse_qpoint(k_text, cell)
     repeats = _parse_repeats(supercell_text) if supercell_text else None
     for line in vertex_check_table(material, q, k, repeats):
         click.echo(line)
 
 
-@cli.command("run")
+@cli.command("run", short_help="The main job: everything for one material.")
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Run configuration (TOML). Without it: the built-in default (WSe2).")
 @OUTPUT_OPTION
@@ -154,7 +156,7 @@ def run_command(config_path: Path | None, output: Path, engine: str | None) -> N
         click.echo(line)
 
 
-@cli.command("ab-initio")
+@cli.command("ab-initio", short_help="Eq. 1 from ABINIT DFPT beside the model.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
 @click.option("--q", "q_texts", multiple=True, default=("K",), show_default=True,
@@ -166,19 +168,26 @@ def run_command(config_path: Path | None, output: Path, engine: str | None) -> N
 @click.option("--nproc", default=2, show_default=True, help="MPI processes for abinit.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("abinit-work"),
               show_default=True, help="Folder of the ABINIT runs (a finished run is reused).")
+@click.option("--structure", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Layer for ABINIT from any ASE-readable file (CIF, POSCAR, QE input, …) instead of the material's.")
+@click.option("--launcher", default="auto", show_default=True,
+              help="How MPI runs start: auto, mpirun, srun, none, or a template such as 'mpiexec -n {nproc} {command}'.")
 def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
-                      vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path) -> None:
+                      vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path,
+                      structure: Path | None, launcher: str) -> None:
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
     import dataclasses
 
     from phonomag.cli.config import AbinitRunSpec, RunConfig, paper_maps
     from phonomag.cli.run import run_main_config
     from phonomag.crystal.qpoints import parse_qpoint
+    from phonomag.io.abinit.launcher import check_launcher
 
     for text in q_texts:
         parse_qpoint(text)
     spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
-                         nproc=nproc, workdir=str(workdir))
+                         nproc=nproc, workdir=str(workdir), structure=str(structure) if structure else None,
+                         launcher=check_launcher(launcher))
     config = dataclasses.replace(RunConfig(), material=material, engine="abinit", abinit=spec,
                                  kgrid=(model_kgrid, model_kgrid, 1), movies=False, field_files=False,
                                  maps=tuple(entry for label in q_texts for entry in paper_maps(label)),

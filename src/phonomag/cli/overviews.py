@@ -20,6 +20,7 @@ from phonomag.engines.tightbinding.bands import (
 from phonomag.engines.tightbinding.vertex_check import finite_difference_vertex
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import check_commensurate, qpoint_label, smallest_supercell
+from phonomag.crystal.special_points import hexagonal_points
 from phonomag.cli.systems import load_model, load_phonons, load_system
 
 DEFAULT_PATH = ("G", "M", "K", "G")
@@ -45,7 +46,7 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
         title=f"{spec.name}: top valence band spin",
     )
     vbm, cbm = model.band_edges()
-    k_point = np.array([1 / 3, 1 / 3, 0.0])
+    k_point = np.array(hexagonal_points(spec.atoms.cell.array)["K"])
     split_v, split_c = valence_splitting(model, k_point)
     spin_k = spin_bands(model, np.array([k_point, -k_point])).spin[:, top, 2]
     return [
@@ -57,10 +58,14 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     ]
 
 
-def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> list[str]:
-    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K."""
+def phonon_overview(material: str | Path, output: Path, npoints: int = 150, export: bool = True) -> list[str]:
+    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K.
+
+    With ``export`` the force constants used are also written to ``phonopy_params.yaml``.
+    """
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.outputs.plotting.phonons import plot_dispersion
+    from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 
     spec = load_material(material)
     phonons = load_phonons(spec)
@@ -68,13 +73,16 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150) -> l
     modes = phonons.modes(qpoints)
     files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",
                             title=f"{spec.name}: phonons")
-    special = phonons.modes(np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0]]))
+    points = hexagonal_points(spec.atoms.cell.array)
+    special = phonons.modes(np.array([points["G"], points["M"], points["K"]]))
     parity_mark = {1: "+", -1: "-", 0: " "}
     lines = [f"material   {spec.name} ({spec.source}); phonons: {phonons.description}",
              f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
              "frequencies in meV, σ_h parity (+ even, - odd):"]
     for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity):
         lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
+    if export:
+        files.append(write_phonopy_params(phonons, Path(output) / FILE_NAME))
     return lines + [f"wrote      {f}" for f in files]
 
 
@@ -87,7 +95,8 @@ def vertex_check_table(
     check_commensurate(q, repeats)
     analytic = model.vertex(k, q)[0]
     numeric = finite_difference_vertex(model, k, q, repeats)
-    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q)}, k = {qpoint_label(k)}, "
+    cell = spec.atoms.cell.array
+    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q, cell=cell)}, k = {qpoint_label(k, cell=cell)}, "
              f"supercell {'x'.join(map(str, repeats))}", "atom        α   max|g| (eV/Å)   rel. diff."]
     for kappa in range(len(model.atoms)):
         for alpha, axis in enumerate("xyz"):
@@ -111,7 +120,8 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
 
     spec, engine, phonons = load_system(material, kgrid)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
-    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array([1 / 3, 1 / 3, 0]), axis=1)))
+    points = hexagonal_points(spec.atoms.cell.array)
+    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["K"]), axis=1)))
     modes = phonons.modes(qpoints)
     static = compute_mode_response(engine, modes, phonon_source=phonons.description)
     dynamic = compute_finite_frequency_response(engine, modes, phonon_source=phonons.description)
@@ -129,7 +139,7 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
         s, d = total(static)[k_index, nu], total(dynamic)[k_index, nu]
         lines.append(f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
                      f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}")
-    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array([0.5, 0, 0]), axis=1)))
+    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["M"]), axis=1)))
     lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
                  f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")
     return lines + [f"wrote  {f}" for f in files]

@@ -2,7 +2,8 @@
 
 Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamps`):
 
-1. electrons and phonons overview figures (bands, spin texture, dispersion);
+1. electrons and phonons overview figures (bands, spin texture, dispersion), and (with the
+   model's phonons) the force constants used as ``phonopy_params.yaml``;
 2. the mode-resolved charge and magnetization → ``results.nc`` (one layout for every
    engine): along the q path for the tight-binding engine, at ``[abinit] q`` for the
    ABINIT engine;
@@ -31,11 +32,14 @@ from phonomag.cli.systems import load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
+from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
+from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_response
 from phonomag.outputs.maps import MapOptions, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.description import select_mode
+from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.response.comparison import compare_responses, time_reversal_deviations
 from phonomag.response.modes import ModeResponse, read_results
 
@@ -85,7 +89,7 @@ def build_system(config: RunConfig, output: Path) -> System:
 
         spec = load_material(config.material)
         engine = abinit_engine(spec, config.abinit, output)
-        qpoints = {label: parse_qpoint(label) for label in config.abinit.qpoints}
+        qpoints = {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.qpoints}
         for q in qpoints.values():
             engine.check_qpoint(q)
         return System(spec, engine, engine, qpoints, _digest(spec.raw, __version__, "abinit", config.abinit))
@@ -118,8 +122,8 @@ def run_main_config(config: RunConfig, output: Path) -> list[str]:
         digest = _digest(system.fingerprint, "overview")
         if not stamps.done("overview", digest):
             written = [line.split()[-1] for line in
-                       electronic_overview(config.material, output) + phonon_overview(config.material, output)
-                       if line.startswith("wrote")]
+                       electronic_overview(config.material, output)
+                       + phonon_overview(config.material, output, export=False) if line.startswith("wrote")]
             stamps.mark("overview", digest, written)
 
     if system.qpoints is None:
@@ -133,7 +137,7 @@ def run_main_config(config: RunConfig, output: Path) -> list[str]:
 
 
 def _results_stage(config: RunConfig, system: System, output: Path, stamps: Stamps, qpoints: np.ndarray,
-                   distances, q_labels, attrs: dict) -> tuple[ModeResponse, list[str]]:
+                   distances, point_labels, attrs: dict) -> tuple[ModeResponse, list[str]]:
     """results.nc of the response at ``qpoints``: reused when its digest is unchanged."""
     results_path = output / "results.nc"
     digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude)
@@ -146,28 +150,39 @@ def _results_stage(config: RunConfig, system: System, output: Path, stamps: Stam
                  "material_file": json.dumps(system.spec.raw, default=str),
                  "phonon_source": system.phonons.description,
                  "run_configuration": json.dumps(config.as_dict(), default=str), **attrs}
-    data.write(results_path, distances, q_labels, run_attrs)
+    data.write(results_path, distances, point_labels, run_attrs)
     stamps.mark("results", digest, [results_path])
     return data, [f"wrote  {results_path}"]
 
 
 def _path_stages(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
-    """results.nc along the path, the table at the summary q-points, Fig. 3."""
+    """phonopy_params.yaml, results.nc along the path, the table at the summary q-points, Fig. 3."""
     spec = system.spec
+    cell = spec.atoms.cell.array
+    lines = []
+    phonopy_path = output / FILE_NAME
+    if not stamps.done("phonopy", system.fingerprint):
+        stamps.mark("phonopy", system.fingerprint, [write_phonopy_params(system.phonons, phonopy_path)])
+        lines.append(f"wrote  {phonopy_path}")
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
     attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
-    data, lines = _results_stage(config, system, output, stamps, qpoints, distances, None, attrs)
-    summary_q = np.array([parse_qpoint(q) for q in config.summary_q])
+    data, written = _results_stage(config, system, output, stamps, qpoints, distances,
+                                   path_point_labels(distances, ticks, tick_labels), attrs)
+    lines += written
+    summary_q = np.array([parse_qpoint(q, cell) for q in config.summary_q])
     summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.kind, config.amplitude,
                                     system.phonons.description, progress=False)
-    lines += mode_table(summary, {i: qpoint_label(q) for i, q in enumerate(summary.qpoints)})
+    lines += mode_table(summary, {i: qpoint_label(q, cell=cell) for i, q in enumerate(summary.qpoints)})
     if config.figures:
         from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
 
         digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude, "figure3")
         if not stamps.done("figure3", digest):
+            k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
+            k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
             files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
-                                                  spec.atoms.positions, output / "fig3_magnetization_dispersion")
+                                                  spec.atoms.positions, output / "fig3_magnetization_dispersion",
+                                                  k_index)
             stamps.mark("figure3", digest, files)
             lines += [f"wrote  {f}" for f in files]
     return lines
@@ -195,11 +210,12 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, stamps: Stam
     return lines
 
 
-def maps_at(entries, qpoints: dict[str, np.ndarray] | None) -> tuple[list, list]:
-    """(entries at a computed q-point, the others); every entry when the engine computes any q (None)."""
+def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[list, list]:
+    """(entries at a computed q-point, the others); every entry when the engine computes any q (None).
+    ``cell``: the lattice the q labels refer to (:func:`~phonomag.crystal.qpoints.parse_qpoint`)."""
     if qpoints is None:
         return list(entries), []
-    at = [e for e in entries if any(np.allclose(parse_qpoint(e.q), q, atol=1e-8) for q in qpoints.values())]
+    at = [e for e in entries if any(np.allclose(parse_qpoint(e.q, cell), q, atol=1e-8) for q in qpoints.values())]
     return at, [e for e in entries if e not in at]
 
 
@@ -207,11 +223,11 @@ def _maps(config: RunConfig, system: System, output: Path, stamps: Stamps) -> li
     """Real-space maps, movies and field files of the selected modes (at the engine's q-points, if it has them)."""
     options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
                          config.figures, config.movies, config.field_files)
-    entries, skipped = maps_at(config.maps, system.qpoints)
+    entries, skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
     for entry in entries:
-        q = parse_qpoint(entry.q)
+        q = parse_qpoint(entry.q, system.spec.atoms.cell.array)
         modes = system.phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
         digest = _digest(system.fingerprint, entry, nu, config.kgrid, dataclasses.asdict(options))

@@ -17,9 +17,10 @@ import xarray as xr
 from phonomag import __version__
 from phonomag.engines.tightbinding.bands import hexagonal_zone_corners
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.response.modes import COMPONENTS
 from phonomag.crystal.qpoints import qpoint_label
+from phonomag.io.cf_metadata import DIMENSIONLESS, finish, path_coordinates, path_point_labels
 from phonomag.io.netcdf import split_complex, write_dataset
+from phonomag.response.modes import COMPONENTS, VARIABLE_ATTRS
 from phonomag.response.structure_factor import (
     QPlane,
     Sectors,
@@ -33,7 +34,9 @@ from phonomag.cli.overviews import DEFAULT_PATH
 from phonomag.cli.systems import load_system
 from phonomag.engines.base import compute_scattering_amplitudes
 
-S_UNITS = "(electrons per cell)^2 / meV"
+#: S is (electrons per unit cell)² per meV; the count is dimensionless, so the units string is meV^-1.
+S_UNITS = "meV^-1"
+S_UNITS_TEXT = "(electrons per cell)^2 / meV"
 #: ω-grid steps per FWHM of the broadened line.
 STEPS_PER_WIDTH = 6
 SQW_CONVENTIONS = (
@@ -54,15 +57,19 @@ def _omega_grid(frequencies: np.ndarray, width: float, resolution: float, omega_
     return np.linspace(-top, top, 2 * n + 1)
 
 
+def _s_attrs(name: str) -> dict[str, str]:
+    """CF attributes of a dynamic structure factor variable."""
+    return {"units": S_UNITS, "long_name": f"{name}, {S_UNITS_TEXT}"}
+
+
 def _sector_variables(sec: Sectors, dims: tuple[str, ...]) -> dict[str, xr.DataArray]:
     return {
-        "S_charge": xr.DataArray(sec.charge, dims=dims, attrs={"units": S_UNITS, "long_name": "S^00"}),
-        "S_spin_trace": xr.DataArray(sec.spin_trace, dims=dims, attrs={"units": S_UNITS,
-                                                                        "long_name": "sum_a S^aa"}),
+        "S_charge": xr.DataArray(sec.charge, dims=dims, attrs=_s_attrs("S^00")),
+        "S_spin_trace": xr.DataArray(sec.spin_trace, dims=dims, attrs=_s_attrs("sum_a S^aa")),
         "S_spin": xr.DataArray(split_complex(sec.spin), dims=(*dims, "a", "b", "part"),
-                               attrs={"units": S_UNITS, "long_name": "S^ab, a, b = x, y, z (Hermitian)"}),
+                               attrs=_s_attrs("S^ab, a, b = x, y, z (Hermitian)")),
         "S_charge_spin": xr.DataArray(split_complex(sec.charge_spin), dims=(*dims, "a", "part"),
-                                      attrs={"units": S_UNITS, "long_name": "S^0a (S^a0 = conjugate)"}),
+                                      attrs=_s_attrs("S^0a (S^a0 = conjugate)")),
     }
 
 
@@ -141,20 +148,24 @@ def sqw_overview(
                            title)
 
     variables = {
-        "Q_reduced": xr.DataArray(data.Q, dims=("Q", "reduced"), attrs={"units": "1 (reduced)"}),
-        "q_reduced": xr.DataArray(data.q, dims=("Q", "reduced"), attrs={"units": "1 (reduced)"}),
-        "G_reduced": xr.DataArray(data.G, dims=("Q", "reduced"), attrs={"units": "1 (reduced)"}),
-        "path_distance": xr.DataArray(distances, dims=("Q",), attrs={"units": "1/angstrom"}),
-        "frequency": xr.DataArray(data.frequencies, dims=("Q", "mode"), attrs={"units": "meV"}),
-        "parity": xr.DataArray(data.parity, dims=("Q", "mode"), attrs={"units": "1"}),
+        "frequency": xr.DataArray(data.frequencies, dims=("Q", "mode"), attrs=dict(VARIABLE_ATTRS["frequency"])),
+        "parity": xr.DataArray(data.parity, dims=("Q", "mode"), attrs=dict(VARIABLE_ATTRS["parity"])),
         "amplitude": xr.DataArray(split_complex(data.amplitudes), dims=("Q", "mode", "component", "part"),
-                                  attrs={"units": "electrons per cell", "long_name": "dn^a_q,nu(G)"}),
+                                  attrs={"units": DIMENSIONLESS,
+                                         "long_name": "dn^a_q,nu(G) (electrons per unit cell, zero-point)"}),
         **_sector_variables(sec, ("Q", "omega")),
     }
-    coords = {"omega": ("omega", omega, {"units": "meV", "long_name": "energy transfer hbar omega"}),
+    reduced = {"units": DIMENSIONLESS}
+    path = path_coordinates("Q", data.q, distances, path_point_labels(distances, ticks, tick_labels))
+    coords = {"Q": ("Q", np.arange(len(distances))),
+              "Q_reduced": (("Q", "reduced"), data.Q, {**reduced, "long_name": "scattering vector Q = q + G, reduced"}),
+              "q_reduced": (("Q", "reduced"), data.q, {**reduced, "long_name": "phonon wavevector q, reduced"}),
+              "G_reduced": (("Q", "reduced"), data.G, {**reduced, "long_name": "reciprocal lattice vector G, reduced"}),
+              "path_distance": path["path_distance"], "label": path["label"],
+              "omega": ("omega", omega, {"units": "meV", "long_name": "energy transfer hbar omega"}),
               "mode": np.arange(data.frequencies.shape[1]), "component": list(COMPONENTS),
               "reduced": ["b1", "b2", "b3"], "a": list("xyz"), "b": list("xyz"), "part": ["real", "imag"]}
-    attrs = {"phonomag_version": __version__, "material": spec.name, "conventions": SQW_CONVENTIONS,
+    attrs = {"phonomag_version": __version__, "material": spec.name, "phonomag_conventions": SQW_CONVENTIONS,
              "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(kgrid),
              "temperature_K": float(temperature), "line_shape": shape, "width_fwhm_meV": float(width),
              "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point",
@@ -173,11 +184,13 @@ def sqw_overview(
                                 f"{spec.name}: S(Q, ħω = {plane.omega:g} meV), Q = h b1 + k b2; "
                                 f"T = {temperature:g} K, {shape} FWHM {width:g} meV")
         variables.update({f"plane_{name}": value for name, value in _sector_variables(plane_sec, ("h", "k")).items()})
-        coords.update(h=("h", h, {"units": "1 (reduced, b1)"}), k=("k", k, {"units": "1 (reduced, b2)"}))
+        coords.update(h=("h", h, {**reduced, "long_name": "Q = h b1 + k b2: h"}),
+                      k=("k", k, {**reduced, "long_name": "Q = h b1 + k b2: k"}))
         attrs["plane_omega_meV"] = float(plane.omega)
         lines.append(f"plane           ħω = {plane.omega:g} meV, {len(h)}×{len(k)} Q; max S00 "
-                     f"{plane_sec.charge.max():.3e}, max ΣSaa {plane_sec.spin_trace.max():.3e} {S_UNITS}")
-    dataset = xr.Dataset(variables, coords=coords, attrs=attrs)
+                     f"{plane_sec.charge.max():.3e}, max ΣSaa {plane_sec.spin_trace.max():.3e} {S_UNITS_TEXT}")
+    dataset = finish(xr.Dataset(variables, coords=coords, attrs=attrs),
+                     "phonomag: charge-spin dynamic structure factor S(Q, omega)")
     for variable in dataset.data_vars.values():
         variable.encoding.update(zlib=True, complevel=4)
     files.append(write_dataset(dataset, output / "sqw.nc"))
@@ -190,7 +203,7 @@ def sqw_overview(
         f"k grid {'×'.join(map(str, kgrid))}",
         f"lines           {shape}, FWHM {width:g} meV, resolution {resolution:g} meV; T = {temperature:g} K; "
         f"ħω grid ±{omega[-1]:g} meV, {len(omega)} points",
-        f"units           S in {S_UNITS}; amplitudes in electrons per cell (zero-point)",
+        f"units           S in {S_UNITS_TEXT}; amplitudes in electrons per cell (zero-point)",
         f"mean ∫S dω      charge {weight['charge']:.3e}, spin trace {weight['spin']:.3e} (ratio "
         f"{weight['spin'] / weight['charge']:.2e}) (electrons per cell)^2",
         f"largest         S00 {sec.charge.max():.3e}, ΣSaa {sec.spin_trace.max():.3e}, "

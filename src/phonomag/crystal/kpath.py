@@ -1,9 +1,10 @@
 """Straight-line paths through the Brillouin zone, e.g. Γ–M–K–Γ of a hexagonal layer.
 
 Points are reduced coordinates of the reciprocal basis b_i (q = Σ q_i b_i, with
-a_i·b_j = 2π δ_ij). For hexagonal cells with |a₁| = |a₂| at 120° the default
-points follow DESIGN.md §3: G = (0, 0, 0), M = (1/2, 0, 0), K = (1/3, 1/3, 0),
-K' = −K. Other cells need their points given explicitly.
+a_i·b_j = 2π δ_ij). For hexagonal cells with |a₁| = |a₂| at 120° or 60° the default
+points are computed from the reciprocal lattice (:mod:`phonomag.crystal.special_points`):
+in the 120° setting G = (0, 0, 0), M = (1/2, 0, 0), K = (1/3, 1/3, 0), K' = −K.
+Other cells need their points given explicitly.
 """
 
 from __future__ import annotations
@@ -11,17 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from phonomag.errors import QPointError
-from phonomag.crystal.qpoints import HEXAGONAL_POINTS
+from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
 
 #: How labels are printed on axes.
 TICK_TEXT = {"G": "Γ", "K'": "K′"}
-
-
-def is_hexagonal(cell: np.ndarray, tol: float = 1e-6) -> bool:
-    """True if |a₁| = |a₂| and a₁, a₂ make 120° (the convention of the default points)."""
-    a1, a2 = np.asarray(cell, float)[:2]
-    n1, n2 = np.linalg.norm(a1), np.linalg.norm(a2)
-    return abs(n1 - n2) < tol * n1 and abs(a1 @ a2 / (n1 * n2) + 0.5) < tol
 
 
 def path_from_labels(
@@ -34,17 +28,17 @@ def path_from_labels(
     """Sample the path through ``labels``; give either ``npoints`` (total) or ``density`` (points per 1/Å).
 
     cell : (3, 3) lattice vectors as rows, Å. points : label → reduced coordinates;
-    defaults to the hexagonal points when the cell is hexagonal.
+    defaults to the cell's hexagonal points when the cell is hexagonal.
     Returns (qpoints (n, 3) reduced, distances (n,) cumulative |Δq| in 1/Å
     (including the 2π), tick positions (1/Å) and tick texts ("Γ", "M", …)).
     Corners are sampled once; each segment gets points in proportion to its length.
     """
     cell = np.asarray(cell, float)
     if points is None:
-        if not is_hexagonal(cell):
+        if hexagonal_angle(cell) is None:
             raise QPointError(
-                "the cell is not hexagonal (|a1| = |a2| at 120°): give the path's points explicitly")
-        points = HEXAGONAL_POINTS
+                "the cell is not hexagonal (|a1| = |a2| at 60° or 120°): give the path's points explicitly")
+        points = hexagonal_points(cell)
     missing = [label for label in labels if label not in points]
     if missing or len(labels) < 2:
         raise QPointError(

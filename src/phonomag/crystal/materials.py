@@ -25,6 +25,8 @@ from phonomag.crystal.orbitals import CHANNELS, ORBITAL_INDEX
 from phonomag.errors import ModelFileError, UnknownMaterialError
 
 _L_LETTER = {0: "s", 1: "p", 2: "d"}
+#: Vacuum (Å) a layer read from a structure file must have between itself and its image.
+MIN_LAYER_VACUUM = 8.0
 #: Bond-integral keys accepted in a hopping table, e.g. "pd_sigma", "dp_pi".
 CHANNEL_KEYS: tuple[str, ...] = tuple(
     f"{_L_LETTER[a]}{_L_LETTER[b]}_{c}"
@@ -174,7 +176,10 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
     mat.check_keys({"name", "description", "references"})
     name = str(mat.get("name"))
     structure = _Reader(top.get("structure"), "structure", source)
-    atoms, labels = _parse_structure(structure, source)
+    if isinstance(structure.table, dict) and "file" in structure.table:
+        atoms, labels = _structure_from_file(structure, source, base_dir)
+    else:
+        atoms, labels = _parse_structure(structure, source)
     species_table = _Reader(top.get("species"), "species", source)
     species = {
         sym: _parse_species(sym, _Reader(tab, f"species.{sym}", source))
@@ -221,6 +226,28 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
         base_dir=base_dir,
         raw=raw,
     )
+
+
+def _structure_from_file(reader: _Reader, source: str, base_dir: Path) -> tuple[Atoms, tuple[str, ...]]:
+    """``[structure] file = "layer.cif"`` (any ASE-readable file holding one 2D layer with ≥ 8 Å of vacuum,
+    :func:`phonomag.crystal.structure_file.read_layer`) and optional ``labels`` (default: the symbol, numbered
+    when repeated: Se_1, Se_2)."""
+    from phonomag.crystal.structure_file import StructureFileError, read_layer
+
+    reader.check_keys({"file", "labels"})
+    path = Path(str(reader.get("file")))
+    try:
+        atoms = read_layer(path if path.is_absolute() else base_dir / path, MIN_LAYER_VACUUM)
+    except StructureFileError as exc:
+        raise reader.fail("file", str(exc)) from None
+    symbols = atoms.get_chemical_symbols()
+    default = [s if symbols.count(s) == 1 else f"{s}_{symbols[:i + 1].count(s)}" for i, s in enumerate(symbols)]
+    labels = reader.get("labels", default)
+    if not (isinstance(labels, list) and len(labels) == len(atoms) and all(isinstance(x, str) for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise reader.fail("labels", f"must be {len(atoms)} distinct names, one per atom of {path} "
+                                    f"({', '.join(symbols)}), got {labels!r}")
+    return atoms, tuple(labels)
 
 
 def _parse_structure(reader: _Reader, source: str) -> tuple[Atoms, tuple[str, ...]]:

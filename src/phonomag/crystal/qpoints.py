@@ -2,8 +2,10 @@
 
 Wavevectors are reduced coordinates in the reciprocal basis (q = Σ q_i b_i).
 Users may write them as three numbers or fractions ("1/3,1/3,0", "0.5 0 0") or
-as a high-symmetry label of the hexagonal Brillouin zone (DESIGN.md §3):
-G (Γ), M = (1/2, 0, 0), K = (1/3, 1/3, 0), K' = −K.
+as a high-symmetry label of the hexagonal Brillouin zone (docs/physics.md):
+G (Γ), M, K, K' = −K. Given the cell, labels are the points of its actual reciprocal
+lattice (:mod:`phonomag.crystal.special_points`; K is the zone corner for a₁, a₂ at 60° or 120°);
+without it, the paper's 120° setting: M = (1/2, 0, 0), K = (1/3, 1/3, 0).
 """
 
 from __future__ import annotations
@@ -14,23 +16,23 @@ from fractions import Fraction
 import numpy as np
 
 from phonomag.errors import QPointError
+from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
 
-#: High-symmetry points of the hexagonal zone, reduced coordinates.
-HEXAGONAL_POINTS: dict[str, tuple[float, float, float]] = {
-    "G": (0.0, 0.0, 0.0),
-    "M": (0.5, 0.0, 0.0),
-    "K": (1 / 3, 1 / 3, 0.0),
-    "K'": (-1 / 3, -1 / 3, 0.0),
-}
+#: High-symmetry points of the hexagonal zone in the 120° setting, reduced coordinates.
+HEXAGONAL_POINTS = STANDARD_POINTS
 _ALIASES = {"GAMMA": "G", "Γ": "G", "KP": "K'", "K′": "K'", "-K": "K'"}
 
 
-def parse_qpoint(text: str) -> np.ndarray:
-    """Turn a label or three (fractional) numbers into a reduced wavevector (3,)."""
+def parse_qpoint(text: str, cell=None) -> np.ndarray:
+    """Turn a label or three (fractional) numbers into a reduced wavevector (3,).
+
+    cell : (3, 3) lattice vectors (rows, Å) the reduced coordinates refer to; labels are then
+    that cell's points (QPointError if it is not hexagonal). Without it, the 120° setting.
+    """
     raw = str(text).strip()
     label = _ALIASES.get(raw.upper(), raw.upper())
     if label in HEXAGONAL_POINTS:
-        return np.array(HEXAGONAL_POINTS[label])
+        return np.array((HEXAGONAL_POINTS if cell is None else hexagonal_points(cell))[label])
     parts = [p for p in re.split(r"[,\s]+", raw.strip("()[] ")) if p]
     if len(parts) != 3:
         raise QPointError(
@@ -46,9 +48,10 @@ def parse_qpoint(text: str) -> np.ndarray:
     return np.array(values)
 
 
-def qpoint_label(q: np.ndarray, tol: float = 1e-8) -> str:
-    """Label of a high-symmetry point, or the coordinates as text."""
-    for name, point in HEXAGONAL_POINTS.items():
+def qpoint_label(q: np.ndarray, tol: float = 1e-8, cell=None) -> str:
+    """Label of a high-symmetry point (of ``cell``, see :func:`parse_qpoint`), or the coordinates as text."""
+    points = HEXAGONAL_POINTS if cell is None or hexagonal_angle(cell) is None else hexagonal_points(cell)
+    for name, point in points.items():
         if np.allclose(q, point, atol=tol):
             return name
     return "(" + ", ".join(f"{x:.4g}" for x in q) + ")"

@@ -1,28 +1,28 @@
 """phonomag's NetCDF files: complex values as (real, imag) pairs, attributes, atomic writes.
 
 Complex quantities are stored with a trailing dimension ``part`` = (real, imag);
-:func:`complex_from` turns them back into complex arrays. Every variable carries
-its unit in ``attrs["units"]``; the dataset carries the package version, the
-full run configuration (JSON) and the conventions. Files are written to a
-temporary name and renamed, so an interrupted run never leaves a truncated file.
+:func:`complex_from` turns them back into complex arrays. Every variable carries its
+unit in ``attrs["units"]`` (pint-parseable) and a ``long_name`` (CF style,
+:mod:`phonomag.io.cf_metadata`). Files are written to a temporary name and renamed,
+so an interrupted run never leaves a truncated file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from phonomag.io.atomic import write_atomically
 
 CONVENTIONS = (
-    "phonomag / DESIGN.md: one-sided charge-spin response N (paper eq. 1); Pauli components "
+    "phonomag / docs/physics.md: one-sided charge-spin response N (paper eq. 1); Pauli components "
     "n^a = Tr[N sigma_a]/2 (a = 0,x,y,z); cell-integrated values per unit cell; induced electrons = 2 n0; "
-    "spin polarisation <sigma> = 2 M; spin moment m ~ -2 mu_B M; RMS = |cell value|/sqrt(2) (eq. 3); "
+    "spin polarisation <sigma> = 2 M; spin moment m = -2 mu_B M (variable magnetic_moment); "
+    "RMS = |cell value|/sqrt(2) (eq. 3); "
     "displacements u = A e/sqrt(M) with A = sqrt(hbar/2 omega) (zero-point) unless stated; "
     "q in reduced coordinates of the reciprocal basis; complex values stored as (real, imag) pairs"
 )
@@ -49,15 +49,4 @@ def netcdf_attribute(value: Any) -> Any:
 
 def write_dataset(dataset: xr.Dataset, path: Path) -> Path:
     """Write NetCDF atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nc.tmp")
-    os.close(fd)
-    try:
-        dataset.to_netcdf(tmp, engine="netcdf4")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(path, lambda tmp: dataset.to_netcdf(tmp, engine="netcdf4"), ".nc.tmp")

@@ -1,18 +1,21 @@
 """Volume fields to XSF and Gaussian cube files (VESTA, OVITO, XCrySDen), written atomically.
 
-One real 3D array per file: a Pauli component α of the response density (DESIGN.md §1),
+One real 3D array per file: a Pauli component α of the response density (docs/physics.md),
 either the time snapshot n^α(r, t) = Re[δñ^α(r) e^{i(q·r − ωt)}] over c₁×c₂ cells or
-the modulus |δñ^α(r)| of the periodic amplitude. Values are Pauli components in
-electrons/Å³ (induced electrons 2 n⁰, spin polarisation ⟨σ⟩ = 2 M; see
-:mod:`phonomag.response.fields`).
+the modulus |δñ^α(r)| of the periodic amplitude (induced electrons 2 n⁰, spin
+polarisation ⟨σ⟩ = 2 M; see :mod:`phonomag.response.fields`).
+
+Units follow each format:
+
+* cube (Gaussian's format, as QE's pp.x writes it): atomic units, lengths in bohr and
+  values in electrons/bohr³, so Σ values × voxel volume (bohr³) is a number of electrons;
+* XSF (XCrySDen): Å and the values as they are, electrons/Å³ (written with %e, nine
+  significant digits).
 
 Grid geometry: the points of :class:`~phonomag.response.fields.CellField` — in-plane fractional
 steps a_i/n_i starting at the origin, heights from z_min to z_max inclusive. The cube file
-carries them exactly (origin (0, 0, z_min), voxel vectors a₁/n₁, a₂/n₂, Δz ẑ; values
-in %e); the XSF file as a general grid with origin (0, 0, z_min) and span vectors
-(N_i − 1) × step. ASE writes XSF values with six decimals, so they are written in units
-of a power of ten, ``scale`` electrons/Å³, chosen to make the largest |value| lie in
-[1, 10); the file's first line states it (``# unit: <scale> electrons/Angstrom^3``).
+carries them exactly (origin (0, 0, z_min), voxel vectors a₁/n₁, a₂/n₂, Δz ẑ); the XSF
+file as a general grid with origin (0, 0, z_min) and span vectors (N_i − 1) × step.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 import ase.io
 import numpy as np
 from ase import Atoms
+from ase.units import Bohr
 
 from phonomag.response.fields import CellField
 
@@ -71,13 +75,13 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
     try:
         with os.fdopen(fd, "w") as handle:
             if fmt == "cube":
-                ase.io.write(handle, atoms, format="cube", data=values, origin=origin,
-                             comment=f"{description}; electrons/Angstrom^3")
+                ase.io.write(handle, atoms, format="cube", data=values * Bohr**3, origin=origin,
+                             comment=f"{description}; electrons/bohr^3")
             else:
-                scale = xsf_scale(values)
-                handle.write(f"# unit: {scale:.0e} electrons/Angstrom^3\n# {description}\n")
+                handle.write(f"# {description}; electrons/Angstrom^3\n")
+                ase.io.write(handle, atoms, format="xsf")
                 span = (np.array(values.shape) - 1)[:, None] * steps
-                ase.io.write(handle, atoms, format="xsf", data=values / scale, origin=origin, span_vectors=span)
+                _write_xsf_grid(handle, values, origin, span)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
@@ -86,7 +90,12 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
     return path
 
 
-def xsf_scale(values: np.ndarray) -> float:
-    """Power of ten (electrons/Å³) that brings the largest |value| into [1, 10) (1 for a zero field)."""
-    largest = float(np.abs(values).max())
-    return 10.0 ** np.floor(np.log10(largest)) if largest > 0 else 1.0
+def _write_xsf_grid(handle, values: np.ndarray, origin: np.ndarray, span: np.ndarray) -> None:
+    """Append a DATAGRID_3D block (general grid, Å) with the values in %e (x fastest)."""
+    rows = values.transpose(2, 1, 0).reshape(-1, values.shape[0])
+    handle.write("BEGIN_BLOCK_DATAGRID_3D\n phonomag\n BEGIN_DATAGRID_3D_field\n")
+    handle.write("  {} {} {}\n".format(*values.shape))
+    for vector in (origin, *span):
+        handle.write("  {:.10f} {:.10f} {:.10f}\n".format(*vector))
+    np.savetxt(handle, rows, fmt="%.8e")
+    handle.write(" END_DATAGRID_3D\nEND_BLOCK_DATAGRID_3D\n")

@@ -5,8 +5,10 @@
     source = "stillinger-weber"     potential = "WSe2" | "path/sw_X.toml"
                                     supercell = [6, 6, 1]   displacement = 0.01 (Å)
     source = "phonopy"              phonopy_yaml = "phonopy_params.yaml"
-                                    or force_constants = "FORCE_CONSTANTS" + supercell
+                                    or force_constants = "FORCE_CONSTANTS" (text) or
+                                       "force_constants.hdf5" (phonopy's HDF5) + supercell
                                     or force_sets = "FORCE_SETS" + supercell
+                                    born = "BORN" (optional: Born charges, dielectric tensor)
     source = "abinit-ddb"           ddb = "file_DDB" or ["q1_DDB", "q2_DDB", ...]
                                     qgrid = [6, 6, 1]  (Γ-centred grid of the DFPT q-points)
 
@@ -16,6 +18,11 @@ the acoustic sum rule, and index permutation), and kept in the engine. Files
 from phonopy must be in the units of the calculator they name (phonopy's
 default: eV, Å, amu). The phonopy primitive cell is matched atom by atom to
 ``atoms``; modes are always given in the order of ``atoms``.
+
+Non-analytic correction (phonopy sources): Born effective charges and the dielectric
+tensor, from ``born`` or from the phonopy_params.yaml, are used when present (phonopy's
+correction, the 3D form). When they are absent and the crystal has more than one species
+(polar: its Born charges need not vanish), a warning says that the correction is left out.
 """
 
 from __future__ import annotations
@@ -28,20 +35,21 @@ import numpy as np
 import phonopy
 from ase import Atoms
 from phonopy import Phonopy
-from phonopy.file_IO import parse_FORCE_CONSTANTS, parse_FORCE_SETS
+from phonopy.file_IO import parse_FORCE_CONSTANTS, parse_FORCE_SETS, read_force_constants_hdf5
 from phonopy.interface.calculator import get_calculator_physical_units
 from phonopy.structure.atoms import PhonopyAtoms
 
 from phonomag.io.abinit.ddb import read_phonon_blocks
 from phonomag.errors import PhononSourceError, QPointError
 from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_force_constants
+from phonomag.phonons.born import set_born_charges
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV, PhononModes, modes_from_dynamical_matrices
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters
 
 _KEYS = {
     "stillinger-weber": {"source", "potential", "supercell", "displacement"},
-    "phonopy": {"source", "phonopy_yaml", "force_constants", "force_sets", "supercell"},
+    "phonopy": {"source", "phonopy_yaml", "force_constants", "force_sets", "supercell", "born"},
     "abinit-ddb": {"source", "ddb", "qgrid"},
 }
 _PHONOPY_FILES = ("phonopy_yaml", "force_constants", "force_sets")
@@ -179,7 +187,8 @@ def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononMo
         _read_force_file(ph, key, path)
     ph.symmetrize_force_constants(show_drift=False)
     order = _match_atoms(ph, atoms, path)
-    return PhononModel(atoms.copy(), ph, order, f"phonopy force constants from {path}")
+    nac = set_born_charges(ph, config, base_dir, path)
+    return PhononModel(atoms.copy(), ph, order, f"phonopy force constants from {path}{nac}")
 
 
 def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
@@ -242,7 +251,9 @@ def _load_phonopy_yaml(path: Path) -> Phonopy:
 def _read_force_file(ph: Phonopy, key: str, path: Path) -> None:
     nsuper = len(ph.supercell)
     try:
-        if key == "force_constants":
+        if key == "force_constants" and path.suffix in (".hdf5", ".h5"):
+            fc = read_force_constants_hdf5(path, p2s_map=ph.primitive.p2s_map)
+        elif key == "force_constants":
             fc = parse_FORCE_CONSTANTS(path)
         else:
             ph.dataset = parse_FORCE_SETS(path, natom=nsuper)

@@ -18,10 +18,28 @@ import numpy as np
 import xarray as xr
 
 from phonomag import __version__
+from phonomag.io.cf_metadata import DIMENSIONLESS, NO_LABEL, finish, path_coordinates
 from phonomag.io.netcdf import CONVENTIONS, complex_from, netcdf_attribute, split_complex, write_dataset
-from phonomag.response.observables import in_plane_out_of_plane, rms_components
+from phonomag.response.observables import in_plane_out_of_plane, rms_components, spin_magnetic_moment
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
+#: Pauli components per cell are numbers of electrons per unit cell: units "1", named in long_name.
+_PER_CELL_TEXT = "electrons per unit cell"
+#: units and long_name of each variable of results.nc (and of the same quantities in sqw.nc).
+VARIABLE_ATTRS = {
+    "frequency": {"units": "meV", "long_name": "phonon energy hbar omega"},
+    "parity": {"units": DIMENSIONLESS, "long_name": "sigma_h parity (+1 even, -1 odd, 0 none)"},
+    "displacement": {"units": "angstrom", "long_name": "complex displacement amplitude u"},
+    "site_moment": {"units": DIMENSIONLESS, "long_name": f"site-resolved cell-integrated n^a ({_PER_CELL_TEXT})"},
+    "cell_moment": {"units": DIMENSIONLESS, "long_name": f"cell-integrated n^a ({_PER_CELL_TEXT})"},
+    "magnetic_moment": {"units": "bohr_magneton",
+                        "long_name": "cell-integrated spin magnetic moment m = -2 mu_B M per unit cell"},
+    "rms": {"units": DIMENSIONLESS, "long_name": f"RMS_a = |n^a|/sqrt(2) ({_PER_CELL_TEXT})"},
+    "rms_in_plane": {"units": DIMENSIONLESS, "long_name": f"sqrt(RMS_x^2 + RMS_y^2) ({_PER_CELL_TEXT})"},
+    "rms_out_of_plane": {"units": DIMENSIONLESS, "long_name": f"RMS_z ({_PER_CELL_TEXT})"},
+    "magnetization_to_charge": {"units": DIMENSIONLESS,
+                                "long_name": "site-resolved |M| / |n0| (0 where undefined)"},
+}
 
 
 @dataclass(frozen=True)
@@ -117,44 +135,42 @@ class ModeResponse:
         return np.divide(magnet, charge, out=np.zeros_like(charge), where=defined)
 
     # ------------------------------------------------------------------ results.nc
-    def to_dataset(self, distances: np.ndarray | None = None, q_labels: list[str] | None = None,
+    def to_dataset(self, distances: np.ndarray | None = None, point_labels: list[str] | None = None,
                    attrs: dict[str, Any] | None = None) -> xr.Dataset:
-        """The results.nc layout, the same for every engine.
+        """The results.nc layout, the same for every engine (CF-style metadata, pint-parseable units).
 
-        distances (nq,) 1/Å along a path (optional: ``path_distance``); q_labels (nq,)
-        optional names of the q-points (``q_label``); attrs: more global attributes.
+        Coordinates along ``q``: ``qpoint`` (reduced), ``label`` (``point_labels``: the path corners'
+        names or the names of computed q-points; empty without) and, along a path, ``path_distance``
+        (``distances``, 1/Å). attrs: more global attributes.
         """
-        coords = {"q": np.arange(len(self.qpoints)), "mode": np.arange(self.frequencies.shape[1]),
-                  "atom": list(self.atom_labels), "site": list(self.site_labels), "component": list(COMPONENTS), "cartesian": ["x", "y", "z"],
-                  "reduced": ["b1", "b2", "b3"], "part": ["real", "imag"]}
-        cell_unit = "electrons per cell"
+        nq = len(self.qpoints)
+        labels = list(point_labels) if point_labels is not None else [NO_LABEL] * nq
+        along_q = path_coordinates("q", self.qpoints, distances if distances is not None else np.zeros(nq), labels)
+        if distances is None:
+            del along_q["path_distance"]
+        coords = {"q": np.arange(nq), "mode": np.arange(self.frequencies.shape[1]), "atom": list(self.atom_labels),
+                  "site": list(self.site_labels), "component": list(COMPONENTS), "cartesian": ["x", "y", "z"],
+                  "reduced": ["b1", "b2", "b3"], "part": ["real", "imag"], **along_q}
         variables = {
-            "qpoint": (("q", "reduced"), self.qpoints, {"units": "1 (reduced)", "long_name": "phonon wavevector"}),
-            "frequency": (("q", "mode"), self.frequencies, {"units": "meV"}),
-            "parity": (("q", "mode"), self.parity,
-                       {"units": "1", "long_name": "sigma_h parity (+1 even, -1 odd, 0 none)"}),
-            "displacement": (("q", "mode", "atom", "cartesian", "part"), split_complex(self.displacements),
-                             {"units": "angstrom", "long_name": "complex displacement amplitude u"}),
-            "site_moment": (("q", "mode", "site", "component", "part"), split_complex(self.site_moments),
-                            {"units": cell_unit, "long_name": "site-resolved cell-integrated n^a"}),
-            "cell_moment": (("q", "mode", "component", "part"), split_complex(self.cell_moments),
-                            {"units": cell_unit, "long_name": "cell-integrated n^a"}),
-            "rms": (("q", "mode", "component"), self.rms, {"units": cell_unit, "long_name": "RMS_a = |n^a|/sqrt(2)"}),
-            "rms_in_plane": (("q", "mode"), self.in_plane, {"units": cell_unit}),
-            "rms_out_of_plane": (("q", "mode"), self.out_of_plane, {"units": cell_unit}),
-            "magnetization_to_charge": (("q", "mode"), self.magnetization_to_charge, {"units": "1"}),
+            "frequency": (("q", "mode"), self.frequencies),
+            "parity": (("q", "mode"), self.parity),
+            "displacement": (("q", "mode", "atom", "cartesian", "part"), split_complex(self.displacements)),
+            "site_moment": (("q", "mode", "site", "component", "part"), split_complex(self.site_moments)),
+            "cell_moment": (("q", "mode", "component", "part"), split_complex(self.cell_moments)),
+            "magnetic_moment": (("q", "mode", "cartesian", "part"),
+                                split_complex(spin_magnetic_moment(self.cell_moments))),
+            "rms": (("q", "mode", "component"), self.rms),
+            "rms_in_plane": (("q", "mode"), self.in_plane),
+            "rms_out_of_plane": (("q", "mode"), self.out_of_plane),
+            "magnetization_to_charge": (("q", "mode"), self.magnetization_to_charge),
         }
-        if distances is not None:
-            variables["path_distance"] = (("q",), np.asarray(distances), {"units": "1/angstrom"})
-        if q_labels is not None:
-            variables["q_label"] = (("q",), np.array(q_labels, dtype=str), {"long_name": "name of the q-point"})
-        base = {"phonomag_version": __version__, "conventions": CONVENTIONS, "engine": self.engine,
+        base = {"phonomag_version": __version__, "phonomag_conventions": CONVENTIONS, "engine": self.engine,
                 "provenance": json.dumps(self.provenance, ensure_ascii=False), "response_kind": self.kind,
                 "amplitude": str(self.amplitude), "kgrid": list(self.kgrid)}
         base.update(attrs or {})
-        data = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=v[2]) for k, v in variables.items()},
+        data = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=dict(VARIABLE_ATTRS[k])) for k, v in variables.items()},
                           coords=coords, attrs={k: netcdf_attribute(v) for k, v in base.items()})
-        return data
+        return finish(data, f"phonomag: phonon-induced charge and magnetization ({self.engine} engine)")
 
     @classmethod
     def from_dataset(cls, data: xr.Dataset) -> "ModeResponse":
@@ -170,9 +186,9 @@ class ModeResponse:
             engine=data.attrs.get("engine", "tight-binding"),
             provenance=json.loads(data.attrs.get("provenance", "{}")))
 
-    def write(self, path: Path, distances=None, q_labels=None, attrs=None) -> Path:
+    def write(self, path: Path, distances=None, point_labels=None, attrs=None) -> Path:
         """Write :meth:`to_dataset` atomically to ``path``."""
-        return write_dataset(self.to_dataset(distances, q_labels, attrs), path)
+        return write_dataset(self.to_dataset(distances, point_labels, attrs), path)
 
 
 def read_results(path: Path) -> tuple[ModeResponse, xr.Dataset]:

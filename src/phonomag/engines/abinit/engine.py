@@ -93,11 +93,12 @@ class PerturbationRuns:
 
 
 def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
-                     progress: bool = True, keep_wavefunctions: bool = False) -> PerturbationRuns:
+                     progress: bool = True, keep_wavefunctions: bool = False,
+                     launcher: str = "auto") -> PerturbationRuns:
     """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint``.
 
-    The ground state runs with ``nproc`` MPI processes (workdir/gs, shared by every q
-    of the same settings); the perturbations are split over ``nproc`` serial ABINIT runs
+    The ground state runs with ``nproc`` MPI processes started by ``launcher``
+    (:mod:`phonomag.io.abinit.launcher`; workdir/gs, shared by every q of the same settings); the perturbations are split over ``nproc`` serial ABINIT runs
     side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because ABINIT 9.6
     writes netCDF first-order wavefunctions only from serial runs. Finished runs are
     reused, so an interrupted calculation resumes from what is on disk; a DFPT run older
@@ -108,7 +109,7 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
     workdir = Path(workdir).resolve()
     qpoint = check_on_kgrid(qpoint, settings)
     gs_text = response_ground_state_input(atoms, settings)
-    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress)
+    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress, launcher=launcher)
     wfk = _one(gs_dir, "gso*_WFK.nc")
     groups = split_perturbations(len(atoms), nproc)
     texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]
@@ -160,7 +161,7 @@ class AbinitEngine:
     name = "abinit-dfpt"
 
     def __init__(self, atoms: Atoms, atom_labels, settings: AbinitSettings, workdir: Path, nproc: int = 1,
-                 progress: bool = True, keep_wavefunctions: bool = False):
+                 progress: bool = True, keep_wavefunctions: bool = False, launcher: str = "auto"):
         cell = atoms.cell.array
         if np.abs(cell[2, :2]).max() > 1e-10 or np.abs(cell[:2, 2]).max() > 1e-10:
             raise EngineCapabilityError("the ABINIT engine needs a slab cell with a3 = (0, 0, c) normal to a1, a2")
@@ -170,6 +171,7 @@ class AbinitEngine:
         self.kgrid = tuple(settings.kgrid)
         self.workdir = Path(workdir)
         self.nproc, self.progress, self.keep_wavefunctions = nproc, progress, keep_wavefunctions
+        self.launcher = launcher
         self._runs: dict[tuple, tuple[PerturbationRuns, np.ndarray]] = {}
 
     def provenance(self) -> dict[str, str]:
@@ -190,7 +192,7 @@ class AbinitEngine:
         key = tuple(np.round(q, 10))
         if key not in self._runs:
             runs = run_pattern_dfpt(self.atoms, self.settings, q, self.workdir, self.nproc, self.progress,
-                                    self.keep_wavefunctions)
+                                    self.keep_wavefunctions, self.launcher)
             self._runs[key] = runs, cartesian_patterns(runs.responses, self.atoms, q) / units.Bohr**3
         return self._runs[key]
 

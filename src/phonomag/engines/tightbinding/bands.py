@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.crystal.special_points import zone_corners
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,5 @@ def zone_grid(reciprocal_cell: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarr
 
 
 def hexagonal_zone_corners(reciprocal_cell: np.ndarray) -> np.ndarray:
-    """The six K-type corners of a hexagonal zone, Cartesian (6, 2), ordered by angle."""
-    corners = np.array([[1, 1], [2, -1], [1, -2], [-1, -1], [-2, 1], [-1, 2]]) / 3.0
-    cart = corners @ reciprocal_cell[:2, :2]
-    return cart[np.argsort(np.arctan2(cart[:, 1], cart[:, 0]))]
+    """The six K-type corners of a hexagonal zone (a₁, a₂ at 60° or 120°), Cartesian (6, 2), ordered by angle."""
+    return zone_corners(2 * np.pi * np.linalg.inv(reciprocal_cell).T)

@@ -42,6 +42,7 @@ from phonomag.crystal.orbitals import CHANNELS
 from phonomag.engines.tightbinding.slater_koster import HARRISON_EXPONENTS, two_centre_block
 from phonomag.errors import ModelFileError, NoGapError
 from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
+from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
 
 _L_LETTER = "spd"
 
@@ -317,7 +318,9 @@ class TightBindingModel:
         """(valence maximum, conduction minimum) in eV on a Γ-centred grid plus K, K′, M."""
         axes = [np.arange(n) / n for n in kgrid]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        special = np.array([[1 / 3, 1 / 3, 0], [-1 / 3, -1 / 3, 0], [0.5, 0, 0], [2 / 3, 1 / 3, 0]])
+        cell = self.atoms.cell.array
+        named = hexagonal_points(cell) if hexagonal_angle(cell) is not None else STANDARD_POINTS
+        special = np.array([named[label] for label in ("K", "K'", "M")])
         energies = np.linalg.eigvalsh(self.hamiltonian(np.vstack([grid, special])))
         n = self.occupied_bands
         return float(energies[:, n - 1].max()), float(energies[:, n].min())

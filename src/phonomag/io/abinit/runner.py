@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from phonomag.io.abinit.launcher import RUN_AS_ROOT, launch_command
 from phonomag.errors import PhonomagError
 
 _DATASET = re.compile(r"^\s*==\s*DATASET\s+(\d+)")
@@ -47,8 +48,11 @@ def is_complete(workdir: Path, name: str, text: str) -> bool:
 
 
 def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: int = 1,
-               progress: bool = True) -> Path:
-    """Run the input ``text`` as ``workdir/name.abi``; return the directory. Skips a complete run."""
+               progress: bool = True, launcher: str = "auto") -> Path:
+    """Run the input ``text`` as ``workdir/name.abi``; return the directory. Skips a complete run.
+
+    ``launcher`` starts the ``nproc`` MPI processes (:mod:`phonomag.io.abinit.launcher`).
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if is_complete(workdir, name, text):
@@ -56,13 +60,8 @@ def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: in
     for stale in workdir.glob(f"{name}.abo*"):  # ABINIT renames rather than overwrites
         stale.unlink()
     (workdir / f"{name}.abi").write_text(text)
-    command = [abinit_executable(), f"{name}.abi"]
-    if nproc > 1:
-        mpirun = shutil.which("mpirun")
-        if mpirun is None:
-            raise AbinitRunError("nproc > 1 needs mpirun (Debian: openmpi-bin)")
-        command = [mpirun, "--allow-run-as-root", "-np", str(nproc), *command]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = launch_command([abinit_executable(), f"{name}.abi"], nproc, launcher)
+    env = dict(os.environ, OMP_NUM_THREADS="1", **RUN_AS_ROOT)
     with open(workdir / f"{name}.log", "w") as log, tqdm(total=datasets, desc=f"abinit {name}",
                                                         unit="dataset", disable=not progress) as bar:
         process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -20,11 +20,12 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, Patch  # noqa: E402
 
 from phonomag.response.modes import ModeResponse  # noqa: E402
+from phonomag.response.observables import SPIN_MOMENT_PER_M  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 from phonomag.crystal.qpoints import HEXAGONAL_POINTS, qpoint_label  # noqa: E402
 
 #: Spin moment per unit of the Pauli component M: |m| = 2 μ_B |M|.
-MU_B_PER_M = 2.0
+MU_B_PER_M = abs(SPIN_MOMENT_PER_M)
 #: Line style of each σ_h parity (1 even, −1 odd, 0 none).
 PARITY_STYLE = {1: ("-", "σ$_h$ even"), -1: ("--", "σ$_h$ odd"), 0: (":", "no σ$_h$ parity")}
 #: Largest fat-band half-width in panel (a), as a fraction of the frequency range.

@@ -1,0 +1,21 @@
+"""The README and the docs link only to files that exist (the conventions page among them)."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_relative_links_resolve():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_readme_points_to_the_conventions_page():
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/physics.md)" in readme and "DESIGN.md" not in readme
+    physics = (ROOT / "docs" / "physics.md").read_text()
+    assert "m = −2 μ_B M" in physics and "electrons/bohr³" in physics
