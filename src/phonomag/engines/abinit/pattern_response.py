@@ -29,6 +29,7 @@ from ase import Atoms, units
 
 from phonomag.engines.abinit.density_response import pauli_components
 from phonomag.engines.abinit.mode_response import perturbation_coefficients
+from phonomag.io.netcdf import complex_from, split_complex
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
 
@@ -82,12 +83,11 @@ def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, 
     planes = np.moveaxis(planes_at(patterns, length, heights), -1, 2)  # (natoms, 3, plane, 4, n1, n2)
     coords = {"atom": np.arange(len(atoms)), "direction": ["x", "y", "z"], "component": list(COMPONENTS),
               "height": ("plane", np.asarray(heights, float), {"units": "angstrom"}), "part": ["real", "imag"]}
-    split = lambda values: np.stack([values.real, values.imag], axis=-1)  # noqa: E731
     return xr.Dataset(
-        {"zint": (("atom", "direction", "component", "x", "y", "part"), split(zint),
+        {"zint": (("atom", "direction", "component", "x", "y", "part"), split_complex(zint),
                   {"units": "angstrom^-3", "long_name": "z-integrated Pauli component of the one-sided response "
                    "to the unit Cartesian pattern (electrons per angstrom^2 per angstrom of displacement)"}),
-         "plane": (("atom", "direction", "plane", "component", "x", "y", "part"), split(planes),
+         "plane": (("atom", "direction", "plane", "component", "x", "y", "part"), split_complex(planes),
                    {"units": "angstrom^-4", "long_name": "Pauli component of the one-sided response on a plane "
                     "(electrons per angstrom^3 per angstrom of displacement)"}),
          "qpoint": ("reduced", np.asarray(qpoint, float), {"units": "1", "long_name": "q, reduced coordinates"}),
@@ -101,6 +101,4 @@ def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, 
 
 def read_patterns(data: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(zint (natoms, 3, 4, n1, n2), plane (natoms, 3, nplanes, 4, n1, n2)) complex from a reduced Dataset."""
-    def complex_of(name):
-        return data[name].sel(part="real").values + 1j * data[name].sel(part="imag").values
-    return complex_of("zint"), complex_of("plane")
+    return complex_from(data["zint"]), complex_from(data["plane"])
