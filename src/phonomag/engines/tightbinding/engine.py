@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from phonomag.engines.base import EngineCapabilityError
-from phonomag.engines.tightbinding.fields import cell_field, mode_density_response, plane_field
+from phonomag.engines.tightbinding.fields import (cell_field, layer_height_range, mode_density_response,
+                                                  periodic_amplitude, plane_field, response_lattice_vectors)
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.response import KINDS, energy_responses, fourier_responses
-from phonomag.response.fields import CellField
+from phonomag.engines.tightbinding.response import KINDS, energy_responses, fourier_responses, orbital_response
+from phonomag.response.fields import CellField, in_plane_grid
 from phonomag.response.modes import PatternResponse
 
 
@@ -69,3 +70,27 @@ class TightBindingEngine:
         self._check_kind(kind)
         lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
         return cell_field(self.model, q_reduced, density, lattice, shape=tuple(shape))
+
+    def pattern_fields(self, q_reduced, layers: tuple, points: int, kind: str = "one-sided",
+                       integral_heights: int = 48) -> np.ndarray:
+        """Fields of the unit patterns (natoms, 3, nlayers, 4, points, points) on the in-plane grid j/points:
+        a height z (Å) gives δñ^α there (electrons/Å³ per Å); ``None`` the z integral over the layer's
+        orbitals (electrons/Å² per Å; rectangle rule on ``integral_heights`` heights, the integrand
+        vanishes at both ends, as :meth:`~phonomag.response.fields.CellField.cell_integral`)."""
+        self._check_kind(kind)
+        lattice = response_lattice_vectors(self.model)
+        response = orbital_response(self.model, np.asarray(q_reduced, float), self.kgrid, lattice, kind)
+        grid = in_plane_grid(self.atoms.cell.array, (points, points))
+        z_min, z_max = layer_height_range(self.model)
+        heights = np.linspace(z_min, z_max, integral_heights)
+        natoms = len(self.atoms)
+        out = np.zeros((natoms, 3, len(layers), 4, points, points), dtype=complex)
+        for k in range(natoms):
+            for beta in range(3):
+                for index, height in enumerate(layers):
+                    z = heights if height is None else np.array([height])
+                    where = grid[:, :, None, :] + z[None, None, :, None] * np.array([0.0, 0.0, 1.0])
+                    values = periodic_amplitude(self.model, q_reduced, response[:, k, beta], lattice, where)
+                    step = (z_max - z_min) / (integral_heights - 1) if height is None else 1.0
+                    out[k, beta, index] = values.sum(axis=-1) * step
+        return out
