@@ -81,3 +81,56 @@ def test_interpolation_error_shrinks_with_the_grid(kernels, engine):
         values = kernel.fields(q)
         errors[n] = relative(values[:, :, :, 0].mean(axis=(-2, -1)), direct[:, :, :, 0].mean(axis=(-2, -1)))
     assert errors[6] < 0.5 * errors[3], errors
+
+
+def test_kernel_engine_follows_the_protocol_and_its_grid(kernels, engine):
+    from phonomag.engines.base import ResponseEngine, compute_mode_response
+    from phonomag.engines.kernel.engine import KernelEngine
+    from phonomag.phonons.model import PhononModel
+
+    kernel, full = kernels[6]
+    kernel_engine = KernelEngine(kernel, engine.atom_labels, engine.kgrid, "tight-binding pattern fields, test")
+    assert isinstance(kernel_engine, ResponseEngine)
+    q = np.array([1 / 3, 1 / 6, 0.0])
+    area = abs(np.linalg.det(engine.atoms.cell.array[:2, :2]))
+    expected = full[(2, 1)][:, :, 0].mean(axis=(-2, -1)) * area  # z integral over the cell, (κ, β, α)
+    assert relative(kernel_engine.pattern_response(q).tensor[:, :, 0], expected) < 1e-10
+    u = np.zeros((3, 3))
+    u[0, 2] = 0.01  # W along z
+    plane = kernel_engine.plane_field(q, u, 0.0, POINTS)
+    assert relative(plane.amplitude, 0.01 * full[(2, 1)][0, 2, 1]) < 1e-10
+    modes = PhononModel.from_material(load_material("WSe2")).modes(np.array([[0.3, 0.1, 0.0]]))
+    data = compute_mode_response(kernel_engine, modes, progress=False)
+    assert data.engine == "dfpt-kernel" and data.site_labels == ("cell",) and np.all(np.isfinite(data.rms))
+
+
+def test_kernel_engine_from_reduced_files(tmp_path):
+    """Files written by the DFPT reduction are read back as the kernel's irreducible data (synthetic N)."""
+    from ase import units
+
+    from phonomag.engines.abinit.pattern_response import reduce_patterns
+    from phonomag.engines.kernel.engine import KernelEngine
+    from phonomag.io.netcdf import write_dataset
+
+    spec = load_material("WSe2")
+    atoms = spec.atoms.copy()
+    atoms.set_cell([*atoms.cell.array[:2], [0, 0, 12.0]], scale_atoms=False)
+    rng = np.random.default_rng(5)
+    heights = [0.0, *sorted(atoms.positions[1:, 2])]
+    stored = {}
+    for steps in IRREDUCIBLE[3]:
+        q = np.array([steps[0] / 3, steps[1] / 3, 0.0])
+        responses = {(k, i): rng.normal(size=(2, 2, 6, 6, 16)) + 1j * rng.normal(size=(2, 2, 6, 6, 16))
+                     for k in range(3) for i in range(3)}
+        data = reduce_patterns(responses, atoms, q, atoms.get_volume() / units.Bohr**3, heights,
+                               {"qgrid": [3, 3, 1], "kgrid": [3, 3, 1], "engine": "synthetic"})
+        write_dataset(data, tmp_path / f"q_{steps[0]}_{steps[1]}_0.nc")
+        stored[steps] = data
+    kernel_engine = KernelEngine.from_reduced_files(tmp_path, spec.labels)
+    assert kernel_engine.kernel.layers == (None, *heights) and kernel_engine.kgrid == (3, 3, 1)
+    from phonomag.io.netcdf import complex_from
+
+    zint = complex_from(stored[(1, 1)]["zint"])
+    area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
+    moments = kernel_engine.pattern_response(np.array([1 / 3, 1 / 3, 0])).tensor[:, :, 0]
+    assert relative(moments, zint.mean(axis=(-2, -1)) * area) < 1e-12

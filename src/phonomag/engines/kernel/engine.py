@@ -1,0 +1,116 @@
+"""The kernel engine: any q from pattern fields on a coarse q grid (DESIGN.md §5), behind the engine protocol.
+
+Built from the pattern fields at the irreducible q-points of an N₁×N₂ grid — from DFPT
+(the reduced files of :mod:`phonomag.engines.abinit.pattern_response`, e.g. the shipped WSe₂
+data) or from any engine with ``pattern_fields`` — unfolded by symmetry
+(:mod:`~phonomag.engines.kernel.symmetry`) and Fourier interpolated
+(:mod:`~phonomag.engines.kernel.interpolation`). Static one-sided response; cell moments
+from the z-integral layer (one site, the cell); maps on the stored planes only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from ase import Atoms
+from scipy.signal import resample
+
+from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.kernel.interpolation import ResponseKernel
+from phonomag.engines.kernel.symmetry import fill_grid, space_group
+from phonomag.io.netcdf import complex_from
+from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
+from phonomag.response.modes import PatternResponse
+
+
+class KernelEngine:
+    """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`ResponseKernel`.
+
+    atom_labels: one per atom; kgrid: the k grid of the calculations the kernel came from;
+    source: provenance text. The kernel's layers must hold the z integral (``None``).
+    """
+
+    name = "dfpt-kernel"
+
+    def __init__(self, kernel: ResponseKernel, atom_labels, kgrid, source: str):
+        if None not in kernel.layers:
+            raise EngineCapabilityError("the kernel has no z-integral layer: no cell moments")
+        self.kernel = kernel
+        self.atoms = kernel.atoms
+        self.atom_labels = tuple(atom_labels)
+        self.kgrid = tuple(int(n) for n in kgrid)
+        self.source = source
+
+    @classmethod
+    def from_irreducible(cls, irreducible: dict, atoms: Atoms, atom_labels, qgrid, layers: tuple, kgrid,
+                         source: str) -> "KernelEngine":
+        """From {grid steps: pattern fields (natoms, 3, nlayers, 4, n₁, n₂)} at the irreducible q of ``qgrid``."""
+        full = fill_grid(irreducible, tuple(qgrid), space_group(atoms), tuple(layers), atoms)
+        return cls(ResponseKernel.from_grid(full, atoms, tuple(qgrid), tuple(layers)), atom_labels, kgrid, source)
+
+    @classmethod
+    def from_reduced_files(cls, folder: Path, atom_labels) -> "KernelEngine":
+        """From the per-q files ``q_<m1>_<m2>_0.nc`` of :func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`
+        (one per irreducible q of the grid named in their ``qgrid`` attribute)."""
+        files = sorted(Path(folder).glob("q_*.nc"))
+        if not files:
+            raise EngineCapabilityError(f"no reduced DFPT files q_*.nc in {folder}")
+        irreducible, first = {}, None
+        for path in files:
+            with xr.open_dataset(path) as data:
+                data = data.load()
+            first = first or data
+            qgrid = tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"])[:2])
+            steps = tuple(int(n) for n in np.rint(data["qpoint"].values[:2] * qgrid))
+            zint, planes = complex_from(data["zint"]), complex_from(data["plane"])
+            irreducible[steps] = np.concatenate([zint[:, :, None], planes], axis=2)
+        atoms = Atoms(list(first["species"].values), positions=first["positions"].values,
+                      cell=first["cell"].values, pbc=True)
+        layers = (None, *(float(h) for h in first["height"].values))
+        qgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2])
+        kgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"]))
+        source = f"{first.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {qgrid[0]}×{qgrid[1]} ({folder})"
+        return cls.from_irreducible(irreducible, atoms, atom_labels, qgrid, layers, kgrid, source)
+
+    def provenance(self) -> dict[str, str]:
+        n1, n2 = self.kernel.qgrid
+        return {"engine": f"response kernel from a {n1}×{n2} q grid, Wigner–Seitz images (DESIGN.md §5)",
+                "source": self.source}
+
+    @staticmethod
+    def _check_static_one_sided(kind: str, energy_ev: float = 0.0) -> None:
+        if kind != "one-sided" or energy_ev:
+            raise EngineCapabilityError(f"the kernel engine gives the static one-sided response only, not {kind!r}"
+                                        + (f" at {energy_ev:g} eV" if energy_ev else ""))
+
+    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
+        self._check_static_one_sided(kind, energy_ev)
+        tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
+        return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
+
+    def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
+        self._check_static_one_sided(kind)
+        g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
+        if np.any(g[:, 2] != 0):
+            raise EngineCapabilityError("the kernel engine gives Fourier components for in-plane G only (G3 = 0)")
+        values = self.kernel.fourier(np.asarray(q_reduced, float)[None], g)[0]  # (nG, κ, β, layer, α)
+        return values[:, :, :, self.kernel.layers.index(None)]
+
+    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
+        """δñ^α on a stored plane (Fourier resampled to points × points)."""
+        self._check_static_one_sided(kind)
+        heights = [h for h in self.kernel.layers if h is not None]
+        match = [i for i, h in enumerate(self.kernel.layers) if h is not None and abs(h - z) < 1e-6]
+        if not match:
+            raise EngineCapabilityError(f"the kernel stores the planes z = {heights} Å only, not z = {z:g}")
+        fields = self.kernel.fields(np.asarray(q_reduced, float)[None])[0][:, :, match[0]]  # (κ, β, α, n1, n2)
+        plane = np.einsum("kb,kbaxy->axy", np.asarray(displacements), fields)
+        amplitude = resample(resample(plane, points, axis=1), points, axis=2)
+        cell = self.atoms.cell.array
+        grid = in_plane_grid(cell, (points, points)) + np.array([0.0, 0.0, z])
+        return CellField(grid, amplitude, np.array([z]), cartesian_q(self.atoms, q_reduced), cell)
+
+    def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
+        raise EngineCapabilityError("the kernel engine keeps planes and the z integral, not volume fields")
