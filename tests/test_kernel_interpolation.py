@@ -134,3 +134,11 @@ def test_kernel_engine_from_reduced_files(tmp_path):
     area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
     moments = kernel_engine.pattern_response(np.array([1 / 3, 1 / 3, 0])).tensor[:, :, 0]
     assert relative(moments, zint.mean(axis=(-2, -1)) * area) < 1e-12
+
+
+def test_batched_cell_integrals_equal_the_fourier_g0(kernels):
+    kernel, _ = kernels[6]
+    q = np.array([[0.21, 0.07, 0.0], [0.5, 0.0, 0.0], [0.1, 0.33, 0.0]])
+    batched = kernel.cell_integrals(q, 0)
+    single = kernel.fourier(q, [[0, 0, 0]], 0)[:, 0, :, :, 0]
+    assert np.allclose(batched, single, rtol=1e-12, atol=1e-14 * np.abs(single).max())

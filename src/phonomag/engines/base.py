@@ -53,6 +53,10 @@ class ResponseEngine(Protocol):
         energy_ev: ħω of the perturbation e^{−iωt} (0: static, adiabatic).
         """
 
+    def pattern_responses(self, qpoints: np.ndarray, kind: str = "one-sided",
+                          progress: bool = True) -> list[PatternResponse]:
+        """The static pattern responses at many q (nq, 3) (:class:`PerQEngine` loops; an engine may batch)."""
+
     def fourier_response(self, q_reduced: np.ndarray, g_reduced: np.ndarray,
                          kind: str = "one-sided") -> np.ndarray:
         """∫_cell ñ^β_{q,κα}(r) e^{−iG·r} d³r (nG, natoms, 3, 4) for the unit patterns, electrons per cell per Å.
@@ -69,14 +73,22 @@ class ResponseEngine(Protocol):
         """δñ^α on a volume grid of one cell (n₁, n₂ in plane, n₃ heights over the layer)."""
 
 
+class PerQEngine:
+    """Engines that evaluate one q at a time: :meth:`pattern_responses` loops over q with a progress bar."""
+
+    def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:
+        """:meth:`ResponseEngine.pattern_response` at each of the reduced q-points (nq, 3)."""
+        # disable=None: a bar on terminals, silent in logs and pipes
+        return [self.pattern_response(q, kind)
+                for q in tqdm(np.atleast_2d(qpoints), desc="response", unit="q", disable=None if progress else True)]
+
+
 def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided",
                           amplitude: str | float = "zero-point", phonon_source: str = "",
                           progress: bool = True) -> ModeResponse:
-    """Response of every mode of ``modes`` (PhononModes) from ``engine``: one pattern response per q."""
+    """Response of every mode of ``modes`` (PhononModes) from ``engine``: the pattern responses at all q."""
     displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
-    patterns = [engine.pattern_response(q, kind)
-                # disable=None: a bar on terminals, silent in logs and pipes
-                for q in tqdm(modes.qpoints, desc="response", unit="q", disable=None if progress else True)]
+    patterns = engine.pattern_responses(modes.qpoints, kind, progress)
     return ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
                                       engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
 

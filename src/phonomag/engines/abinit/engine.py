@@ -24,7 +24,7 @@ from phonomag.io.abinit.inputs import (AbinitSettings, check_on_kgrid, response_
                                     split_perturbations)
 from phonomag.engines.abinit.mode_response import ddb_modes
 from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
-from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
@@ -148,7 +148,7 @@ def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarra
     return CellField(grid, amplitude, np.array([z]), q_cartesian, cell)
 
 
-class AbinitEngine:
+class AbinitEngine(PerQEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` from ABINIT DFPT at the q-points on its k grid.
 
     atoms: the slab (cell vector a₃ = (0, 0, c), the metal plane at z = 0); atom_labels per

@@ -90,13 +90,20 @@ class KernelEngine:
         tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
         return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
 
+    def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:
+        """All q at once (:meth:`ResponseKernel.cell_integrals`, batched matrix products)."""
+        self._check_static_one_sided(kind)
+        q = np.atleast_2d(np.asarray(qpoints, float))
+        moments = self.kernel.cell_integrals(q, self.kernel.layers.index(None))
+        return [PatternResponse(point, kind, m[:, :, None, :], ("cell",)) for point, m in zip(q, moments)]
+
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
         self._check_static_one_sided(kind)
         g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
         if np.any(g[:, 2] != 0):
             raise EngineCapabilityError("the kernel engine gives Fourier components for in-plane G only (G3 = 0)")
-        values = self.kernel.fourier(np.asarray(q_reduced, float)[None], g)[0]  # (nG, κ, β, layer, α)
-        return values[:, :, :, self.kernel.layers.index(None)]
+        values = self.kernel.fourier(np.asarray(q_reduced, float)[None], g, self.kernel.layers.index(None))[0]
+        return values[:, :, :, 0]  # (nG, κ, β, α) of the z-integral layer
 
     def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
         """δñ^α on a stored plane (Fourier resampled to points × points)."""
@@ -105,7 +112,7 @@ class KernelEngine:
         match = [i for i, h in enumerate(self.kernel.layers) if h is not None and abs(h - z) < 1e-6]
         if not match:
             raise EngineCapabilityError(f"the kernel stores the planes z = {heights} Å only, not z = {z:g}")
-        fields = self.kernel.fields(np.asarray(q_reduced, float)[None])[0][:, :, match[0]]  # (κ, β, α, n1, n2)
+        fields = self.kernel.fields(np.asarray(q_reduced, float)[None], match[0])[0][:, :, 0]  # (κ, β, α, n1, n2)
         plane = np.einsum("kb,kbaxy->axy", np.asarray(displacements), fields)
         amplitude = resample(resample(plane, points, axis=1), points, axis=2)
         cell = self.atoms.cell.array

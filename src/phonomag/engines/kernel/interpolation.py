@@ -64,25 +64,46 @@ class ResponseKernel:
             weighted.append(values)
         return cls(atoms, tuple(qgrid), tuple(layers), lattice, weighted)
 
-    def fields(self, qpoints) -> np.ndarray:
-        """ñ_{q,κβ}(x) (nq, natoms, 3, nlayers, 4, n₁, n₂) at reduced q-points (nq, 3) (q_z ignored)."""
+    def fields(self, qpoints, layer: int | None = None) -> np.ndarray:
+        """ñ_{q,κβ}(x) (nq, natoms, 3, nlayers, 4, n₁, n₂) at reduced q-points (nq, 3) (q_z ignored);
+        with ``layer`` (an index of ``layers``) that layer only, (nq, natoms, 3, 1, 4, n₁, n₂)."""
         q = np.atleast_2d(np.asarray(qpoints, float))[:, :2]
+        chosen = slice(None) if layer is None else slice(layer, layer + 1)
         fractional = self.atoms.get_scaled_positions(wrap=False)[:, :2]
         n1, n2 = self.weighted[0].shape[-2:]
         x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1)
         out = []
         for k, (table, values) in enumerate(zip(self.lattice, self.weighted)):
+            values = values[:, :, chosen]
             phases = np.exp(-2j * np.pi * q @ table.T)  # (nq, nR)
             summed = (phases @ values.reshape(len(table), -1)).reshape(len(q), *values.shape[1:])
             bloch = np.exp(2j * np.pi * np.einsum("qi,xyi->qxy", q, fractional[k] - x))
             out.append(summed * bloch[:, None, None, None])
         return np.stack(out, axis=1)
 
-    def fourier(self, qpoints, g_reduced) -> np.ndarray:
+    def cell_integrals(self, qpoints, layer: int) -> np.ndarray:
+        """∫_cell ñ_{q,κβ}(x) d²x (nq, natoms, 3, 4) of one layer, for many q at once (the G = 0 component
+        of :meth:`fourier`): e^{iq·τ} Σ_R e^{−iq·R} Σ_x e^{−iq·x} w D(x + R), the x sum one matrix product."""
+        q = np.atleast_2d(np.asarray(qpoints, float))[:, :2]
+        fractional = self.atoms.get_scaled_positions(wrap=False)[:, :2]
+        n1, n2 = self.weighted[0].shape[-2:]
+        x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1).reshape(-1, 2)
+        area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
+        in_cell = np.exp(-2j * np.pi * q @ x.T)  # (nq, nx)
+        out = np.zeros((len(q), len(fractional), 3, 4), dtype=complex)
+        for k, (table, values) in enumerate(zip(self.lattice, self.weighted)):
+            flat = np.moveaxis(values[:, :, layer].reshape(len(table), 12, n1 * n2), 2, 0)  # (nx, nR, 12)
+            summed = (in_cell @ flat.reshape(n1 * n2, -1)).reshape(len(q), len(table), 12)
+            lattice = np.exp(2j * np.pi * ((q @ fractional[k])[:, None] - q @ table.T))  # (nq, nR)
+            out[:, k] = np.einsum("qr,qrc->qc", lattice, summed).reshape(len(q), 3, 4)
+        return out * area / (n1 * n2)
+
+    def fourier(self, qpoints, g_reduced, layer: int | None = None) -> np.ndarray:
         """∫_cell ñ_{q,κβ}(x) e^{−iG·x} d²x (nq, nG, natoms, 3, nlayers, 4) for in-plane integer G (nG, 3):
-        per layer, the field's unit times Å² (the z-integral layer: electrons per cell per Å)."""
+        per layer, the field's unit times Å² (the z-integral layer: electrons per cell per Å);
+        ``layer`` as in :meth:`fields`."""
         g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
-        values = self.fields(qpoints)
+        values = self.fields(qpoints, layer)
         n1, n2 = values.shape[-2:]
         area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
         spectrum = np.fft.fft2(values, axes=(-2, -1)) * area / (n1 * n2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.tightbinding.fields import (cell_field, layer_height_range, mode_density_response,
                                                   periodic_amplitude, plane_field, response_lattice_vectors)
 from phonomag.engines.tightbinding.model import TightBindingModel
@@ -13,7 +13,7 @@ from phonomag.response.fields import CellField, in_plane_grid
 from phonomag.response.modes import PatternResponse
 
 
-class TightBindingEngine:
+class TightBindingEngine(PerQEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`TightBindingModel` with Brillouin-zone sums on ``kgrid``.
 
     Sum over states (DESIGN.md §1), batched over k; any q, any G, static or finite
