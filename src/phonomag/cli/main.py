@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("phonomag: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # a malformed option: the same one line as every other input error
+        click.echo(f"phonomag: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
 
 

@@ -32,6 +32,11 @@ def atomic_paths(paths: Sequence[Path], suffixes: Sequence[str]) -> Iterator[lis
         for path, tmp in zip(paths, temporaries):
             os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename not in temporaries:
+            raise
+        # name the file being written, not its temporary
+        raise OSError(exc.errno, exc.strerror, str(paths[temporaries.index(exc.filename)])) from None
     finally:
         for tmp in temporaries:
             if os.path.exists(tmp):
