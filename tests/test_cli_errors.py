@@ -1,5 +1,7 @@
 """Bad input fails with one clear message, exit status 2 and no traceback."""
 
+import os
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -157,3 +159,134 @@ def test_version(capsys):
 
     main(["--version"])
     assert capsys.readouterr().out.strip() == f"phonomag, version {__version__}"
+
+
+@pytest.mark.parametrize("command,options,needle", [
+    ("sqw", ["-T", "-5"], "--temperature"),
+    ("sqw", ["-T", "nan"], "--temperature"),
+    ("sqw", ["-T", "inf"], "--temperature"),
+    ("sqw", ["--width", "0"], "--width"),
+    ("sqw", ["--width", "-1"], "--width"),
+    ("sqw", ["--resolution", "-2"], "--resolution"),
+    ("sqw", ["--kgrid", "0"], "--kgrid"),
+    ("sqw", ["--npoints", "1"], "--npoints"),
+    ("sqw", ["--plane-omega", "nan"], "--plane-omega"),
+    ("sqw", ["-T", "warm"], "--temperature"),
+    ("dynamics", ["--kgrid", "0"], "--kgrid"),
+    ("dynamics", ["--npoints", "0"], "--npoints"),
+])
+def test_every_bad_sqw_and_dynamics_option_is_one_line(capsys, tmp_path, command, options, needle):
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, command, "-o", str(out), *options)
+    assert_clean_failure(code, err, needle)
+    assert not out.exists() or not list(out.iterdir()), "nothing (no empty tmp*.png) may be left behind"
+
+
+def test_output_under_a_file_is_one_line(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, err = run_cli(capsys, "bands", "-o", str(blocker / "out"))
+    assert_clean_failure(code, err, str(blocker / "out"), "Not a directory")
+    code, err = run_cli(capsys, "run", "-o", str(blocker))
+    assert_clean_failure(code, err, str(blocker), "is a file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_output_folder_is_one_line(capsys, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        code, err = run_cli(capsys, "bands", "-o", str(folder))
+    finally:
+        folder.chmod(0o755)
+    assert_clean_failure(code, err, str(folder), "Permission denied")
+
+
+def test_an_os_error_while_writing_names_the_file(capsys, tmp_path, monkeypatch):
+    """Whatever OSError the writers meet (a full disk here) ends in one line naming the file."""
+    import errno
+
+    def disk_full(self, name, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name))
+
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", disk_full)
+    code, err = run_cli(capsys, "bands", "-o", str(tmp_path / "out"))
+    assert_clean_failure(code, err, f"{tmp_path / 'out' / 'bands.png'}: No space left on device")
+    assert not [p for p in (tmp_path / "out").iterdir()]
+
+
+def ddb_variant(tmp_path, edit_q2):
+    """A copy of the WSe2 model file with its DDB files copied; q2_DDB passed through ``edit_q2`` (bytes)."""
+    ddb_dir = WSE2.parent.parent / "phonons" / "WSe2_lda_dfpt"
+    shutil.copytree(ddb_dir, tmp_path / "ddb")
+    path = tmp_path / "ddb" / "q2_DDB"
+    path.write_bytes(edit_q2(path.read_bytes()))
+    model = tmp_path / "model.toml"
+    model.write_text(WSE2.read_text().replace("../phonons/WSe2_lda_dfpt/", "ddb/"))
+    return model, path
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda data: data.replace(b"0.83417061886239D+01", b"0.834170618X6239D+01", 1), "is malformed"),
+    (lambda data: data.replace(b"0.83417061886239D+01", b"0.83417061886239D+99999", 1), "is malformed"),
+    (lambda data: data.replace(b"qpt  1.66666667E-01", b"qpt  1.6666$667E-01", 1), "is malformed"),
+    (lambda data: bytes(range(256)) * 40, "is not a text file"),
+])
+def test_a_corrupt_ddb_file_is_one_line_naming_it(capsys, tmp_path, edit, needle):
+    model, ddb = ddb_variant(tmp_path, edit)
+    code, err = run_cli(capsys, "phonons", "--material", str(model), "-o", str(tmp_path / "out"))
+    assert_clean_failure(code, err, str(ddb), needle)
+
+
+def test_a_binary_model_or_configuration_file_is_one_line(capsys, tmp_path):
+    binary = tmp_path / "model.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" * 10)
+    code, err = run_cli(capsys, "bands", "--material", str(binary))
+    assert_clean_failure(code, err, str(binary), "not a text file")
+    code, err = run_cli(capsys, "run", "-c", str(binary), "-o", str(tmp_path / "out"))
+    assert_clean_failure(code, err, str(binary), "not a text file")
+
+
+def test_a_binary_potential_file_is_one_line(capsys, tmp_path):
+    potential = tmp_path / "sw.toml"
+    potential.write_bytes(b"\xff\xfe\x00" * 50)
+    text = WSE2.read_text()
+    model = tmp_path / "model.toml"
+    model.write_text(text[:text.index("[phonons]")] + '[phonons]\nsource = "stillinger-weber"\npotential = "sw.toml"\n')
+    code, err = run_cli(capsys, "phonons", "--material", str(model), "-o", str(tmp_path / "out"))
+    assert_clean_failure(code, err, str(potential), "not a text file")
+
+
+def test_ab_initio_rejects_zero_processes_before_anything(capsys, tmp_path):
+    code, err = run_cli(capsys, "ab-initio", "--nproc", "0", "--workdir", str(tmp_path / "w"),
+                        "--output", str(tmp_path / "o"))
+    assert_clean_failure(code, err, "nproc", "≥ 1", "0")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("edit,needles", [
+    (lambda t: t.replace("pd_sigma = 5.803", "pd_sigma = 5.803\ndp_sigma = 5.803", 1),
+     ("dp_sigma and pd_sigma are both given", "same integral")),
+    (lambda t: t.replace("pd_pi = -1.081", "pd_pi = -1.081\nss_sigma = 1.0", 1), ("ss_sigma", "never be used")),
+    (lambda t: t.replace("dd_delta = 0.317", "dd_delta = 0.317\ncutoff = 5.7", 1),
+     ("cutoff = 5.7", f"{np.sqrt(3) * np.linalg.norm(load_material('WSe2').atoms.cell[0]):.3f} Å",
+      "match no hopping table")),
+    (lambda t: t.replace("dd_delta = 0.317", "dd_delta = 0.317\ncutoff = 3.0", 1),
+     ("cutoff", "shorter than the table's own distance")),
+])
+def test_model_file_hopping_tables_are_checked(capsys, tmp_path, edit, needles):
+    path = write_variant(tmp_path, edit)
+    code, err = run_cli(capsys, "bands", "--material", str(path))
+    assert_clean_failure(code, err, *needles)
+
+
+def test_a_cutoff_that_covers_the_tables_changes_nothing(tmp_path):
+    """cutoff = 3.5 Å on the W–W table: every W–W bond up to 3.5 Å has a table, the model is the same."""
+    from phonomag.engines.tightbinding.model import TightBindingModel
+
+    path = write_variant(tmp_path, lambda t: t.replace("dd_delta = 0.317", "dd_delta = 0.317\ncutoff = 3.5", 1))
+    plain, explicit = (TightBindingModel.from_material(load_material(p)) for p in (WSE2, path))
+    assert [h.cutoff for h in load_material(path).hoppings if h.pair == ("W", "W")] == [3.5]
+    k = np.array([[0.1, 0.2, 0.0], [1 / 3, 1 / 3, 0.0]])
+    assert np.array_equal(plain.hamiltonian(k), explicit.hamiltonian(k))

@@ -82,6 +82,24 @@ workdir = "runs"
     ("[[maps.modes]]\nq = \"K\"\nmode = \"sideways:1\"", "maps.modes[0].mode"),
     ("[outputs]\nmovies = \"yes\"", "outputs.movies"),
     ("[path\n", "not valid TOML"),
+    ("[response]\namplitude = inf", "response.amplitude"),
+    ("[response]\namplitude = nan", "response.amplitude"),
+    ("[response]\namplitude = 1e6", "response.amplitude"),
+    ("[response]\namplitude = \"big\"", "response.amplitude"),
+    ("[maps]\nheight = nan", "maps.height"),
+    ("[maps]\nheight = 1e300", "maps.height"),
+    ("[path]\nlabels = [\"K\", \"K\"]", "zero length"),
+    ("[path]\nlabels = [\"G\", \"M\", \"M\", \"G\"]", "'M' to 'M'"),
+    ("[path]\nlabels = [\"G\", \"1e400,0,0\"]", "malformed q"),
+    ("[[maps.modes]]\nq = \"1e400,0,0\"\nmode = 0", "malformed q"),
+    ("[[maps.modes]]\nq = \"nan,0,0\"\nmode = 0", "malformed q"),
+    ("[outputs]\nsummary_q = []", "outputs.summary_q"),
+    ("[[maps.modes]]\nname = \"../../x\"\nq = \"K\"\nmode = 0", "not a safe file name"),
+    ("[[maps.modes]]\nname = \"/tmp/x\"\nq = \"K\"\nmode = 0", "not a safe file name"),
+    ("[[maps.modes]]\nname = \"a\"\nq = \"K\"\nmode = 0\n[[maps.modes]]\nname = \"a\"\nq = \"M\"\nmode = 1",
+     "used by another map"),
+    ("[abinit]\necut = nan", "abinit.ecut"),
+    ("[abinit]\nvacuum = inf", "abinit.vacuum"),
 ])
 def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
     path = write(tmp_path, text)
@@ -91,3 +109,27 @@ def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
     assert exit_info.value.code == 2
     assert "Traceback" not in err
     assert err.startswith("phonomag: error:") and needle in err, err
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[[maps.modes]]\nq = \"K\"\nmode = 99", "mode 99 does not exist"),
+    ("[[maps.modes]]\nq = \"K\"\nmode = \"odd:40\"", "there are only"),
+    ("[response]\nkgrid = [2000, 2000, 1]", "GB of memory"),
+    ("[response]\nkgrid = [200, 200, 1]\n[path]\nnpoints = 3000", "--force"),
+])
+def test_run_problems_are_found_before_anything_is_written(tmp_path, capsys, text, needle):
+    """Map modes and the size of the run are checked before results.nc (or anything else) is written."""
+    path = write(tmp_path, text)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(path), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("phonomag: error:") and needle in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert [p.name for p in out.iterdir()] == [".phonomag.lock"]
+
+
+def test_generated_map_names_are_file_names(tmp_path):
+    config = load_run_config(write(tmp_path, "[[maps.modes]]\nq = \"1/2,0,0\"\nmode = \"even:1\"\n"
+                                             "[[maps.modes]]\nq = \"K'\"\nmode = 2\n"))
+    assert [m.name for m in config.maps] == ["1_2_0_0_modeeven_1", "Kp_mode2"]

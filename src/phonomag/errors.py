@@ -27,3 +27,13 @@ class NoGapError(PhonomagError):
 
 class PhononSourceError(PhonomagError):
     """Force constants could not be obtained (missing or malformed phonopy files)."""
+
+
+def read_text(path, error: type[PhonomagError], what: str) -> str:
+    """The text of the file ``path``; a binary or unreadable file raises ``error`` naming ``what`` and the path."""
+    try:
+        return open(path, encoding="utf-8").read()
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {path} is not a text file (byte {exc.start} is not UTF-8)") from None
+    except OSError as exc:
+        raise error(f"{what} {path} cannot be read: {exc.strerror}") from None

@@ -7,18 +7,29 @@ and what would be valid.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phonomag.errors import PhonomagError
+import numpy as np
+
+from phonomag.errors import PhonomagError, read_text
 from phonomag.crystal.qpoints import parse_qpoint
 from phonomag.engines.tightbinding.response import KINDS
 
 
 class ConfigError(PhonomagError):
     """A run configuration is malformed."""
+
+
+#: Largest displacement amplitude (Å) accepted: the response is linear in u, far below bond lengths.
+MAX_AMPLITUDE = 0.5
+#: Largest |height| (Å) of a map plane above or below the layer's mid-plane.
+MAX_HEIGHT = 20.0
+#: Map names become file names in <output>/maps: no separators, no leading dot or dash.
+MAP_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -151,7 +162,7 @@ def load_run_config(path: Path | None) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"run configuration {str(path)!r} does not exist")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(read_text(path, ConfigError, "run configuration"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return parse_run_config(raw, str(path), path.resolve().parent)
@@ -200,10 +211,13 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         material = str(base_dir / material)
 
     labels = path.get("labels", list(default.path))
-    if not isinstance(labels, list) or len(labels) < 2:
+    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
-    for label in labels:
-        parse_qpoint(label)
+    points = [parse_qpoint(label) for label in labels]
+    for n, (a, b) in enumerate(zip(points, points[1:])):
+        if np.allclose(a, b):
+            raise _fail(source, "path.labels", f"has a segment of zero length, {labels[n]!r} to {labels[n + 1]!r}; "
+                        "consecutive points must differ")
     engine = run.get("engine", default.engine)
     if engine not in ENGINES:
         raise _fail(source, "run.engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -211,37 +225,50 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
     if kind not in KINDS:
         raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
     amplitude = resp.get("amplitude", default.amplitude)
-    if isinstance(amplitude, bool) or not (
-        amplitude == "zero-point" or (isinstance(amplitude, (int, float)) and amplitude > 0)
-    ):
-        raise _fail(source, "response.amplitude",
-                    f"must be \"zero-point\" or a positive maximal displacement in Å, got {amplitude!r}")
+    if amplitude != "zero-point":
+        # a linear response: displacements beyond a small fraction of a bond length are not small
+        amplitude = _number(amplitude, source, "response.amplitude (\"zero-point\" or the largest displacement, Å)",
+                            0.0, MAX_AMPLITUDE, low_open=True)
     return RunConfig(
         material=material,
         path=tuple(str(x) for x in labels),
         path_points=_positive_int(path.get("npoints", default.path_points), source, "path.npoints", 2),
         kgrid=_positive_ints(resp.get("kgrid", list(default.kgrid)), 3, source, "response.kgrid"),
         kind=kind,
-        amplitude=amplitude if isinstance(amplitude, str) else float(amplitude),
+        amplitude=amplitude,
         maps=_parse_maps(maps.get("modes"), source) if "modes" in maps else default.maps,
         map_cells=_positive_ints(maps.get("cells", list(default.map_cells)), 2, source, "maps.cells"),
         map_points=_positive_int(maps.get("points_per_cell", default.map_points), source, "maps.points_per_cell", 4),
-        map_height=_number(maps.get("height", default.map_height), source, "maps.height"),
+        map_height=_number(maps.get("height", default.map_height), source, "maps.height (Å from the layer)",
+                           -MAX_HEIGHT, MAX_HEIGHT),
         movie_frames=_positive_int(maps.get("frames", default.movie_frames), source, "maps.frames", 2),
         figures=_boolean(outs.get("figures", default.figures), source, "outputs.figures"),
         movies=_boolean(outs.get("movies", default.movies), source, "outputs.movies"),
         field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
         summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
         engine=engine,
-        abinit=_parse_abinit(raw.get("abinit", {}), source, base_dir),
+        abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
         source=source,
     )
 
 
-def _number(value: Any, source: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(source, key, f"must be a number, got {value!r}")
-    return float(value)
+def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,
+                  low_open: bool = False) -> float:
+    """``value`` as a float; a ConfigError naming ``what`` unless it is a finite number in [low, high]
+    (or (low, high] with ``low_open``). Used for configuration keys and command-line options alike."""
+    bounds = "".join([f" {'>' if low_open else '≥'} {low:g}" if low is not None else "",
+                      " and" if low is not None and high is not None else "",
+                      f" ≤ {high:g}" if high is not None else ""])
+    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+    if not (np.isfinite(number) and (low is None or number > low or (number == low and not low_open))
+            and (high is None or number <= high)):
+        raise ConfigError(f"{what} must be a finite number{bounds}, got {value!r}")
+    return number
+
+
+def _number(value: Any, source: str, key: str, low: float | None = None, high: float | None = None,
+            low_open: bool = False) -> float:
+    return finite_number(value, f"{source}: {key}", low, high, low_open)
 
 
 def _boolean(value: Any, source: str, key: str) -> bool:
@@ -251,8 +278,8 @@ def _boolean(value: Any, source: str, key: str) -> bool:
 
 
 def _labels(value: Any, source: str, key: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(source, key, f"must be a list of q labels or coordinates, got {value!r}")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _fail(source, key, f"must be a non-empty list of q labels or coordinates, got {value!r}")
     for v in value:
         parse_qpoint(v)
     return value
@@ -282,6 +309,13 @@ def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
             raise _fail(source, f"{key}.style", f"must be \"in-plane\" or \"out-of-plane\", got {style!r}")
         mode = _mode_selector(entry["mode"], source, f"{key}.mode")
         name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
+        if "name" not in entry:  # a name made from q and mode: its separators become '_'
+            name = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+        if not MAP_NAME.fullmatch(name):
+            raise _fail(source, f"{key}.name", f"{name!r} is not a safe file name: use letters, digits, '_', '-', "
+                        "'.' and '+' (at most 100, not starting with '.' or '-')")
+        if name in [spec.name for spec in specs]:
+            raise _fail(source, f"{key}.name", f"{name!r} is used by another map; every map needs its own name")
         specs.append(MapSpec(name, str(entry["q"]), mode, style))
     return tuple(specs)
 
@@ -292,7 +326,7 @@ def _relative_to(value: Any, source: str, key: str, base_dir: Path) -> str:
     return str(Path(value) if Path(value).is_absolute() else base_dir / value)
 
 
-def _parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
+def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
     """Validate ``[abinit]``; every q must lie on the k grid (k + q on the grid for the DFPT)."""
     default = AbinitRunSpec()
     ecut = _number(table.get("ecut", default.ecut), source, "abinit.ecut")

@@ -38,6 +38,13 @@ def _parse_repeats(text: str) -> tuple[int, int, int]:
     return values
 
 
+def _check_counts(**options: tuple[int, int]) -> None:
+    """Each option name=(value, smallest allowed) as a PhonomagError naming the option when too small."""
+    for name, (value, minimum) in options.items():
+        if value < minimum:
+            raise PhonomagError(f"--{name} must be an integer ≥ {minimum}, got {value}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="phonomag")
 def cli() -> None:
@@ -62,8 +69,7 @@ def bands_command(material: str, output: Path, npoints: int) -> None:
     """Band structure coloured by ⟨σ_z⟩ and the spin texture of the top valence band."""
     from phonomag.cli.overviews import electronic_overview
 
-    summary = electronic_overview(material, output, npoints)
-    for line in summary:
+    for line in electronic_overview(material, output, npoints)[0]:
         click.echo(line)
 
 
@@ -75,7 +81,7 @@ def phonons_command(material: str, output: Path, npoints: int) -> None:
     """Phonon dispersion with the σ_h parity of every branch; writes phonopy_params.yaml of the phonons used."""
     from phonomag.cli.overviews import phonon_overview
 
-    for line in phonon_overview(material, output, npoints):
+    for line in phonon_overview(material, output, npoints)[0]:
         click.echo(line)
 
 
@@ -88,6 +94,7 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
     """Phonon angular momentum beside the magnetization, and the finite-frequency net magnetization."""
     from phonomag.cli.overviews import dynamics_overview
 
+    _check_counts(npoints=(npoints, 2), kgrid=(kgrid, 1))
     for line in dynamics_overview(material, output, npoints, (kgrid, kgrid, 1)):
         click.echo(line)
 
@@ -111,8 +118,15 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
     from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.cli.sqw import sqw_overview
 
+    from phonomag.cli.config import finite_number
     from phonomag.response.structure_factor import QPlane
 
+    _check_counts(npoints=(npoints, 2), kgrid=(kgrid, 1))
+    temperature = finite_number(temperature, "--temperature (K)", 0.0)
+    width = finite_number(width, "--width (line FWHM, meV)", 0.0, low_open=True)
+    resolution = finite_number(resolution, "--resolution (Gaussian FWHM, meV)", 0.0)
+    if plane_omega is not None:
+        plane_omega = finite_number(plane_omega, "--plane-omega (meV)")
     g = parse_qpoint(g_text)
     if not np.allclose(g, np.round(g)):
         raise QPointError(f"G = {g_text!r} must be a reciprocal lattice vector: three integers such as '1,0,0'")
@@ -148,11 +162,12 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
 @OUTPUT_OPTION
 @click.option("--engine", type=click.Choice(["model", "abinit"]), default=None,
               help="Override [run] engine: the built-in model, or ABINIT DFPT with SOC ([abinit] settings).")
-def run_command(config_path: Path | None, output: Path, engine: str | None) -> None:
+@click.option("--force", is_flag=True, help="Run even when the estimated time exceeds the limit (2 h).")
+def run_command(config_path: Path | None, output: Path, engine: str | None, force: bool) -> None:
     """The main job: compute everything for a material into an output folder."""
     from phonomag.cli.run import run_main
 
-    for line in run_main(config_path, output, engine):
+    for line in run_main(config_path, output, engine, force):
         click.echo(line)
 
 
@@ -178,16 +193,13 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
     import dataclasses
 
-    from phonomag.cli.config import AbinitRunSpec, RunConfig, paper_maps
+    from phonomag.cli.config import RunConfig, paper_maps, parse_abinit
     from phonomag.cli.run import run_main_config
-    from phonomag.crystal.qpoints import parse_qpoint
-    from phonomag.io.abinit.launcher import check_launcher
 
-    for text in q_texts:
-        parse_qpoint(text)
-    spec = AbinitRunSpec(ecut=ecut, kgrid=(kgrid, kgrid, 1), vacuum=vacuum_cell, qpoints=tuple(q_texts),
-                         nproc=nproc, workdir=str(workdir), structure=str(structure) if structure else None,
-                         launcher=check_launcher(launcher))
+    _check_counts(model_kgrid=(model_kgrid, 1))
+    options = {"ecut": ecut, "kgrid": [kgrid, kgrid, 1], "vacuum": vacuum_cell, "q": list(q_texts), "nproc": nproc,
+               "workdir": str(workdir), "launcher": launcher, **({"structure": str(structure)} if structure else {})}
+    spec = parse_abinit(options, "phonomag ab-initio options", Path.cwd())
     config = dataclasses.replace(RunConfig(), material=material, engine="abinit", abinit=spec,
                                  kgrid=(model_kgrid, model_kgrid, 1), movies=False, field_files=False,
                                  maps=tuple(entry for label in q_texts for entry in paper_maps(label)),
@@ -203,11 +215,15 @@ def main(argv: list[str] | None = None) -> None:
     except PhonomagError as exc:
         click.echo(f"phonomag: error: {exc}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except OSError as exc:  # permissions, a full disk, a path under a file: name the file
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"phonomag: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("phonomag: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # a malformed option: the same one line as every other input error
+        click.echo(f"phonomag: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
 
 

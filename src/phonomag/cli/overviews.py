@@ -26,8 +26,8 @@ from phonomag.cli.systems import load_model, load_phonons, load_system
 DEFAULT_PATH = ("G", "M", "K", "G")
 
 
-def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> list[str]:
-    """Spin-coloured bands along Γ–M–K–Γ and the top-valence spin texture."""
+def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> tuple[list[str], list[Path]]:
+    """Spin-coloured bands along Γ–M–K–Γ and the top-valence spin texture: (summary lines, files written)."""
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.outputs.plotting.bands import plot_spin_bands, plot_spin_texture
 
@@ -55,11 +55,12 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
         f"splitting at K  valence {1000 * split_v:.1f} meV, conduction {1000 * split_c:.1f} meV",
         f"<σz> top VB     K {spin_k[0]:+.3f}, K' {spin_k[1]:+.3f}",
         *[f"wrote           {f}" for f in files],
-    ]
+    ], files
 
 
-def phonon_overview(material: str | Path, output: Path, npoints: int = 150, export: bool = True) -> list[str]:
-    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K.
+def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
+                    export: bool = True) -> tuple[list[str], list[Path]]:
+    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K: (summary lines, files).
 
     With ``export`` the force constants used are also written to ``phonopy_params.yaml``.
     """
@@ -83,7 +84,7 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150, expo
         lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
     if export:
         files.append(write_phonopy_params(phonons, Path(output) / FILE_NAME))
-    return lines + [f"wrote      {f}" for f in files]
+    return lines + [f"wrote      {f}" for f in files], files
 
 
 def vertex_check_table(

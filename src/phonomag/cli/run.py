@@ -1,6 +1,7 @@
 """``phonomag run``: the main job, from a run configuration to an output folder, for any engine.
 
-Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamps`):
+Stages (each reused on a re-run when nothing it read has changed, :mod:`phonomag.cli.run_state`;
+each announced when it starts; the summary lists every file written or reused):
 
 1. electrons and phonons overview figures (bands, spin texture, dispersion), and (with the
    model's phonons) the force constants used as ``phonopy_params.yaml``;
@@ -17,63 +18,55 @@ Stages (each reused on a re-run when its inputs are unchanged, see :class:`Stamp
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
+import click
 import numpy as np
 
 from phonomag import __version__
 from phonomag.cli.config import RunConfig, load_run_config
 from phonomag.cli.overviews import electronic_overview, phonon_overview
+from phonomag.cli.resources import check_resources
+from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
 from phonomag.cli.systems import load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
+from phonomag.io.atomic import remove_temporaries
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_response
-from phonomag.outputs.maps import MapOptions, render_mode
+from phonomag.outputs.maps import MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.description import select_mode
+from phonomag.phonons.model import phonon_input_files
 from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.response.comparison import compare_responses, time_reversal_deviations
 from phonomag.response.modes import ModeResponse, read_results
 
 
-class Stamps:
-    """Which outputs are complete, and for which inputs: ``<output>/.phonomag-stamps.json``.
-
-    A stage is done when its stamp holds the digest of its inputs and all its files exist.
-    """
-
-    def __init__(self, folder: Path):
-        self.path = folder / ".phonomag-stamps.json"
-        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
-
-    def done(self, stage: str, digest: str) -> bool:
-        entry = self.data.get(stage)
-        return bool(entry) and entry["digest"] == digest and all(Path(f).exists() for f in entry["files"])
-
-    def mark(self, stage: str, digest: str, files: list) -> None:
-        self.data[stage] = {"digest": digest, "files": [str(f) for f in files]}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".json.tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.data, handle, indent=1)
-        os.replace(tmp, self.path)
+def announce(text: str) -> None:
+    """Say on the terminal which stage starts (the summary lines come at the end)."""
+    click.echo(f"phonomag: {text} …")
 
 
-def _digest(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def input_files(spec: MaterialSpec, config: RunConfig) -> list[Path]:
+    """Every data file a run reads besides the model file: the structure file, the phonons' files
+    (:func:`~phonomag.phonons.model.phonon_input_files`) and, for the ABINIT engine, its structure file."""
+    structure = spec.raw.get("structure", {})
+    files = [spec.base_dir / structure["file"]] if isinstance(structure.get("file"), str) else []
+    files += phonon_input_files(spec.phonons, spec.base_dir)
+    if config.engine == "abinit" and config.abinit.structure:
+        files.append(Path(config.abinit.structure))
+    return files
 
 
 @dataclasses.dataclass
 class System:
-    """What a run computes with: the material, the response engine, its phonon source, and the q-points
-    it computes (None: the configured path) with their labels."""
+    """What a run computes with: the material, the response engine, its phonon source, the q-points
+    it computes (None: the configured path) with their labels, and the digest of everything read."""
 
     spec: MaterialSpec
     engine: object
@@ -83,67 +76,106 @@ class System:
 
 
 def build_system(config: RunConfig, output: Path) -> System:
-    """The engine of ``config.engine`` for ``config.material``; all checks before any expensive step."""
+    """The engine of ``config.engine`` for ``config.material``; all checks before any expensive step.
+
+    The fingerprint digests the model file, the content of every data file it names, the package
+    version and the engine (with its settings)."""
+    spec = load_material(config.material)
+    inputs = (spec.raw, file_digests(input_files(spec, config)), __version__, config.engine)
     if config.engine == "abinit":
         from phonomag.cli.abinit_setup import abinit_engine
 
-        spec = load_material(config.material)
         engine = abinit_engine(spec, config.abinit, output)
         qpoints = {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.qpoints}
         for q in qpoints.values():
             engine.check_qpoint(q)
-        return System(spec, engine, engine, qpoints, _digest(spec.raw, __version__, "abinit", config.abinit))
+        return System(spec, engine, engine, qpoints, digest(*inputs, config.abinit))
     spec, engine, phonons = load_system(config.material, config.kgrid)
-    return System(spec, engine, phonons, None, _digest(spec.raw, __version__))
+    return System(spec, engine, phonons, None, digest(*inputs))
 
 
-def run_main(config_path: Path | None, output: Path, engine_name: str | None = None) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class MapPlan:
+    """One map of the run: its entry, q (reduced), mode index ν, ħω (meV) and displacements (natoms, 3) Å."""
+
+    entry: object
+    q: np.ndarray
+    nu: int
+    frequency: float
+    displacements: np.ndarray
+
+
+def run_main(config_path: Path | None, output: Path, engine_name: str | None = None,
+             force: bool = False) -> list[str]:
     """Run everything the configuration asks for; return the summary lines.
 
-    ``engine_name`` ("model" or "abinit") overrides the configuration's ``[run] engine``.
+    ``engine_name`` ("model" or "abinit") overrides the configuration's ``[run] engine``;
+    ``force`` runs even above the size limit of :func:`~phonomag.cli.resources.check_resources`.
     """
     config = load_run_config(config_path)
     if engine_name is not None:
         config = dataclasses.replace(config, engine=engine_name)
-    return run_main_config(config, output)
+    return run_main_config(config, output, force)
 
 
-def run_main_config(config: RunConfig, output: Path) -> list[str]:
-    """:func:`run_main` for a validated configuration."""
+def run_main_config(config: RunConfig, output: Path, force: bool = False) -> list[str]:
+    """:func:`run_main` for a validated configuration.
+
+    Everything is checked (engine, q-points, maps, memory) before a file is written; the output
+    folder is locked for the whole run (:mod:`phonomag.cli.run_state`)."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    system = build_system(config, output)
-    spec, engine = system.spec, system.engine
-    stamps = Stamps(output)
-    lines = [f"phonomag {__version__}: {spec.name} ({spec.source}); engine {engine.name}; "
-             f"configuration: {config.source}"]
-
-    if config.figures:
-        digest = _digest(system.fingerprint, "overview")
-        if not stamps.done("overview", digest):
-            written = [line.split()[-1] for line in
-                       electronic_overview(config.material, output)
-                       + phonon_overview(config.material, output, export=False) if line.startswith("wrote")]
-            stamps.mark("overview", digest, written)
-
-    if system.qpoints is None:
-        lines += _path_stages(config, system, output, stamps)
-    else:
-        lines += _qpoint_stages(config, system, output, stamps)
-    if config.maps and (config.figures or config.movies or config.field_files):
-        lines += _maps(config, system, output, stamps)
-    (output / "summary.txt").write_text("\n".join(lines) + "\n")
+    with folder_lock(output):
+        removed = remove_temporaries(output)
+        announce("checking the configuration and the model")
+        system = build_system(config, output)
+        check_resources(config, system.engine, force)
+        plans = _plan_maps(config, system)
+        state = RunState(output)
+        state.start("summary", [output / "summary.txt"])
+        lines = [f"phonomag {__version__}: {system.spec.name} ({system.spec.source}); engine {system.engine.name}; "
+                 f"configuration: {config.source}"]
+        lines += [f"removed {path} (temporary file of an interrupted run)" for path in removed]
+        if config.figures:
+            lines += _overview(config, system, output, state)
+        if system.qpoints is None:
+            lines += _path_stages(config, system, output, state)
+        else:
+            lines += _qpoint_stages(config, system, output, state)
+        lines += _maps(config, system, plans, output, state)
+        lines += [f"removed {path} (not an output of this configuration)" for path in state.prune()]
+        summary = output / "summary.txt"
+        lines.append(f"wrote  {summary}")
+        summary.write_text("\n".join(lines) + "\n")
+        state.finish("summary", "", [summary])
     return lines
 
 
-def _results_stage(config: RunConfig, system: System, output: Path, stamps: Stamps, qpoints: np.ndarray,
-                   distances, point_labels, attrs: dict) -> tuple[ModeResponse, list[str]]:
-    """results.nc of the response at ``qpoints``: reused when its digest is unchanged."""
+def _overview(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
+    """Bands, spin texture and phonon dispersion figures."""
+    stage_digest = digest(system.fingerprint, "overview")
+    if state.done("overview", stage_digest):
+        return [f"reused {output / name}" for name in state.data["overview"]["files"]]
+    announce("overview figures (bands, spin texture, phonons)")
+    state.start("overview", [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons")
+                             for ext in ("png", "pdf")])
+    lines, files = electronic_overview(config.material, output)
+    phonon_lines, phonon_files = phonon_overview(config.material, output, export=False)
+    state.finish("overview", stage_digest, files + phonon_files)
+    return lines + phonon_lines
+
+
+def _results_stage(config: RunConfig, system: System, output: Path, state: RunState, qpoints: np.ndarray,
+                   distances, point_labels, attrs: dict) -> tuple[ModeResponse, list[str], str]:
+    """results.nc of the response at ``qpoints``: reused when its digest is unchanged.
+    Returns the response, the summary lines and the stage's digest."""
     results_path = output / "results.nc"
-    digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude)
-    if stamps.done("results", digest):
+    stage_digest = digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude)
+    if state.done("results", stage_digest):
         data, _ = read_results(results_path)
-        return data, [f"reused {results_path}"]
+        return data, [f"reused {results_path}"], stage_digest
+    announce(f"response of every mode at {len(qpoints)} q-points (k grid {list(config.kgrid)}) → {results_path}")
+    state.start("results", [results_path])
     data = compute_mode_response(system.engine, system.phonons.modes(qpoints), config.kind, config.amplitude,
                                  system.phonons.description)
     run_attrs = {"material": system.spec.name, "material_source": system.spec.source,
@@ -151,24 +183,27 @@ def _results_stage(config: RunConfig, system: System, output: Path, stamps: Stam
                  "phonon_source": system.phonons.description,
                  "run_configuration": json.dumps(config.as_dict(), default=str), **attrs}
     data.write(results_path, distances, point_labels, run_attrs)
-    stamps.mark("results", digest, [results_path])
-    return data, [f"wrote  {results_path}"]
+    state.finish("results", stage_digest, [results_path])
+    return data, [f"wrote  {results_path}"], stage_digest
 
 
-def _path_stages(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
+def _path_stages(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
     """phonopy_params.yaml, results.nc along the path, the table at the summary q-points, Fig. 3."""
     spec = system.spec
     cell = spec.atoms.cell.array
-    lines = []
     phonopy_path = output / FILE_NAME
-    if not stamps.done("phonopy", system.fingerprint):
-        stamps.mark("phonopy", system.fingerprint, [write_phonopy_params(system.phonons, phonopy_path)])
-        lines.append(f"wrote  {phonopy_path}")
+    if state.done("phonopy", system.fingerprint):
+        lines = [f"reused {phonopy_path}"]
+    else:
+        state.start("phonopy", [phonopy_path])
+        state.finish("phonopy", system.fingerprint, [write_phonopy_params(system.phonons, phonopy_path)])
+        lines = [f"wrote  {phonopy_path}"]
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
     attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
-    data, written = _results_stage(config, system, output, stamps, qpoints, distances,
-                                   path_point_labels(distances, ticks, tick_labels), attrs)
+    data, written, results_digest = _results_stage(config, system, output, state, qpoints, distances,
+                                                   path_point_labels(distances, ticks, tick_labels), attrs)
     lines += written
+    announce(f"the mode table at {', '.join(config.summary_q)}")
     summary_q = np.array([parse_qpoint(q, cell) for q in config.summary_q])
     summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.kind, config.amplitude,
                                     system.phonons.description, progress=False)
@@ -176,38 +211,45 @@ def _path_stages(config: RunConfig, system: System, output: Path, stamps: Stamps
     if config.figures:
         from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
 
-        digest = _digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude, "figure3")
-        if not stamps.done("figure3", digest):
-            k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
-            k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
-            files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
-                                                  spec.atoms.positions, output / "fig3_magnetization_dispersion",
-                                                  k_index)
-            stamps.mark("figure3", digest, files)
-            lines += [f"wrote  {f}" for f in files]
+        stage_digest = digest(results_digest, "figure3")
+        if state.done("figure3", stage_digest):
+            return lines + [f"reused {output / name}" for name in state.data["figure3"]["files"]]
+        announce("Fig. 3 (dispersion and RMS magnetization)")
+        state.start("figure3", [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")])
+        k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
+        k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
+        files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
+                                              spec.atoms.positions, output / "fig3_magnetization_dispersion",
+                                              k_index)
+        state.finish("figure3", stage_digest, files)
+        lines += [f"wrote  {f}" for f in files]
     return lines
 
 
-def _qpoint_stages(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
+def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
     """results.nc at the engine's q-points, their table, the model beside them, time reversal."""
     labels = list(system.qpoints)
     qpoints = np.array(list(system.qpoints.values()))
-    data, lines = _results_stage(config, system, output, stamps, qpoints, None, labels, {})
+    data, lines, results_digest = _results_stage(config, system, output, state, qpoints, None, labels, {})
     lines += [f"{key}: {value}" for key, value in data.provenance.items()]
     lines += mode_table(data, dict(enumerate(labels)))
+    announce("the model at the same q-points, for comparison")
+    state.start("comparison", [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")])
     _, model_engine, phonons = load_system(config.material, config.kgrid)
     reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.kind, config.amplitude,
                                       phonons.description, progress=False)
     rows = compare_responses(reference, data, labels)
     table = comparison_table(rows)
-    (output / "model_vs_dfpt.txt").write_text("\n".join(table) + "\n")
+    files = [output / "model_vs_dfpt.txt"]
+    files[0].write_text("\n".join(table) + "\n")
     lines += [f"model ({model_engine.name}, k grid {list(config.kgrid)}) against {data.engine}:", *table]
     lines += time_reversal_lines(time_reversal_deviations(data, labels))
     if config.figures:
         from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
-        lines += [f"wrote  {f}" for f in plot_model_vs_dfpt(rows, output / "model_vs_dfpt")]
-    return lines
+        files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt")
+    state.finish("comparison", digest(results_digest, config.kgrid, config.figures), files)
+    return lines + [f"wrote  {f}" for f in files]
 
 
 def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[list, list]:
@@ -219,25 +261,39 @@ def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[
     return at, [e for e in entries if e not in at]
 
 
-def _maps(config: RunConfig, system: System, output: Path, stamps: Stamps) -> list[str]:
-    """Real-space maps, movies and field files of the selected modes (at the engine's q-points, if it has them)."""
-    options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
-                         config.figures, config.movies, config.field_files)
-    entries, skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)
-    lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
-             for entry in skipped]
-    for entry in entries:
-        q = parse_qpoint(entry.q, system.spec.atoms.cell.array)
+def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
+    """The maps this run draws, every mode selector checked (before any file is written)."""
+    if not config.maps or not (config.figures or config.movies or config.field_files):
+        return []
+    cell = system.spec.atoms.cell.array
+    plans = []
+    for entry in maps_at(config.maps, system.qpoints, cell)[0]:
+        q = parse_qpoint(entry.q, cell)
         modes = system.phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
-        digest = _digest(system.fingerprint, entry, nu, config.kgrid, dataclasses.asdict(options))
-        stage = f"map:{entry.name}"
-        if stamps.done(stage, digest):
-            continue
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)[0, nu]
-        files = render_mode(system.engine, q, float(modes.frequencies[0, nu]), u, nu, entry.name, entry.style,
-                            options, output / "maps")
-        stamps.mark(stage, digest, files)
+        plans.append(MapPlan(entry, q, nu, float(modes.frequencies[0, nu]), u))
+    return plans
+
+
+def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
+    """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them)."""
+    options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
+                         config.figures, config.movies, config.field_files)
+    skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
+    lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
+             for entry in skipped]
+    for number, plan in enumerate(plans, 1):
+        stage, name = f"map:{plan.entry.name}", plan.entry.name
+        stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.kgrid, dataclasses.asdict(options),
+                              config.amplitude)
+        if state.done(stage, stage_digest):
+            lines += [f"reused {output / f}" for f in state.data[stage]["files"]]
+            continue
+        announce(f"map {number}/{len(plans)}: {name} (q = {plan.entry.q}, mode {plan.nu})")
+        state.start(stage, planned_files(name, plan.entry.style, options, output / "maps"))
+        files = render_mode(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu, name,
+                            plan.entry.style, options, output / "maps")
+        state.finish(stage, stage_digest, files)
         lines += [f"wrote  {f}" for f in files]
     return lines
-

@@ -22,7 +22,7 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from phonomag.crystal.orbitals import CHANNELS, ORBITAL_INDEX
-from phonomag.errors import ModelFileError, UnknownMaterialError
+from phonomag.errors import ModelFileError, UnknownMaterialError, read_text
 
 _L_LETTER = {0: "s", 1: "p", 2: "d"}
 #: Vacuum (Å) a layer read from a structure file must have between itself and its image.
@@ -66,6 +66,8 @@ class HoppingSpec:
     distance : reference bond length d₀ (Å); bonds with | |d| − d₀ | ≤ tolerance match.
     integrals : channel key → V⁰ (eV) at d₀.
     exponents : channel key → η in V = V⁰ (d₀/d)^η.
+    cutoff : optional bond length (Å) up to which every bond of the pair must be matched by a
+        hopping table (this or another): makes the included bond shells explicit.
     """
 
     pair: tuple[str, str]
@@ -73,6 +75,7 @@ class HoppingSpec:
     tolerance: float
     integrals: dict[str, float]
     exponents: dict[str, float]
+    cutoff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def load_material(name_or_path: str | Path) -> MaterialSpec:
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ModelFileError(f"model file {str(path)!r} does not exist")
-        text = path.read_text()
+        text = read_text(path, ModelFileError, "model file")
         source, base_dir = str(path), path.resolve().parent
     else:
         names = builtin_materials()
@@ -203,9 +206,14 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
     hop_list = electrons.get("hoppings")
     if not isinstance(hop_list, list) or not hop_list:
         raise electrons.fail("hoppings", "must be a non-empty array of tables [[electrons.hoppings]]")
-    names = set(labels) | set(atoms.get_chemical_symbols())
+    symbols = atoms.get_chemical_symbols()
+    shells: dict[str, set[str]] = {}
+    for label, symbol in zip(labels, symbols):
+        letters = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in species[symbol].orbitals}
+        for name in (label, symbol):
+            shells.setdefault(name, set()).update(letters)
     hoppings = tuple(
-        _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), names)
+        _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), shells)
         for i, h in enumerate(hop_list)
     )
     phonons = top.get("phonons", {})
@@ -331,24 +339,51 @@ def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
     )
 
 
-def _parse_hopping(reader: _Reader, names: set[str]) -> HoppingSpec:
-    reader.check_keys({"pair", "distance", "tolerance", "exponents", *CHANNEL_KEYS})
+def _parse_hopping(reader: _Reader, shells: dict[str, set[str]]) -> HoppingSpec:
+    """One hopping table; ``shells`` maps every site label and species name to its shell letters."""
+    reader.check_keys({"pair", "distance", "tolerance", "cutoff", "exponents", *CHANNEL_KEYS})
     pair = reader.get("pair")
     if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
         raise reader.fail("pair", f"must be two site labels or species, got {pair!r}")
     for p in pair:
-        if p not in names:
+        if p not in shells:
             raise reader.fail("pair", f"names {p!r}, which is neither a site label nor a species "
-                              f"of the structure ({', '.join(sorted(names))})")
+                              f"of the structure ({', '.join(sorted(shells))})")
     integrals = {k: reader.number(k) for k in CHANNEL_KEYS if k in reader.table}
     if not integrals:
         raise reader.fail("<integrals>", f"gives no bond integral; use keys such as {', '.join(CHANNEL_KEYS[:4])}")
+    _check_spellings(reader, pair, integrals, shells[pair[0]], shells[pair[1]])
     exps = _Reader(reader.get("exponents", {}), f"{reader.where}.exponents", reader.source)
     exps.check_keys(set(integrals))
+    distance = reader.number("distance", positive=True)
+    cutoff = reader.number("cutoff", None, positive=True) if "cutoff" in reader.table else None
+    if cutoff is not None and cutoff < distance:
+        raise reader.fail("cutoff", f"= {cutoff} Å is shorter than the table's own distance {distance} Å; "
+                          "it must be at least that long")
     return HoppingSpec(
         pair=(pair[0], pair[1]),
-        distance=reader.number("distance", positive=True),
+        distance=distance,
         tolerance=reader.number("tolerance", 0.05, positive=True),
         integrals=integrals,
         exponents={k: exps.number(k) for k in exps.table},
+        cutoff=cutoff,
     )
+
+
+def _check_spellings(reader: _Reader, pair: list[str], integrals: dict[str, float], first: set[str],
+                     second: set[str]) -> None:
+    """Every channel key must name orbitals the pair has; "ab" and "ba" of one channel may both be
+    given only when they are different integrals (a on the first atom and b on the second, and b on
+    the first and a on the second, both exist; never for a pair of identical names)."""
+    for key in integrals:
+        a, b = key[0], key[1]
+        ordered = a in first and b in second
+        reverse = b in first and a in second
+        if not (ordered or reverse):
+            raise reader.fail(key, f"couples {a} and {b} orbitals, but the pair {pair} has shells "
+                              f"{''.join(sorted(first))} and {''.join(sorted(second))}: it would never be used")
+        other = f"{b}{a}{key[2:]}"
+        if key < other and other in integrals and (pair[0] == pair[1] or not (ordered and reverse)):
+            raise reader.fail(key, f"and {other} are both given, but for the pair {pair} (shells "
+                              f"{''.join(sorted(first))} and {''.join(sorted(second))}) they name the same "
+                              "integral; keep one of the two spellings")

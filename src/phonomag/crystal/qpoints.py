@@ -20,6 +20,8 @@ from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, he
 
 #: High-symmetry points of the hexagonal zone in the 120° setting, reduced coordinates.
 HEXAGONAL_POINTS = STANDARD_POINTS
+#: Largest |q_i| accepted (reduced coordinates; q and q + G are the same phonon, so larger is a typo).
+MAX_COMPONENT = 1000.0
 _ALIASES = {"GAMMA": "G", "Γ": "G", "KP": "K'", "K′": "K'", "-K": "K'"}
 
 
@@ -41,10 +43,13 @@ def parse_qpoint(text: str, cell=None) -> np.ndarray:
         )
     try:
         values = [float(Fraction(p)) for p in parts]
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
+        values = [np.inf]
+    if not all(abs(v) <= MAX_COMPONENT for v in values):
         raise QPointError(
-            f"malformed q {raw!r}: {', '.join(parts)} are not all numbers or fractions like 1/3"
-        ) from None
+            f"malformed q {raw!r}: {', '.join(parts)} are not all numbers or fractions like 1/3 "
+            f"of size at most {MAX_COMPONENT:g} (reduced coordinates)"
+        )
     return np.array(values)
 
 

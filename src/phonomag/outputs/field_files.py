@@ -20,8 +20,6 @@ file as a general grid with origin (0, 0, z_min) and span vectors (N_i − 1) ×
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import ase.io
@@ -29,6 +27,7 @@ import numpy as np
 from ase import Atoms
 from ase.units import Bohr
 
+from phonomag.io.atomic import write_atomically
 from phonomag.response.fields import CellField
 
 COMPONENTS = {"n0": 0, "mx": 1, "my": 2, "mz": 3}
@@ -70,10 +69,9 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
     atoms.set_cell([cells[0] * cell[0], cells[1] * cell[1], [0.0, 0.0, n3 * dz]])
     origin = np.array([0.0, 0.0, field.heights[0]])
     description = f"phonomag {quantity} of Pauli component {component} (phase {phase:.6g} rad)"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w") as handle:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as handle:
             if fmt == "cube":
                 ase.io.write(handle, atoms, format="cube", data=values * Bohr**3, origin=origin,
                              comment=f"{description}; electrons/bohr^3")
@@ -82,12 +80,8 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
                 ase.io.write(handle, atoms, format="xsf")
                 span = (np.array(values.shape) - 1)[:, None] * steps
                 _write_xsf_grid(handle, values, origin, span)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+
+    return write_atomically(path, write, path.suffix)
 
 
 def _write_xsf_grid(handle, values: np.ndarray, origin: np.ndarray, span: np.ndarray) -> None:

@@ -41,6 +41,18 @@ class MapOptions:
     field_files: bool = True
 
 
+def planned_files(name: str, style: str, options: MapOptions, folder: Path) -> list[Path]:
+    """Every file :func:`render_mode` may write for map ``name`` (the MP4 only where ffmpeg exists)."""
+    folder = Path(folder)
+    files = [folder / f"{name}.{ext}" for ext in ("png", "pdf")] if options.figures else []
+    if options.movies and options.frames >= 2:
+        files += [folder / f"{name}_movie.{ext}" for ext in ("mp4", "gif")]
+    if options.field_files:
+        files += [folder / f"{name}_{component}.cube" for component in FIELD_COMPONENTS[style]]
+        files.append(folder / f"{name}_{FIELD_COMPONENTS[style][1]}.xsf")
+    return files
+
+
 def render_mode(engine, q: np.ndarray, frequency: float, displacements: np.ndarray, nu: int, name: str,
                 style: str, options: MapOptions, folder: Path) -> list[Path]:
     """Draw mode ν (``displacements`` (natoms, 3) Å, ħω ``frequency`` meV) at reduced q in ``style``

@@ -45,7 +45,7 @@ from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_forc
 from phonomag.phonons.born import set_born_charges
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV, PhononModes, modes_from_dynamical_matrices
-from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters
+from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, potential_path
 
 _KEYS = {
     "stillinger-weber": {"source", "potential", "supercell", "displacement"},
@@ -126,6 +126,20 @@ def build_phonon_model(atoms: Atoms, config: dict, base_dir: Path) -> PhononMode
     if source == "abinit-ddb":
         return _ddb_engine(atoms, config, base_dir)
     return _phonopy_file_engine(atoms, config, base_dir)
+
+
+def phonon_input_files(config: dict, base_dir: Path) -> list[Path]:
+    """Every data file the ``[phonons]`` table ``config`` names (DDB files, potential, phonopy files, BORN),
+    resolved against ``base_dir``: what the phonons are computed from, for run records."""
+    base_dir = Path(base_dir)
+    files = []
+    if config.get("source") == "stillinger-weber" and isinstance(config.get("potential"), str):
+        files.append(potential_path(config["potential"], base_dir)[0])
+    for key in ("ddb", *_PHONOPY_FILES, "born"):
+        value = config.get(key)
+        names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        files += [base_dir / name for name in names if isinstance(name, str)]
+    return files
 
 
 def _stillinger_weber_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:

@@ -40,7 +40,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 from ase.neighborlist import neighbor_list
 
-from phonomag.errors import PhononSourceError
+from phonomag.errors import PhononSourceError, read_text
 
 #: Cross-sublayer X–M–X angles below this (degrees) are the vertical pairs.
 VERTICAL_ANGLE_MAX = 110.0
@@ -138,20 +138,26 @@ def _pair_term(table: dict, source: str) -> PairTerm:
     return term
 
 
-def _read_potential_text(potential: str, base_dir: Path | None) -> tuple[str, str]:
+def potential_path(potential: str, base_dir: Path | None = None) -> tuple[Path, str]:
+    """(file, description) of a potential given by built-in name ("WSe2") or by path (relative to ``base_dir``)."""
     if potential.endswith(".toml") or "/" in potential:
         path = Path(potential)
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         if not path.is_file():
             raise PhononSourceError(f"potential file {path} does not exist")
-        return path.read_text(), str(path)
+        return path, str(path)
     entry = _POTENTIALS / f"sw_{potential}.toml"
     if not entry.is_file():
         raise PhononSourceError(
             f"unknown built-in potential {potential!r}; built-in: {', '.join(builtin_potentials())} "
             "(or give the path of a sw_*.toml file)")
-    return entry.read_text(), f"built-in potential {potential!r}"
+    return Path(str(entry)), f"built-in potential {potential!r}"
+
+
+def _read_potential_text(potential: str, base_dir: Path | None) -> tuple[str, str]:
+    path, source = potential_path(potential, base_dir)
+    return read_text(path, PhononSourceError, "potential file"), source
 
 
 def builtin_potentials() -> list[str]:

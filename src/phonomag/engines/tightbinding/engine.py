@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.tightbinding.fields import (cell_field, layer_height_range, mode_density_response,
                                                   periodic_amplitude, plane_field, response_lattice_vectors)
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.response import KINDS, energy_responses, fourier_responses, orbital_response
+from phonomag.engines.tightbinding.response import (KINDS, energy_responses, fourier_responses, memory_estimate,
+                                                    orbital_response)
 from phonomag.response.fields import CellField, in_plane_grid
 from phonomag.response.modes import PatternResponse
 
@@ -36,6 +39,22 @@ class TightBindingEngine(PerQEngine):
         model = TightBindingModel.from_material(spec)
         model.check_gap()
         return cls(model, kgrid, f"{spec.name} ({spec.source})")
+
+    def cost_estimate(self, n_qpoints: int, n_fields: int, calibration: tuple[int, int, int] = (12, 12, 1)
+                      ) -> tuple[int, float]:
+        """(peak bytes, seconds) of ``n_qpoints`` cell-integrated responses and ``n_fields`` real-space
+        mode fields on this engine's k grid. Memory: :func:`memory_estimate`; time: both kinds of
+        response timed on the small ``calibration`` grid now, scaled by the number of k-points."""
+        q = np.array([0.1, 0.2, 0.0])  # a generic q: no symmetry shortcut makes it cheaper
+        start = time.perf_counter()
+        fourier_responses(self.model, q, calibration, np.zeros((1, 3)))
+        middle = time.perf_counter()
+        if n_fields:
+            mode_density_response(self.model, q, calibration, np.ones((len(self.atoms), 3)))
+        end = time.perf_counter()
+        scale = np.prod(self.kgrid) / np.prod(calibration)
+        seconds = scale * (n_qpoints * (middle - start) + n_fields * (end - middle))
+        return memory_estimate(self.model, self.kgrid, maps=n_fields > 0), float(seconds)
 
     def provenance(self) -> dict[str, str]:
         return {"engine": f"Slater–Koster spinor tight binding, sum over states on a {list(self.kgrid)} k grid",

@@ -55,6 +55,7 @@ from scipy.special import gammainccinv
 from phonomag.engines.tightbinding.form_factors import angular_values, slater_radial
 from phonomag.crystal.orbitals import ORBITAL_INDEX
 from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.errors import ModelFileError
 from phonomag.engines.tightbinding.response import PAULI4, orbital_response
 from phonomag.response.fields import CellField, in_plane_grid
 
@@ -105,7 +106,7 @@ def _basis(model: TightBindingModel, tolerance: float) -> _Basis:
         letters = ["spd"[ORBITAL_INDEX[o][0]] for o in orbs]
         missing = sorted(set(letters) - set(radial))
         if missing:
-            raise ValueError(
+            raise ModelFileError(
                 f"species {symbols[a]} has no Slater radial function for shell(s) {', '.join(missing)}; "
                 "add a 'slater' table to the model file to draw densities in real space"
             )

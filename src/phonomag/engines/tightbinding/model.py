@@ -122,7 +122,7 @@ class TightBindingModel:
         return self.labels[atom] == name or self.atoms[atom].symbol == name
 
     def _find_bonds(self) -> Bonds:
-        cutoff = max(h.distance + h.tolerance for h in self.hoppings) + 1e-6
+        cutoff = max(max(h.distance + h.tolerance, h.cutoff or 0.0) for h in self.hoppings) + 1e-6
         i, j, d = neighbor_list("ijD", self.atoms, cutoff)
         dist = np.linalg.norm(d, axis=1)
         spec = np.full(len(i), -1)
@@ -151,6 +151,19 @@ class TightBindingModel:
                     f"hopping table {hop.pair} with distance {hop.distance} Å ± {hop.tolerance} Å matches "
                     f"no bond of the structure (bond lengths of that pair within reach: {found} Å)"
                 )
+        for hop in self.hoppings:
+            if hop.cutoff is None:
+                continue
+            pair = np.array([(self._site_matches(a, hop.pair[0]) and self._site_matches(b, hop.pair[1]))
+                             or (self._site_matches(a, hop.pair[1]) and self._site_matches(b, hop.pair[0]))
+                             for a, b in zip(i, j)], dtype=bool)
+            missing = pair & (spec < 0) & (dist <= hop.cutoff + 1e-6)
+            if missing.any():
+                lengths = ", ".join(f"{x:.3f}" for x in sorted(set(np.round(dist[missing], 3))))
+                raise ModelFileError(
+                    f"hopping table {hop.pair} declares cutoff = {hop.cutoff} Å, but the {hop.pair} bond "
+                    f"shell(s) at {lengths} Å within it match no hopping table; add tables for them or "
+                    "lower the cutoff")
         keep = spec >= 0
         return Bonds(i[keep], j[keep], d[keep], spec[keep], forward[keep])
 

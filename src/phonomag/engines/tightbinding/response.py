@@ -306,12 +306,18 @@ def response_matrices(
     return d.reshape(len(kpoints), len(model.atoms), 3, model.n_basis, model.n_basis)
 
 
+#: k-points per batch of the real-space response (its per-k matrices are 3·natoms times larger than
+#: those of the cell-integrated response, so the batches are smaller).
+ORBITAL_K_BATCH = 256
+
+
 def orbital_response(
     model: TightBindingModel,
     q_reduced: np.ndarray,
     kgrid: tuple[int, int, int],
     lattice_vectors: np.ndarray,
     kind: str = "one-sided",
+    k_batch: int = ORBITAL_K_BATCH,
 ) -> np.ndarray:
     """Real-space orbital density matrices of the response to unit displacement patterns.
 
@@ -319,13 +325,42 @@ def orbital_response(
     response density is N(r) = Σ_{R,R′} e^{iq·(R+τ_μ)} P(R − R′)[sμ, s′ν] χ_μ(r−R−τ_μ) χ_ν(r−R′−τ_ν).
 
     lattice_vectors : (nL, 3) Cartesian lattice vectors L (Å).
+    k_batch : k-points per batch (bounds memory, not the result).
     Returns (nL, natoms, 3, 2n, 2n) complex, electrons per Å of displacement.
     """
     kpoints = sampling_grid(kgrid, q_reduced)
-    d = response_matrices(model, q_reduced, kpoints, kind)
+    lattice = np.asarray(lattice_vectors, dtype=float)
     tau = np.tile(model.atoms.positions[model.orbital_atom], (2, 1))  # (2n, 3)
-    k_cart = model.cartesian(kpoints)
-    phase_l = np.exp(1j * k_cart @ np.asarray(lattice_vectors, dtype=float).T)  # (k, L)
-    phase_tau = np.exp(1j * k_cart @ tau.T)  # (k, 2n)
-    weighted = d * phase_tau[:, None, None, :, None] * phase_tau.conj()[:, None, None, None, :]
-    return np.einsum("kl,kjamn->ljamn", phase_l, weighted) / len(kpoints)
+    total = np.zeros((len(lattice), len(model.atoms), 3, model.n_basis, model.n_basis), dtype=complex)
+    for start in range(0, len(kpoints), k_batch):
+        batch = kpoints[start:start + k_batch]
+        d = response_matrices(model, q_reduced, batch, kind)
+        k_cart = model.cartesian(batch)
+        phase_l = np.exp(1j * k_cart @ lattice.T)  # (k, L)
+        phase_tau = np.exp(1j * k_cart @ tau.T)  # (k, 2n)
+        weighted = d * phase_tau[:, None, None, :, None] * phase_tau.conj()[:, None, None, None, :]
+        total += np.einsum("kl,kjamn->ljamn", phase_l, weighted)
+    return total / len(kpoints)
+
+
+def memory_estimate(model: TightBindingModel, kgrid: tuple[int, int, int], k_batch: int = 2048,
+                    maps: bool = False) -> int:
+    """Bytes the response of one q needs at its peak: the bands of the whole grid (:func:`_grid_bands`
+    keeps ψ_k, ψ_{k+q} and two intermediates of the same size) plus the arrays of one k batch; with
+    ``maps`` also the batches of :func:`orbital_response`. The estimate counts arrays, not Python overhead."""
+    nk = int(np.prod(kgrid))
+    nb, n_orb = model.n_basis, model.n_orbitals
+    patterns = 3 * len(model.atoms)
+    occupied = model.occupied_bands
+    empty = nb - occupied
+    complex_bytes = 16
+    bands = 4 * nk * nb * nb * complex_bytes
+    # per k: vertex, the band-basis vertex in two layouts, amplitudes, the site overlaps of both halves
+    per_k = (patterns * n_orb * n_orb + 2 * patterns * n_orb * 2 * nb + 3 * patterns * occupied * empty
+             + 2 * 4 * len(model.atoms) * occupied * empty) * complex_bytes
+    peak = bands + min(nk, k_batch) * per_k
+    if maps:
+        # D_k and its phase-weighted copy per k of the batch, and the vertex of the two band sets
+        orbital = min(nk, ORBITAL_K_BATCH) * (2 * patterns * nb * nb + patterns * n_orb * n_orb) * complex_bytes
+        peak = max(peak, orbital + min(nk, ORBITAL_K_BATCH) * per_k)
+    return int(peak)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from ase import units
 
-from phonomag.errors import PhononSourceError
+from phonomag.errors import PhononSourceError, read_text
 
 _BLOCK = re.compile(r"^\s*2nd derivatives \((?:non-stat\.|stationary)\)\s*- # elements\s*:\s*(\d+)")
 #: Largest relative disagreement of one element given by two (partial) blocks of the same q.
@@ -87,21 +87,17 @@ def read_phonon_blocks(paths) -> DDBPhonons:
     for path in paths:
         if not path.is_file():
             raise PhononSourceError(f"DDB file {path} does not exist")
-        lines = path.read_text().splitlines()
-        header = _header_arrays(lines, path)
-        natom = int(header["natom"][0])
-        rprim = header["rprim"].reshape(3, 3)
-        cell = rprim * header["acell"][:, None] * units.Bohr  # rows: a_i = acell_i · rprim_i
-        types = header["typat"].astype(int) - 1
-        amu = header["amu"][types]
-        numbers = np.rint(header["znucl"][types]).astype(int)
-        fractional = header["xred"].reshape(natom, 3)
+        lines = read_text(path, PhononSourceError, "DDB file").splitlines()
+        try:
+            cell, fractional, numbers, amu, file_blocks = _parse(lines, path)
+        except (ValueError, IndexError, OverflowError) as exc:
+            raise PhononSourceError(f"DDB file {path} is malformed ({type(exc).__name__}: {exc})") from None
         if crystal is None:
             crystal = (cell, fractional, numbers, amu)
         elif not (np.allclose(crystal[0], cell, atol=1e-6) and np.allclose(crystal[1], fractional, atol=1e-8)
                   and np.array_equal(crystal[2], numbers)):
             raise PhononSourceError(f"{path} describes another crystal than {paths[0]}")
-        for q, block in _blocks(lines, natom, path):
+        for q, block in file_blocks:
             _merge(blocks, q, block)
     if not blocks:
         raise PhononSourceError(f"no phonon (2nd-derivative) blocks in {', '.join(map(str, paths))}")
@@ -115,6 +111,23 @@ def read_phonon_blocks(paths) -> DDBPhonons:
     qpoints = np.array([q for q, _ in blocks])
     matrices = np.array([_cartesian_position_convention(b, cell, fractional, q) for q, b in blocks])
     return DDBPhonons(cell, fractional, numbers, amu, qpoints, matrices)
+
+
+def _parse(lines: list[str], path: Path):
+    """(cell Å, fractional positions, atomic numbers, masses amu, [(q, block)]) of one DDB file's lines."""
+    header = _header_arrays(lines, path)
+    natom = int(header["natom"][0])
+    rprim = header["rprim"].reshape(3, 3)
+    cell = rprim * header["acell"][:, None] * units.Bohr  # rows: a_i = acell_i · rprim_i
+    types = header["typat"].astype(int) - 1
+    amu = header["amu"][types]
+    numbers = np.rint(header["znucl"][types]).astype(int)
+    fractional = header["xred"].reshape(natom, 3)
+    blocks = list(_blocks(lines, natom, path))
+    for q, block in blocks:
+        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(block) | np.isnan(block))):
+            raise ValueError(f"a non-finite number in the block at q = {q.tolist()}")
+    return cell, fractional, numbers, amu, blocks
 
 
 def _merge(blocks: list, q: np.ndarray, block: np.ndarray) -> None:

@@ -14,10 +14,8 @@ says so. Files are written under temporary names and renamed when complete.
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from phonomag.io.atomic import atomic_paths  # noqa: E402
 from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 from phonomag.outputs.plotting.maps import FIGURE_SIZES, draw_inplane_magnetization, draw_mz_and_charge  # noqa: E402
 
@@ -106,23 +105,11 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "
     if ffmpeg is None:
         warnings.warn("no ffmpeg found (pip install imageio-ffmpeg): writing the GIF only", stacklevel=2)
     targets = ([output.with_suffix(".mp4")] if ffmpeg else []) + [output.with_suffix(".gif")]
-    temporaries = []
-    for target in targets:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix)
-        os.close(fd)
-        temporaries.append(tmp)
-    try:
+    with atomic_paths(targets, [target.suffix for target in targets]) as temporaries:
         rendered = iter(tqdm(movie_frames(field, atoms, panels, frames, dpi, title), total=frames,
                              desc=f"movie {output.name}", unit="frame", disable=None))
         if ffmpeg:
             _encode_with_ffmpeg(ffmpeg, rendered, fps, *temporaries)
         else:
             _encode_with_pillow(rendered, fps, temporaries[0])
-        for target, tmp in zip(targets, temporaries):
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600
-            os.replace(tmp, target)
-    finally:
-        for tmp in temporaries:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     return targets

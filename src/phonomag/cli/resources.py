@@ -1,0 +1,38 @@
+"""Size of a run before it starts: refuse what cannot fit in memory, and what would take hours unless forced."""
+
+from __future__ import annotations
+
+import os
+
+from phonomag.cli.config import RunConfig
+from phonomag.errors import PhonomagError
+
+#: Runs estimated to take longer than this (s) need ``phonomag run --force``.
+TIME_LIMIT = 2 * 3600.0
+
+
+def physical_memory() -> int:
+    """Bytes of memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_resources(config: RunConfig, engine, force: bool = False) -> None:
+    """Estimate the memory and time of the run (engines with ``cost_estimate``); raise a
+    PhonomagError above this machine's memory, or above :data:`TIME_LIMIT` unless ``force``."""
+    if not hasattr(engine, "cost_estimate"):
+        return
+    n_q = config.path_points + len(config.summary_q) if config.engine == "model" else len(config.abinit.qpoints)
+    drawn = config.figures or config.movies
+    n_fields = len(config.maps) * (int(drawn) + int(config.field_files))
+    memory, seconds = engine.cost_estimate(n_q, n_fields)
+    grid = "×".join(map(str, config.kgrid))
+    available = physical_memory()
+    if memory > available:
+        raise PhonomagError(
+            f"[response] kgrid = {list(config.kgrid)} needs about {memory / 1e9:.1f} GB of memory, more than the "
+            f"{available / 1e9:.1f} GB of this machine; use a smaller k grid")
+    if seconds > TIME_LIMIT and not force:
+        raise PhonomagError(
+            f"the run would take about {seconds / 3600:.1f} h ({n_q} q-points and {n_fields} mode fields on the "
+            f"{grid} k grid), more than the limit of {TIME_LIMIT / 3600:g} h; use a smaller [response] kgrid or "
+            "fewer [path] npoints, or pass --force to run anyway")
