@@ -72,7 +72,7 @@ def paper_maps(label: str) -> list[MapSpec]:
 
 
 #: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
-ENGINES = ("model", "abinit")
+ENGINES = ("model", "abinit", "kernel")
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,7 @@ class RunConfig:
     summary_q: tuple[str, ...] = ("K", "M")
     engine: str = "model"
     abinit: AbinitRunSpec = AbinitRunSpec()
+    kernel_data: str | None = None
     source: str = "built-in default"
 
     def as_dict(self) -> dict[str, Any]:
@@ -151,6 +152,7 @@ _SECTIONS = {
     "outputs": {"figures", "movies", "field_files", "summary_q"},
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
                "keep_wavefunctions", "structure", "launcher"},
+    "kernel": {"data"},
 }
 
 
@@ -248,8 +250,23 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
         engine=engine,
         abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
+        kernel_data=_kernel_data(raw.get("kernel", {}), source, base_dir),
         source=source,
     )
+
+
+def _kernel_data(table: dict, source: str, base_dir: Path) -> str | None:
+    """``[kernel] data``: a folder of reduced DFPT files (relative to the configuration), or None (built-in)."""
+    if "data" not in table:
+        return None
+    folder = table["data"]
+    if not isinstance(folder, str):
+        raise _fail(source, "kernel.data", f"must be the path of a folder of q_*.nc files, got {folder!r}")
+    path = (base_dir / folder).resolve()
+    if not path.is_dir() or not list(path.glob("q_*.nc")):
+        raise _fail(source, "kernel.data", f"{path} is not a folder with reduced DFPT files q_*.nc "
+                    "(scripts/wse2_response_kernel.py writes them)")
+    return str(path)
 
 
 def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,

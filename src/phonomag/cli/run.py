@@ -29,7 +29,7 @@ from phonomag.cli.config import RunConfig, load_run_config
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
-from phonomag.cli.systems import load_system
+from phonomag.cli.systems import load_phonons, load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
@@ -47,6 +47,10 @@ from phonomag.response.comparison import compare_responses, time_reversal_deviat
 from phonomag.response.modes import ModeResponse, read_results
 
 
+#: The shipped first-principles WSe₂ pattern responses (scripts/wse2_response_kernel.py).
+BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" / "WSe2_soc_dfpt"
+
+
 def announce(text: str) -> None:
     """Say on the terminal which stage starts (the summary lines come at the end)."""
     click.echo(f"phonomag: {text} …")
@@ -60,7 +64,14 @@ def input_files(spec: MaterialSpec, config: RunConfig) -> list[Path]:
     files += phonon_input_files(spec.phonons, spec.base_dir)
     if config.engine == "abinit" and config.abinit.structure:
         files.append(Path(config.abinit.structure))
+    if config.engine == "kernel":
+        files += sorted(kernel_data_folder(config).glob("q_*"))
     return files
+
+
+def kernel_data_folder(config: RunConfig) -> Path:
+    """``[kernel] data``, or the shipped first-principles WSe₂ data (src/phonomag/data/response/WSe2_soc_dfpt)."""
+    return Path(config.kernel_data) if config.kernel_data else BUILTIN_KERNEL_DATA
 
 
 @dataclasses.dataclass
@@ -90,6 +101,12 @@ def build_system(config: RunConfig, output: Path) -> System:
         for q in qpoints.values():
             engine.check_qpoint(q)
         return System(spec, engine, engine, qpoints, digest(*inputs, config.abinit))
+    if config.engine == "kernel":
+        from phonomag.engines.kernel.engine import KernelEngine
+
+        engine = KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
+        engine.check_structure(spec.atoms)
+        return System(spec, engine, load_phonons(spec), None, digest(*inputs))
     spec, engine, phonons = load_system(config.material, config.kgrid)
     return System(spec, engine, phonons, None, digest(*inputs))
 
@@ -278,11 +295,14 @@ def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
 
 def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
     """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them)."""
+    volumes = config.field_files and config.engine != "kernel"  # the kernel keeps planes, not volumes
     options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
-                         config.figures, config.movies, config.field_files)
+                         config.figures, config.movies, volumes)
     skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
+    if config.field_files and not volumes:
+        lines.append("field files: none, the kernel engine stores the W and Se planes and the z integral only")
     for number, plan in enumerate(plans, 1):
         stage, name = f"map:{plan.entry.name}", plan.entry.name
         stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.kgrid, dataclasses.asdict(options),

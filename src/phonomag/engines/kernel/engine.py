@@ -72,7 +72,21 @@ class KernelEngine:
         qgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2])
         kgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"]))
         source = f"{first.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {qgrid[0]}×{qgrid[1]} ({folder})"
-        return cls.from_irreducible(irreducible, atoms, atom_labels, qgrid, layers, kgrid, source)
+        try:
+            return cls.from_irreducible(irreducible, atoms, atom_labels, qgrid, layers, kgrid, source)
+        except ValueError as exc:  # the files do not cover the grid
+            raise EngineCapabilityError(f"{folder}: {exc}; compute the missing irreducible q-points "
+                                        "(e.g. python scripts/wse2_response_kernel.py)") from None
+
+    def check_structure(self, atoms: Atoms) -> None:
+        """An error unless ``atoms`` (a material) has the kernel's atoms in the same order and in-plane cell."""
+        same = (atoms.get_chemical_symbols() == self.atoms.get_chemical_symbols()
+                and np.allclose(atoms.cell.array[:2, :2], self.atoms.cell.array[:2, :2], atol=1e-4)
+                and np.allclose(atoms.positions[:, :2], self.atoms.positions[:, :2], atol=1e-4))
+        if not same:
+            raise EngineCapabilityError(
+                f"the kernel data ({self.source}) is for {self.atoms.get_chemical_formula()} with cell "
+                f"{np.round(self.atoms.cell.array[:2, :2], 4).tolist()} Å, not this material's structure")
 
     def provenance(self) -> dict[str, str]:
         n1, n2 = self.kernel.qgrid

@@ -1,0 +1,81 @@
+"""`phonomag run` with the kernel engine ([run] engine = "kernel"), on synthetic reduced DFPT files.
+
+The files are written by the DFPT reduction itself (random N on a small FFT grid), so the
+whole path — files → symmetry → kernel → pipeline → results.nc, Fig. 3, maps — runs
+without ABINIT. The physics of the kernel is tested in test_kernel_symmetry/interpolation.
+"""
+
+import numpy as np
+import pytest
+import xarray as xr
+from ase import units
+
+from phonomag.cli.main import main
+from phonomag.crystal.materials import load_material
+from phonomag.engines.abinit.pattern_response import reduce_patterns
+from phonomag.io.netcdf import write_dataset
+from phonomag.response.modes import VARIABLE_ATTRS
+
+IRREDUCIBLE_3X3 = [(0, 0), (1, 0), (1, 1)]
+
+
+def write_reduced_files(folder, steps_list):
+    spec = load_material("WSe2")
+    atoms = spec.atoms.copy()
+    atoms.set_cell([*atoms.cell.array[:2], [0, 0, 12.0]], scale_atoms=False)
+    rng = np.random.default_rng(11)
+    heights = [0.0, *sorted(atoms.positions[1:, 2])]
+    for steps in steps_list:
+        q = np.array([steps[0] / 3, steps[1] / 3, 0.0])
+        responses = {(k, i): 1e-3 * (rng.normal(size=(2, 2, 6, 6, 16)) + 1j * rng.normal(size=(2, 2, 6, 6, 16)))
+                     for k in range(3) for i in range(3)}
+        data = reduce_patterns(responses, atoms, q, atoms.get_volume() / units.Bohr**3, heights,
+                               {"qgrid": [3, 3, 1], "kgrid": [3, 3, 1], "engine": "synthetic test data"})
+        write_dataset(data, folder / f"q_{steps[0]}_{steps[1]}_0.nc")
+
+
+CONFIG = """
+[run]
+engine = "kernel"
+[kernel]
+data = "data"
+[path]
+npoints = 13
+[maps]
+cells = [2, 2]
+points_per_cell = 12
+frames = 2
+[[maps.modes]]
+name = "K_odd"
+q = "K"
+mode = "odd:0"
+style = "in-plane"
+"""
+
+
+def test_run_with_the_kernel_engine(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3)
+    (tmp_path / "run.toml").write_text(CONFIG)
+    main(["run", "-c", str(tmp_path / "run.toml"), "-o", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    with xr.open_dataset(tmp_path / "out" / "results.nc") as data:
+        assert data.attrs["engine"] == "dfpt-kernel" and set(data.data_vars) == set(VARIABLE_ATTRS)
+        assert data.sizes["q"] == 13 and list(data["site"].values) == ["cell"]
+        assert np.all(np.isfinite(data["rms"].values))
+    out = tmp_path / "out"
+    assert (out / "fig3_magnetization_dispersion.png").stat().st_size > 0
+    assert (out / "maps" / "K_odd.png").stat().st_size > 0 and not list(out.glob("maps/*.cube"))
+    assert "field files: none, the kernel engine" in printed
+
+
+def test_incomplete_kernel_data_is_one_line(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3[:2])  # K missing
+    (tmp_path / "run.toml").write_text(CONFIG)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(tmp_path / "run.toml"), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "do not reach" in err and "(1, 1)" in err and "wse2_response_kernel.py" in err
+    assert not (tmp_path / "out" / "results.nc").exists()
