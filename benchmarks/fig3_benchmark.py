@@ -16,25 +16,13 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from peak import matmul_peak
+
 from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.engines.base import compute_mode_response
 from phonomag.engines.tightbinding import response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
-
-
-def matmul_peak(n: int = 1024, repeat: int = 3) -> float:
-    """Measured complex128 matrix-multiply rate (real flop/s; one complex MAC = 8 flop)."""
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
-    b = rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))
-    a @ b
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 8.0 * n**3 / best
 
 
 def response_flops(n_k: int, n_basis: int, n_orb: int, n_occ: int, natoms: int) -> float:

@@ -18,6 +18,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from peak import matmul_peak
+
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
 from phonomag.engines.base import compute_mode_response
@@ -27,17 +29,6 @@ from phonomag.phonons.model import PhononModel
 IRREDUCIBLE = [(0, 0), (1, 0), (2, 0), (3, 0), (1, 1), (2, 1), (2, 2)]
 GRID = 27
 LAYERS = (None, 0.0, 1.665697, -1.665697)
-
-
-def matmul_peak(n: int = 1024, repeat: int = 3) -> float:
-    """Complex matmul rate (flop/s, 8 real flop per complex multiply–add) of this machine's BLAS."""
-    a = np.random.default_rng(0).normal(size=(n, n)) * (1 + 1j)
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - start)
-    return 8 * n**3 / best
 
 
 def main() -> None:

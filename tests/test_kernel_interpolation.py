@@ -20,13 +20,8 @@ IRREDUCIBLE = {3: [(0, 0), (1, 0), (1, 1)],
 
 
 @pytest.fixture(scope="module")
-def engine():
-    spec = load_material("WSe2")
-    a, c = spec.atoms.cell[0, 0], spec.atoms.cell[2, 2]
-    fractional = spec.atoms.get_scaled_positions(wrap=False)
-    spec.atoms.set_cell([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
-    spec.atoms.set_scaled_positions(fractional)
-    return TightBindingEngine.from_material(spec, (12, 12, 1))
+def engine(hexagonal_wse2):
+    return TightBindingEngine.from_material(hexagonal_wse2, (12, 12, 1))
 
 
 def fields_at(engine, q):

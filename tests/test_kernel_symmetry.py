@@ -9,7 +9,6 @@ shifts that bring an image q back onto the grid.
 import numpy as np
 import pytest
 
-from phonomag.crystal.materials import load_material
 from phonomag.engines.kernel.symmetry import apply_operation, fill_grid, rotate_q, space_group, time_reverse
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 
@@ -18,14 +17,8 @@ POINTS = 6
 
 
 @pytest.fixture(scope="module")
-def engine():
-    """WSe₂ in an exactly hexagonal cell (the material file gives a₂ to 6 decimals)."""
-    spec = load_material("WSe2")
-    a, c = spec.atoms.cell[0, 0], spec.atoms.cell[2, 2]
-    fractional = spec.atoms.get_scaled_positions(wrap=False)
-    spec.atoms.set_cell([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
-    spec.atoms.set_scaled_positions(fractional)
-    return TightBindingEngine.from_material(spec, (6, 6, 1))
+def engine(hexagonal_wse2):
+    return TightBindingEngine.from_material(hexagonal_wse2, (6, 6, 1))
 
 
 def fields_at(engine, q):

@@ -6,8 +6,6 @@ comparisons of :mod:`phonomag.response.comparison`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from phonomag.phonons.description import AT_REST, PARITY_NAMES, PURE_FRACTION, characterise_mode
 from phonomag.response.modes import ModeResponse
 

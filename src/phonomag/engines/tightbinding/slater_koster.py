@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phonomag.crystal.orbitals import CHANNELS
 
 _SQ3 = np.sqrt(3.0)
 
@@ -168,7 +167,7 @@ def two_centre_block(
     l1, l2 : angular momenta (0, 1, 2), any order.
     vectors : (nb, 3) bond vectors d in Å.
     integrals : (nb, nc) bond integrals V⁰ (eV) at the reference length, channels
-        in the order of ``CHANNELS[(min, max)]`` and oriented as the bond: the
+        in the order of ``phonomag.crystal.orbitals.CHANNELS[(min, max)]`` and oriented as the bond: the
         value for the l1 orbital at the origin and the l2 orbital at d.
     reference_length : (nb,) d₀ in Å.
     exponents : (nb, nc) distance exponents η.
