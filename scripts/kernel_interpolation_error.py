@@ -20,7 +20,7 @@ import spglib
 
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
-from phonomag.engines.base import compute_mode_response
+from phonomag.engines.base import PerQEngine, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.phonons.model import PhononModel
@@ -29,7 +29,7 @@ from phonomag.response.modes import PatternResponse
 LAYERS = (None,)
 
 
-class DirectFieldEngine:
+class DirectFieldEngine(PerQEngine):
     """The tight-binding engine's cell moments from its own z-integrated pattern fields (the kernel's definition)."""
 
     name = "tight-binding fields"
