@@ -8,7 +8,7 @@ import pytest
 from phonomag.response.comparison import pair_modes
 from phonomag.io.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
                                    response_perturbation_input, split_perturbations)
-from phonomag.engines.abinit.mode_response import perturbation_coefficients
+from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.crystal.materials import load_material
 
 HGH = AbinitSettings().pseudo_dir

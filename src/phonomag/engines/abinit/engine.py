@@ -22,7 +22,7 @@ from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.engines.abinit.density_response import one_sided_responses
 from phonomag.io.abinit.inputs import (AbinitSettings, check_on_kgrid, response_ground_state_input, response_perturbation_input,
                                     split_perturbations)
-from phonomag.engines.abinit.mode_response import ddb_modes
+from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
 from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses

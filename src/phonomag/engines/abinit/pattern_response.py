@@ -3,7 +3,7 @@
 ABINIT perturbs atom κ along reduced direction i with the pattern e^{iq·R} and unit
 reduced amplitude. phonomag's unit pattern (κ, β) displaces atom κ of cell R by 1 Å along
 Cartesian β with the phase e^{iq·(R+τ_κ)} (DESIGN.md §3, §5). By linearity its response is
-(:func:`~phonomag.engines.abinit.mode_response.perturbation_coefficients`)
+(:func:`~phonomag.engines.abinit.perturbations.perturbation_coefficients`)
 
     N_{κβ}(r) = Σ_i [(Aᵀ)⁻¹]_{iβ} e^{iq·τ_κ} N_{κi}(r)        (A: rows = lattice vectors, Å).
 
@@ -28,7 +28,7 @@ import xarray as xr
 from ase import Atoms, units
 
 from phonomag.engines.abinit.density_response import pauli_components
-from phonomag.engines.abinit.mode_response import perturbation_coefficients
+from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.io.netcdf import complex_from, split_complex
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
