@@ -5,7 +5,8 @@ built from its fields at the irreducible q of an N×N grid (unfolded by symmetry
 zero-point RMS n⁰, M∥ and M_z of every branch along the path (cell moments from the
 z-integrated fields) are compared with the direct values. Printed per grid and branch: the
 largest |RMS_kernel − RMS_direct| along the path divided by the branch's largest direct RMS
-of that component.
+of that component ("—" where the component vanishes by symmetry on the whole branch: below
+1e-8 of its largest value over all branches).
 
     python scripts/kernel_interpolation_error.py [--grids 6 12] [--npoints 31] [--kgrid 24]
 """
@@ -93,8 +94,11 @@ def main() -> None:
             for get in parts.values():
                 reference = get(direct)[:, nu]
                 scale = np.abs(reference).max()
-                errors.append(np.abs(get(data)[:, nu] - reference).max() / scale if scale > 0 else 0.0)
-            print(f"  {nu}   " + "  ".join(f"{e:8.2e}" for e in errors))
+                if scale <= 1e-8 * np.abs(get(direct)).max():
+                    errors.append(f"{'—':>8s}")
+                else:
+                    errors.append(f"{np.abs(get(data)[:, nu] - reference).max() / scale:8.2e}")
+            print(f"  {nu}   " + "  ".join(errors))
 
 
 if __name__ == "__main__":
