@@ -53,6 +53,7 @@ def test_results_file_is_self_describing(finished_run):
         assert ds.attrs["phonomag_version"] == __version__
         assert json.loads(ds.attrs["run_configuration"])["kgrid"] == [9, 9, 1]
         assert json.loads(ds.attrs["material_file"])["material"]["name"] == "WSe2"
+        assert ds.attrs["material"] == "WSe2"  # the material's name, not a species
         assert ds["frequency"].attrs["units"] == "meV"
         assert ds.attrs["engine"] == "tight-binding" and set(ds.data_vars) == set(VARIABLE_ATTRS)
         assert ds["cell_moment"].attrs["units"] == "1"

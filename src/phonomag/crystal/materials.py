@@ -210,8 +210,8 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
     shells: dict[str, set[str]] = {}
     for label, symbol in zip(labels, symbols):
         letters = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in species[symbol].orbitals}
-        for name in (label, symbol):
-            shells.setdefault(name, set()).update(letters)
+        for key in (label, symbol):
+            shells.setdefault(key, set()).update(letters)
     hoppings = tuple(
         _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), shells)
         for i, h in enumerate(hop_list)
