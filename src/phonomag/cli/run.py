@@ -264,7 +264,7 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunSt
     if config.figures:
         from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
-        files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt")
+        files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine))
     state.finish("comparison", digest(results_digest, config.kgrid, config.figures), files)
     return lines + [f"wrote  {f}" for f in files]
 

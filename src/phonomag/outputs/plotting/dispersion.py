@@ -256,4 +256,5 @@ def plot_magnetization_dispersion(
     axes = left.subplots(3, 1, sharex=True, height_ratios=[1.4, 1.0, 1.0])
     _branch_panels(axes, data, distances, ticks, tick_labels, colours, order)
     _mode_panels(right, data, k_index, site_labels, positions, mode_colours)
+    fig.suptitle(f"{data.engine} engine, {data.kind} response, k grid {'×'.join(map(str, data.kgrid))}", fontsize=8)
     return save_figure(fig, output)
