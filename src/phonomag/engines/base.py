@@ -83,6 +83,32 @@ class PerQEngine:
                 for q in tqdm(np.atleast_2d(qpoints), desc="response", unit="q", disable=None if progress else True)]
 
 
+class StaticCellEngine(PerQEngine):
+    """Engines of the static one-sided response without a site decomposition (first principles): the cell
+    moment is the G = 0 component of ``fourier_response`` over one site, "cell"."""
+
+    name: str
+
+    def check_static_one_sided(self, kind: str, energy_ev: float = 0.0) -> None:
+        """An :class:`EngineCapabilityError` unless ``kind`` is one-sided and the perturbation static."""
+        if kind != "one-sided" or energy_ev:
+            raise EngineCapabilityError(f"the {self.name} engine gives the static one-sided response only, not "
+                                        f"{kind!r}" + (f" at {energy_ev:g} eV" if energy_ev else ""))
+
+    @staticmethod
+    def in_plane_g(g_reduced) -> np.ndarray:
+        """G (nG, 3) as integers; an error for G₃ ≠ 0 (a layer's fields are kept in plane)."""
+        g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
+        if np.any(g[:, 2] != 0):
+            raise EngineCapabilityError("Fourier components are available for in-plane G only (G3 = 0)")
+        return g
+
+    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
+        self.check_static_one_sided(kind, energy_ev)
+        tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
+        return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
+
+
 def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided",
                           amplitude: str | float = "zero-point", phonon_source: str = "",
                           progress: bool = True) -> ModeResponse:

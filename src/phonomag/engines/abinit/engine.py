@@ -24,13 +24,12 @@ from phonomag.io.abinit.inputs import (AbinitSettings, check_on_kgrid, response_
                                     split_perturbations)
 from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
-from phonomag.engines.base import EngineCapabilityError, PerQEngine
+from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
 from phonomag.phonons.modes import PhononModes, concatenate_modes
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
-from phonomag.response.modes import PatternResponse
 
 
 def pertcase(atom: int, direction: int) -> int:
@@ -148,7 +147,7 @@ def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarra
     return CellField(grid, amplitude, np.array([z]), q_cartesian, cell)
 
 
-class AbinitEngine(PerQEngine):
+class AbinitEngine(StaticCellEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` from ABINIT DFPT at the q-points on its k grid.
 
     atoms: the slab (cell vector a₃ = (0, 0, c), the metal plane at z = 0); atom_labels per
@@ -196,23 +195,10 @@ class AbinitEngine(PerQEngine):
             self._runs[key] = runs, cartesian_patterns(runs.responses, self.atoms, q) / units.Bohr**3
         return self._runs[key]
 
-    @staticmethod
-    def _check_static_one_sided(kind: str, energy_ev: float = 0.0) -> None:
-        if kind != "one-sided" or energy_ev:
-            raise EngineCapabilityError(f"the ABINIT engine gives the static one-sided response only, not {kind!r}"
-                                        + (f" at {energy_ev:g} eV" if energy_ev else ""))
-
-    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
-        self._check_static_one_sided(kind, energy_ev)
-        tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
-        return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
-
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
         """∫_cell ñ e^{−iG·r} d³r for in-plane G (G₃ = 0) on the FFT grid's band limit, electrons per cell per Å."""
-        self._check_static_one_sided(kind)
-        g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
-        if np.any(g[:, 2] != 0):
-            raise EngineCapabilityError("the ABINIT engine gives Fourier components for in-plane G only (G3 = 0)")
+        self.check_static_one_sided(kind)
+        g = self.in_plane_g(g_reduced)
         _, patterns = self.runs(q_reduced)
         n1, n2 = patterns.shape[-3:-1]
         if np.any(np.abs(g[:, 0]) > n1 // 2) or np.any(np.abs(g[:, 1]) > n2 // 2):
@@ -227,7 +213,7 @@ class AbinitEngine(PerQEngine):
 
     def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
         """δñ^α at height z, interpolated from the band-limited FFT-grid fields (:func:`plane_from_grid`)."""
-        self._check_static_one_sided(kind)
+        self.check_static_one_sided(kind)
         return plane_from_grid(self._mode_fields(q_reduced, displacements), self.atoms.cell.array,
                                cartesian_q(self.atoms, q_reduced), z, points)
 
@@ -236,7 +222,7 @@ class AbinitEngine(PerQEngine):
 
         shape[2] is ignored: the heights are those of ABINIT's FFT grid (exact values).
         """
-        self._check_static_one_sided(kind)
+        self.check_static_one_sided(kind)
         fields = self._mode_fields(q_reduced, displacements)
         cell = self.atoms.cell.array
         n3 = fields.shape[-1]

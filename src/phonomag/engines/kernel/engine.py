@@ -17,7 +17,7 @@ import xarray as xr
 from ase import Atoms
 from scipy.signal import resample
 
-from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
 from phonomag.engines.kernel.interpolation import ResponseKernel
 from phonomag.engines.kernel.symmetry import fill_grid, space_group
 from phonomag.io.netcdf import complex_from
@@ -25,7 +25,7 @@ from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
 from phonomag.response.modes import PatternResponse
 
 
-class KernelEngine:
+class KernelEngine(StaticCellEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`ResponseKernel`.
 
     atom_labels: one per atom; kgrid: the k grid of the calculations the kernel came from;
@@ -93,35 +93,22 @@ class KernelEngine:
         return {"engine": f"response kernel from a {n1}×{n2} q grid, Wigner–Seitz images (DESIGN.md §5)",
                 "source": self.source}
 
-    @staticmethod
-    def _check_static_one_sided(kind: str, energy_ev: float = 0.0) -> None:
-        if kind != "one-sided" or energy_ev:
-            raise EngineCapabilityError(f"the kernel engine gives the static one-sided response only, not {kind!r}"
-                                        + (f" at {energy_ev:g} eV" if energy_ev else ""))
-
-    def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
-        self._check_static_one_sided(kind, energy_ev)
-        tensor = self.fourier_response(q_reduced, np.zeros((1, 3), int), kind)[0]
-        return PatternResponse(np.asarray(q_reduced, float), kind, tensor[:, :, None, :], ("cell",))
-
     def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:
         """All q at once (:meth:`ResponseKernel.cell_integrals`, batched matrix products)."""
-        self._check_static_one_sided(kind)
+        self.check_static_one_sided(kind)
         q = np.atleast_2d(np.asarray(qpoints, float))
         moments = self.kernel.cell_integrals(q, self.kernel.layers.index(None))
         return [PatternResponse(point, kind, m[:, :, None, :], ("cell",)) for point, m in zip(q, moments)]
 
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
-        self._check_static_one_sided(kind)
-        g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
-        if np.any(g[:, 2] != 0):
-            raise EngineCapabilityError("the kernel engine gives Fourier components for in-plane G only (G3 = 0)")
+        self.check_static_one_sided(kind)
+        g = self.in_plane_g(g_reduced)
         values = self.kernel.fourier(np.asarray(q_reduced, float)[None], g, self.kernel.layers.index(None))[0]
         return values[:, :, :, 0]  # (nG, κ, β, α) of the z-integral layer
 
     def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
         """δñ^α on a stored plane (Fourier resampled to points × points)."""
-        self._check_static_one_sided(kind)
+        self.check_static_one_sided(kind)
         heights = [h for h in self.kernel.layers if h is not None]
         match = [i for i, h in enumerate(self.kernel.layers) if h is not None and abs(h - z) < 1e-6]
         if not match:
