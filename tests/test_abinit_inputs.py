@@ -134,3 +134,19 @@ def test_plane_from_grid_interpolates_band_limited_fields_exactly(atoms):
     expected = analytic(g[:, None], g[None, :], 3 / n3)
     assert np.allclose(plane.amplitude[2], expected, atol=1e-12)
     assert np.allclose(plane.points[..., 2], z)
+
+
+def test_off_grid_q_reads_the_k_plus_q_states(atoms, tmp_path):
+    """Off the k grid the DFPT input reads the k + q wavefunctions of a non-self-consistent run on the
+    grid shifted by q (ABINIT adds qpt to every k of a ground-state dataset with nqpt 1)."""
+    from phonomag.io.abinit.inputs import response_wfq_input
+
+    settings = AbinitSettings(spin_orbit=True, kgrid=(6, 6, 1))
+    q = [0.25, 0.1, 0.0]
+    nscf = response_wfq_input(atoms, settings, q, tmp_path / "gso_DEN.nc")
+    assert "iscf -2" in nscf and "nqpt 1 qpt 0.250000000000000 0.100000000000000 0.000000000000000" in nscf
+    assert f'getden_filepath "{tmp_path / "gso_DEN.nc"}"' in nscf
+    dfpt = response_perturbation_input(atoms, settings, q, [(1, (1, 1, 1))], tmp_path / "w", tmp_path / "q")
+    assert f'getwfq_filepath "{tmp_path / "q"}"' in dfpt and "qpt 0.250000000000000 0.100000000000000" in dfpt
+    on_grid = response_perturbation_input(atoms, settings, [1 / 3, 1 / 3, 0], [(1, (1, 1, 1))], tmp_path / "w")
+    assert "getwfq" not in on_grid  # the production inputs on the grid are unchanged

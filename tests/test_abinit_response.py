@@ -225,3 +225,20 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
     assert not list(work.glob("q_*/dfpt*/*_1WF*")) and len(list(work.glob("q_*/response.nc"))) == 2
     again = run_main(config, tmp_path / "out")  # resumes from response.nc: no ABINIT run, same numbers
     assert [line for line in again if "time reversal" in line] == [line for line in lines if "time reversal" in line]
+
+
+@pytest.mark.slow
+def test_k_plus_q_run_gives_the_on_grid_response_and_any_q_works(tmp_path):
+    """The path for q off the k grid (a non-self-consistent k + q run before DFPT), forced at K on the 3×3
+    grid, gives the direct on-grid responses to the SCF tolerance; at (1/6, 0, 0), off the grid, eq. 1
+    still reproduces ABINIT's first-order density (DEN1 = 2 Tr N)."""
+    from phonomag.engines.abinit.engine import run_pattern_dfpt
+
+    atoms = _tiny_wse2()
+    direct = run_pattern_dfpt(atoms, SETTINGS, K, tmp_path, nproc=2, progress=False)
+    shifted = run_pattern_dfpt(atoms, SETTINGS, K, tmp_path, nproc=2, progress=False, force_wfq=True)
+    assert (tmp_path / "q_0.333333_0.333333_0.000000_wfq" / "wfq").is_dir()
+    scale = max(np.abs(n).max() for n in direct.responses.values())
+    assert max(np.abs(shifted.responses[key] - direct.responses[key]).max() for key in direct.responses) < 1e-5 * scale
+    off = run_pattern_dfpt(atoms, SETTINGS, [1 / 6, 0, 0], tmp_path, nproc=2, progress=False)
+    assert off.charge_check < 1e-10 and len(off.responses) == 9

@@ -124,15 +124,6 @@ def test_sqw_command_writes_its_outputs(tmp_path):
     ds.close()
 
 
-@pytest.mark.skipif(not Path("/usr/share/abinit/psp/PseudosHGH_pwteter").is_dir(),
-                    reason="HGH pseudopotentials of abinit-data not installed")
-def test_ab_initio_rejects_q_off_the_k_grid_before_running(capsys, tmp_path):
-    code, err = run_cli(capsys, "ab-initio", "--q", "1/4,0,0", "--kgrid", "6", "--workdir", str(tmp_path / "w"),
-                        "--output", str(tmp_path / "o"))
-    assert_clean_failure(code, err, "not on the k grid")
-    assert not (tmp_path / "w").exists()
-
-
 def test_ddb_phonons_of_another_crystal_are_refused(capsys, tmp_path):
     ddb_dir = WSE2.parent.parent / "phonons" / "WSe2_lda_dfpt"
     path = write_variant(tmp_path, lambda text: text.replace(

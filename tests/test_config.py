@@ -64,12 +64,18 @@ workdir = "runs"
     assert load_run_config(None).engine == "model"
 
 
+def test_abinit_q_off_the_k_grid_is_accepted(tmp_path):
+    """K on a 4×4 k grid: k + q is off the grid, so the engine adds a non-self-consistent k + q run."""
+    path = tmp_path / "run.toml"
+    path.write_text('[abinit]\nq = ["K"]\nkgrid = [4, 4, 1]\n')
+    assert load_run_config(path).abinit.qpoints == ("K",)
+
+
 @pytest.mark.parametrize("text,needle", [
     ("[run]\nengine = \"vasp\"", "run.engine"),
     ("[abinit]\necut = 0.5", "abinit.ecut"),
     ("[abinit]\nkgrid = [6, 6]", "abinit.kgrid"),
     ("[abinit]\nvacuum = -3", "abinit.vacuum"),
-    ("[abinit]\nq = [\"K\"]\nkgrid = [4, 4, 1]", "not on the k grid [4, 4, 1]"),
     ("[abinit]\npseudos = [\"W.hgh\"]", "abinit.pseudos"),
     ("[abinit]\nnproc = 0", "abinit.nproc"),
     ("[abinit]\nsmearing = 0.01", "smearing"),

@@ -356,13 +356,8 @@ def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRu
     pseudos = table.get("pseudos", {})
     if not isinstance(pseudos, dict) or not all(isinstance(v, str) for v in pseudos.values()):
         raise _fail(source, "abinit.pseudos", f"must be a table species = \"file\", got {pseudos!r}")
-    qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))
-    from phonomag.io.abinit.inputs import on_kgrid
-
-    for label in qpoints:
-        if not on_kgrid(parse_qpoint(label), kgrid):
-            raise _fail(source, "abinit.q", f"point {label!r} is not on the k grid {list(kgrid)} "
-                        "(k + q must be a grid point; K needs a multiple of 3, M a multiple of 2)")
+    qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))  # off the k grid:
+    # the engine adds a non-self-consistent k + q run
     return AbinitRunSpec(
         ecut=ecut, kgrid=kgrid, vacuum=vacuum, qpoints=qpoints, pseudos=dict(pseudos),
         pseudo_dir=(_relative_to(table["pseudo_dir"], source, "abinit.pseudo_dir", base_dir)

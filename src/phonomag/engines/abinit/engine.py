@@ -20,8 +20,8 @@ from scipy.signal import resample
 
 from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.engines.abinit.density_response import one_sided_responses
-from phonomag.io.abinit.inputs import (AbinitSettings, check_on_kgrid, response_ground_state_input, response_perturbation_input,
-                                    split_perturbations)
+from phonomag.io.abinit.inputs import (AbinitSettings, check_finite_q, on_kgrid, response_ground_state_input,
+                                       response_perturbation_input, response_wfq_input, split_perturbations)
 from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
@@ -37,10 +37,13 @@ def pertcase(atom: int, direction: int) -> int:
     return direction + 1 + 3 * atom
 
 
-def qpoint_folder(qpoint: np.ndarray, settings: AbinitSettings) -> str:
-    """Folder name of the DFPT runs at q: q in units of the k-grid spacing, e.g. q_2_2_0 for K on 6×6×1."""
-    steps = np.rint(np.asarray(qpoint) * np.array(settings.kgrid)).astype(int)
-    return "q_" + "_".join(str(n) for n in steps)
+def qpoint_folder(qpoint: np.ndarray, settings: AbinitSettings, off_grid_path: bool = False) -> str:
+    """Folder name of the DFPT runs at q: q in units of the k-grid spacing (q_2_2_0 for K on 6×6×1), or, for
+    a q off the k grid (or computed through the k + q run, ``off_grid_path``), its reduced coordinates."""
+    if on_kgrid(qpoint, settings.kgrid) and not off_grid_path:
+        steps = np.rint(np.asarray(qpoint) * np.array(settings.kgrid)).astype(int)
+        return "q_" + "_".join(str(n) for n in steps)
+    return "q_" + "_".join(f"{x:.6f}" for x in np.asarray(qpoint, float)) + ("_wfq" if off_grid_path else "")
 
 
 def _one(folder: Path, pattern: str) -> Path:
@@ -93,28 +96,38 @@ class PerturbationRuns:
 
 def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
                      progress: bool = True, keep_wavefunctions: bool = False,
-                     launcher: str = "auto") -> PerturbationRuns:
-    """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint``.
+                     launcher: str = "auto", force_wfq: bool = False) -> PerturbationRuns:
+    """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint`` (any q).
 
     The ground state runs with ``nproc`` MPI processes started by ``launcher``
-    (:mod:`phonomag.io.abinit.launcher`; workdir/gs, shared by every q of the same settings); the perturbations are split over ``nproc`` serial ABINIT runs
-    side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because ABINIT 9.6
-    writes netCDF first-order wavefunctions only from serial runs. Finished runs are
+    (:mod:`phonomag.io.abinit.launcher`; workdir/gs, shared by every q of the same settings).
+    For a q off the k grid (or with ``force_wfq``) the k + q states come from a
+    non-self-consistent run on the shifted grid (workdir/q_…/wfq,
+    :func:`~phonomag.io.abinit.inputs.response_wfq_input`). The perturbations are split over
+    ``nproc`` serial ABINIT runs side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`),
+    because ABINIT 9.6 writes netCDF first-order wavefunctions only from serial runs. Finished runs are
     reused, so an interrupted calculation resumes from what is on disk; a DFPT run older
     than the ground state it read is redone. The responses N(r) are kept in
     workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order
     wavefunction files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
     """
     workdir = Path(workdir).resolve()
-    qpoint = check_on_kgrid(qpoint, settings)
+    qpoint = check_finite_q(qpoint)
     gs_text = response_ground_state_input(atoms, settings)
     gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress, launcher=launcher)
     wfk = _one(gs_dir, "gso*_WFK.nc")
+    q_dir = workdir / qpoint_folder(qpoint, settings, force_wfq)
+    inputs, wfq = [gs_text], None
+    if force_wfq or not on_kgrid(qpoint, settings.kgrid):
+        wfq_text = response_wfq_input(atoms, settings, qpoint, _one(gs_dir, "gso*_DEN.nc"))
+        _discard_if_older(q_dir / "wfq" / "wfq.abo", wfk)
+        wfq_dir = run_abinit(wfq_text, q_dir / "wfq", "wfq", nproc=nproc, progress=progress, launcher=launcher)
+        wfq = _one(wfq_dir, "wfqo*_WFK.nc")
+        inputs.append(wfq_text)
     groups = split_perturbations(len(atoms), nproc)
-    texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]
-    q_dir = workdir / qpoint_folder(qpoint, settings)
+    texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk, wfq) for group in groups]
     for i in range(len(texts)):
-        _discard_if_older(q_dir / f"dfpt{i + 1}" / "dfpt.abo", wfk)
+        _discard_if_older(q_dir / f"dfpt{i + 1}" / "dfpt.abo", wfq if wfq is not None else wfk)
 
     def work(i: int) -> Path:
         return run_abinit(texts[i], q_dir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
@@ -122,8 +135,9 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
 
     with ThreadPoolExecutor(len(texts)) as pool:
         folders = list(pool.map(work, range(len(texts))))
-    digest = inputs_digest([gs_text, *texts])
-    stored = load_responses(q_dir / FILE_NAME, digest, [wfk, *(folder / "dfpt.abo" for folder in folders)])
+    digest = inputs_digest([*inputs, *texts])
+    sources = [wfk, *([wfq] if wfq is not None else []), *(folder / "dfpt.abo" for folder in folders)]
+    stored = load_responses(q_dir / FILE_NAME, digest, sources)
     if stored is None:
         stored = _responses_from_files(folders, groups, wfk)
         save_responses(q_dir / FILE_NAME, *stored, digest)
@@ -182,12 +196,12 @@ class AbinitEngine(StaticCellEngine):
                 "den1_check": checks, "workdir": str(self.workdir)}
 
     def check_qpoint(self, q_reduced) -> None:
-        """An error unless q lies on the k grid (k + q must be on it for every k)."""
-        check_on_kgrid(q_reduced, self.settings)
+        """An error unless q is three finite numbers (off the k grid a k + q run is added)."""
+        check_finite_q(q_reduced)
 
     def runs(self, q_reduced) -> tuple[PerturbationRuns, np.ndarray]:
         """(the DFPT runs at q, the unit patterns' δñ^α (natoms, 3, 4, n1, n2, n3) in electrons/Å³ per Å)."""
-        q = check_on_kgrid(q_reduced, self.settings)
+        q = check_finite_q(q_reduced)
         key = tuple(np.round(q, 10))
         if key not in self._runs:
             runs = run_pattern_dfpt(self.atoms, self.settings, q, self.workdir, self.nproc, self.progress,

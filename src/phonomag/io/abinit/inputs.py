@@ -149,20 +149,38 @@ def response_ground_state_input(atoms: Atoms, settings: AbinitSettings, empty_ba
         f"tolvrs {settings.tolvrs_gs:g} nstep 100 nbdbuf {empty_bands}", ""])
 
 
-def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, groups, wfk: Path) -> str:
-    """DFPT datasets at one q for the perturbation ``groups`` [(atom 1-based, (dx, dy, dz) mask)], reading ``wfk``.
+def response_wfq_input(atoms: Atoms, settings: AbinitSettings, qpoint, den: Path, empty_bands: int = 4) -> str:
+    """Non-self-consistent spinor wavefunctions on the k grid shifted by q (ABINIT adds q to every k of a
+    ground-state dataset with nqpt 1), from the ground-state density ``den``: the k + q states DFPT needs
+    when k + q is not on the k grid (any q)."""
+    if not settings.spin_orbit:
+        raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
+    q = np.asarray(qpoint, float)
+    nscf = dataclasses.replace(settings, nband=valence_electrons(atoms, settings) + empty_bands)
+    return "\n".join([
+        "# spinor wavefunctions at k + q, non-self-consistent (written by phonomag)",
+        structure_block(atoms, nscf), electron_block(atoms, nscf), "nsym 1 kptopt 3 istwfk *1 iomode 3",
+        f'iscf -2 getden_filepath "{Path(den).resolve()}" nqpt 1 qpt {q[0]:.15f} {q[1]:.15f} {q[2]:.15f}',
+        f"tolwfr 1e-18 nstep 150 nbdbuf {empty_bands}", ""])
+
+
+def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, groups, wfk: Path,
+                                wfq: Path | None = None) -> str:
+    """DFPT datasets at one q for the perturbation ``groups`` [(atom 1-based, (dx, dy, dz) mask)], reading ``wfk``
+    and, for a q off the k grid, the k + q states ``wfq`` (:func:`response_wfq_input`).
 
     Occupied bands only; writes 1WF and DEN files per perturbation (netCDF: run serially,
     ABINIT 9.6 cannot write them with MPI).
     """
     if not settings.spin_orbit:
         raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
-    q = check_on_kgrid(qpoint, settings)
+    q = check_on_kgrid(qpoint, settings) if wfq is None else np.asarray(qpoint, float)
     occupied = valence_electrons(atoms, settings)
     dfpt = dataclasses.replace(settings, nband=occupied)
     lines = ["# DFPT first-order wavefunctions for the charge–spin response (written by phonomag)",
              f"ndtset {len(groups)}", structure_block(atoms, dfpt), electron_block(atoms, dfpt),
              "nsym 1 kptopt 3 istwfk *1 iomode 3", f'getwfk_filepath "{Path(wfk).resolve()}"',
+             *([f'getwfq_filepath "{Path(wfq).resolve()}"'] if wfq is not None else []),
              f"rfphon 1 nqpt 1 qpt {q[0]:.15f} {q[1]:.15f} {q[2]:.15f} tolvrs {settings.tolvrs_dfpt:g} prtden 1"]
     for n, (atom, mask) in enumerate(groups, start=1):
         if not 1 <= atom <= len(atoms):
@@ -175,6 +193,14 @@ def on_kgrid(qpoint, kgrid) -> bool:
     """True if k + q lies on the Γ-centred ``kgrid`` for every grid point k (q in reduced coordinates)."""
     steps = np.asarray(qpoint, float) * np.asarray(kgrid)
     return bool(np.abs(steps - np.rint(steps)).max() <= 1e-8)
+
+
+def check_finite_q(qpoint) -> np.ndarray:
+    """q as an array of three finite reduced coordinates; an error otherwise."""
+    q = np.asarray(qpoint, float)
+    if q.shape != (3,) or not np.all(np.isfinite(q)):
+        raise AbinitInputError(f"q = {np.asarray(qpoint).tolist()} must be three finite reduced coordinates")
+    return q
 
 
 def check_on_kgrid(qpoint, settings: AbinitSettings) -> np.ndarray:
