@@ -98,3 +98,22 @@ def test_rigid_translation_does_not_change_hamiltonian(model):
     """Acoustic sum rule of the vertex: moving all atoms together at q = 0 gives zero."""
     g = model.vertex(np.array([[0.3, 0.1, 0.0]]), np.zeros(3))[0]
     assert np.abs(g.sum(axis=0)).max() < 1e-12
+
+
+def test_mirror_blocks_give_the_full_diagonalisation():
+    """At in-plane k, H(k) splits into the σ_h = ±i blocks: same energies as the full eigh, eigenvectors of
+    definite parity; off the plane (k_z ≠ 0) the full matrix is diagonalised."""
+    from phonomag.cli.systems import load_model
+
+    _, model = load_model("WSe2")
+    k = np.random.default_rng(2).random((40, 3))
+    k[:, 2] = 0
+    energies, vectors = model.eigh(k)
+    full = np.linalg.eigvalsh(model.hamiltonian(k))
+    assert np.abs(energies - full).max() < 1e-12
+    basis = model.mirror_basis
+    projected = np.swapaxes(basis.conj(), -1, -2) @ vectors  # components in the σ_h eigenbasis
+    weight_minus = np.sum(np.abs(projected[:, : model.n_orbitals]) ** 2, axis=1)
+    assert np.all((weight_minus < 1e-12) | (weight_minus > 1 - 1e-12))  # each state is parity-pure
+    k[:, 2] = 0.1
+    assert np.abs(model.eigh(k)[0] - np.linalg.eigvalsh(model.hamiltonian(k))).max() < 1e-12

@@ -52,6 +52,18 @@ def _d_tensors() -> np.ndarray:
 
 
 D_TENSORS = _d_tensors()
+
+
+def mirror_parity(name: str) -> int:
+    """±1: the orbital's shape under σ_h (z → −z), from its polynomial (s: +; p_z: −; d_xz, d_yz: −)."""
+    l, m = ORBITAL_INDEX[name]
+    if l == 0:
+        return 1
+    mirror = np.diag([1.0, 1.0, -1.0])
+    if l == 1:
+        return int(round(mirror[m, m]))
+    image = mirror @ D_TENSORS[m] @ mirror
+    return 1 if np.allclose(image, D_TENSORS[m]) else -1
 _LEVI_CIVITA = np.zeros((3, 3, 3))
 for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     _LEVI_CIVITA[_a, _b, _c], _LEVI_CIVITA[_a, _c, _b] = 1.0, -1.0

@@ -33,16 +33,18 @@ from ase.neighborlist import neighbor_list
 
 from phonomag.engines.tightbinding.form_factors import onsite_form_factors
 from phonomag.crystal.orbitals import (
+    CHANNELS,
     ORBITAL_INDEX,
     PAULI,
+    mirror_parity,
     onsite_l_matrices,
     spin_orbit_matrix,
 )
-from phonomag.crystal.orbitals import CHANNELS
 from phonomag.engines.tightbinding.slater_koster import HARRISON_EXPONENTS, two_centre_block
 from phonomag.errors import ModelFileError, NoGapError
 from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
 from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
+from phonomag.phonons.mirror import sigma_h_permutation
 
 _L_LETTER = "spd"
 
@@ -279,8 +281,51 @@ class TightBindingModel:
         return h + self.onsite_matrix
 
     def eigh(self, k_reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Band energies (nk, n_basis) eV, ascending, and eigenvectors (nk, n_basis, n_basis) as columns."""
-        return np.linalg.eigh(self.hamiltonian(k_reduced))
+        """Band energies (nk, n_basis) eV, ascending, and eigenvectors (nk, n_basis, n_basis) as columns.
+
+        For a layer with the mirror σ_h and in-plane k, H(k) is block diagonal in the σ_h = ±i
+        subspaces (:attr:`mirror_basis`): two half-size diagonalisations, and every eigenvector
+        has a definite σ_h parity. Otherwise (or if the blocks do not decouple) the full matrix.
+        """
+        h = self.hamiltonian(k_reduced)
+        basis = self.mirror_basis
+        if basis is None or np.any(np.atleast_2d(k_reduced)[:, 2] != 0):
+            return np.linalg.eigh(h)
+        half = self.n_orbitals
+        blocks = basis.conj().T @ h @ basis
+        if np.abs(blocks[:, :half, half:]).max() > 1e-10 * max(np.abs(blocks).max(), 1.0):
+            return np.linalg.eigh(h)
+        e_plus, v_plus = np.linalg.eigh(blocks[:, :half, :half])
+        e_minus, v_minus = np.linalg.eigh(blocks[:, half:, half:])
+        energies = np.concatenate([e_plus, e_minus], axis=-1)
+        vectors = np.concatenate([basis[:, :half] @ v_plus, basis[:, half:] @ v_minus], axis=-1)
+        order = np.argsort(energies, axis=-1, kind="stable")
+        return np.take_along_axis(energies, order, -1), np.take_along_axis(vectors, order[:, None, :], -1)
+
+    @cached_property
+    def mirror_basis(self) -> np.ndarray | None:
+        """Unitary (n_basis, n_basis) whose first and second halves of columns span the σ_h = −i and +i
+        eigenspaces of the spinor basis, or None for a structure without the mirror σ_h.
+
+        σ_h = (−iσ_z) ⊗ P: the spin transforms as the rotation C₂z, and P maps each orbital to the same
+        orbital on the mirror-image atom with its parity under z → −z. The Bloch sums of an in-plane
+        k keep their phases (the mirror image has the same in-plane position).
+        """
+        permutation = sigma_h_permutation(self.atoms)
+        if permutation is None:
+            return None
+        p = np.zeros((self.n_orbitals, self.n_orbitals))
+        for i, (atom, name) in enumerate(zip(self.orbital_atom, self.orbital_names)):
+            image = permutation[atom]
+            if name not in self.atom_orbitals[image]:
+                return None
+            j = self.orbital_offset[image] + self.atom_orbitals[image].index(name)
+            p[j, i] = mirror_parity(name)
+        sigma = np.kron(np.diag([-1j, 1j]), p)
+        values, vectors = np.linalg.eigh(1j * sigma)  # iσ_h is Hermitian with eigenvalues ±1
+        if not np.allclose(np.abs(values), 1.0) or np.sum(values < 0) != self.n_orbitals:
+            return None
+        return vectors
 
     def spin_expectation(self, vectors: np.ndarray) -> np.ndarray:
         """⟨σ_a⟩ of eigenvectors (…, n_basis, nbands) → (…, nbands, 3)."""
