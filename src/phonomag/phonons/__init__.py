@@ -1,6 +1,7 @@
-"""Phonons: force constants (built-in Stillinger–Weber potentials or phonopy files) and modes.
+"""Phonons: force constants (DFPT DDB files, phonopy files, Stillinger–Weber potentials), modes and amplitudes.
 
-Public entry points: :func:`build_phonon_model` and the :class:`PhononModes` it yields.
+Public entry points: :class:`PhononModel` (``PhononModel.from_material``) and the
+:class:`PhononModes` it yields.
 """
 
 from phonomag.phonons.model import PhononModel, build_phonon_model
