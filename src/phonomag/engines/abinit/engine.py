@@ -92,38 +92,48 @@ class PerturbationRuns:
     ddb_files: list[Path]
 
 
-def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
-                     progress: bool = True, keep_wavefunctions: bool = False,
-                     launcher: str = "auto") -> PerturbationRuns:
-    """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint``.
+def run_ground_state(atoms: Atoms, settings: AbinitSettings, workdir: Path, nproc: int = 1,
+                     progress: bool = True, launcher: str = "auto") -> Path:
+    """Run (or reuse) the spinor ground state in workdir/gs with ``nproc`` MPI processes started by
+    ``launcher`` (:mod:`phonomag.io.abinit.launcher`); the path of its wavefunction file (WFK)."""
+    gs_dir = run_abinit(response_ground_state_input(atoms, settings), Path(workdir).resolve() / "gs", "gs", nproc=nproc,
+                        progress=progress, launcher=launcher)
+    return _one(gs_dir, "gso*_WFK.nc")
 
-    The ground state runs with ``nproc`` MPI processes started by ``launcher``
-    (:mod:`phonomag.io.abinit.launcher`; workdir/gs, shared by every q of the same settings); the perturbations are split over ``nproc`` serial ABINIT runs
-    side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`), because ABINIT 9.6
-    writes netCDF first-order wavefunctions only from serial runs. Finished runs are
-    reused, so an interrupted calculation resumes from what is on disk; a DFPT run older
-    than the ground state it read is redone. The responses N(r) are kept in
-    workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order
-    wavefunction files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
-    """
-    workdir = Path(workdir).resolve()
-    qpoint = check_on_kgrid(qpoint, settings)
-    gs_text = response_ground_state_input(atoms, settings)
-    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress, launcher=launcher)
-    wfk = _one(gs_dir, "gso*_WFK.nc")
+
+def _dfpt_inputs(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int):
+    """(perturbation groups, input texts, run folders) of the ``nproc`` serial DFPT runs at q."""
     groups = split_perturbations(len(atoms), nproc)
     texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk) for group in groups]
-    q_dir = workdir / qpoint_folder(qpoint, settings)
-    for i in range(len(texts)):
-        _discard_if_older(q_dir / f"dfpt{i + 1}" / "dfpt.abo", wfk)
+    q_dir = Path(workdir).resolve() / qpoint_folder(qpoint, settings)
+    return groups, texts, [q_dir / f"dfpt{i + 1}" for i in range(len(texts))]
+
+
+def run_qpoint_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int = 1,
+                    progress: bool = True) -> list[Path]:
+    """Run (or reuse) the DFPT of all 3 n_atoms perturbations at q, split over ``nproc`` serial runs side
+    by side (workdir/q_…/dfpt1, …); a run older than the ground state ``wfk`` it reads is redone."""
+    groups, texts, folders = _dfpt_inputs(atoms, settings, check_on_kgrid(qpoint, settings), workdir, wfk, nproc)
+    for folder in folders:
+        _discard_if_older(folder / "dfpt.abo", wfk)
 
     def work(i: int) -> Path:
-        return run_abinit(texts[i], q_dir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
+        return run_abinit(texts[i], folders[i], "dfpt", nproc=1, datasets=len(groups[i]),
                           progress=progress and i == 0)
 
     with ThreadPoolExecutor(len(texts)) as pool:
-        folders = list(pool.map(work, range(len(texts))))
-    digest = inputs_digest([gs_text, *texts])
+        return list(pool.map(work, range(len(texts))))
+
+
+def reduce_qpoint_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int = 1,
+                       keep_wavefunctions: bool = False) -> PerturbationRuns:
+    """Eq. 1 from the finished DFPT runs at q (:func:`run_qpoint_dfpt` with the same ``nproc``), kept in
+    workdir/q_…/response.nc and reused while its inputs are unchanged; the first-order wavefunction files
+    are deleted afterwards unless ``keep_wavefunctions``."""
+    qpoint = check_on_kgrid(qpoint, settings)
+    groups, texts, folders = _dfpt_inputs(atoms, settings, qpoint, workdir, wfk, nproc)
+    q_dir = folders[0].parent
+    digest = inputs_digest([response_ground_state_input(atoms, settings), *texts])
     stored = load_responses(q_dir / FILE_NAME, digest, [wfk, *(folder / "dfpt.abo" for folder in folders)])
     if stored is None:
         stored = _responses_from_files(folders, groups, wfk)
@@ -134,6 +144,27 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
                     path.unlink()
     ddb_files = [path for folder in folders for path in sorted(folder.glob("dfpto*_DDB"))]
     return PerturbationRuns(*stored, digest, ddb_files)
+
+
+def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
+                     progress: bool = True, keep_wavefunctions: bool = False,
+                     launcher: str = "auto") -> PerturbationRuns:
+    """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint``.
+
+    The three steps, each resumable on its own (:mod:`phonomag.engines.abinit.tasks` runs them as
+    tasks): :func:`run_ground_state` with ``nproc`` MPI processes started by ``launcher``
+    (workdir/gs, shared by every q of the same settings); :func:`run_qpoint_dfpt`, the
+    perturbations split over ``nproc`` serial ABINIT runs side by side (workdir/q_…/dfpt1, …,
+    see :func:`qpoint_folder`), because ABINIT 9.6 writes netCDF first-order wavefunctions only
+    from serial runs; :func:`reduce_qpoint_dfpt`, eq. 1. Finished runs are reused, so an
+    interrupted calculation resumes from what is on disk. The responses N(r) are kept in
+    workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order wavefunction
+    files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
+    """
+    qpoint = check_on_kgrid(qpoint, settings)
+    wfk = run_ground_state(atoms, settings, workdir, nproc, progress, launcher)
+    run_qpoint_dfpt(atoms, settings, qpoint, workdir, wfk, nproc, progress)
+    return reduce_qpoint_dfpt(atoms, settings, qpoint, workdir, wfk, nproc, keep_wavefunctions)
 
 
 def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: float,
