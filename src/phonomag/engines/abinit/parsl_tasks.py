@@ -118,15 +118,29 @@ def parsl_config(cluster: ClusterSpec, cores_per_task: int, run_dir: Path):
                   initialize_logging=False)
 
 
+def _state(future, marker: Path) -> str:
+    if future.done():
+        return "failed" if future.exception() is not None else "finished"
+    return "running" if marker.exists() else "queued"
+
+
 def _status_line(tasks: list[Task], futures: dict, markers: dict) -> str:
-    """"q-points: F/N finished, R running, Q queued" and the state of tasks of no q-point."""
-    qpoints = list(dict.fromkeys(task.qpoint for task in tasks if task.qpoint is not None))
-    done = {q for q in qpoints if all(futures[t.name].done() for t in tasks if t.qpoint == q)}
-    running = {t.qpoint for t in tasks if t.qpoint in qpoints and markers[t.name].exists()} - done
-    other = [f"{t.name}: {'finished' if futures[t.name].done() else 'running' if markers[t.name].exists() else 'queued'}"
-             for t in tasks if t.qpoint is None]
-    return (f"q-points: {len(done)}/{len(qpoints)} finished, {len(running)} running, "
-            f"{len(qpoints) - len(done) - len(running)} queued" + "".join(f"; {o}" for o in other))
+    """"q-points: F/N finished, R running, Q queued" (and "X failed"), then the state of tasks of no q-point.
+
+    A q-point has failed when one of its tasks failed, is running when one runs, finished when all
+    finished, and queued otherwise."""
+    states: dict[str, set] = {}
+    for task in tasks:
+        if task.qpoint is not None:
+            states.setdefault(task.qpoint, set()).add(_state(futures[task.name], markers[task.name]))
+    count = {state: 0 for state in ("finished", "running", "queued", "failed")}
+    for seen in states.values():
+        state = next((s for s in ("failed", "running") if s in seen), None) or (
+            "finished" if seen == {"finished"} else "queued")
+        count[state] += 1
+    other = "".join(f"; {t.name}: {_state(futures[t.name], markers[t.name])}" for t in tasks if t.qpoint is None)
+    return (f"q-points: {count['finished']}/{len(states)} finished, {count['running']} running, {count['queued']} "
+            f"queued" + (f", {count['failed']} failed" if count["failed"] else "") + other)
 
 
 def run_tasks(tasks: list[Task], cluster: ClusterSpec, cores_per_task: int, run_dir: Path,
@@ -168,5 +182,6 @@ def run_tasks(tasks: list[Task], cluster: ClusterSpec, cores_per_task: int, run_
         failed = {name: error for name, error in errors.items() if not isinstance(error, DependencyError)}
         raise TaskGraphError("; ".join(f"task {name} failed: {(str(error) or repr(error)).splitlines()[0]}"
                                        for name, error in failed.items())
-                             + f" ({len(errors) - len(failed)} task(s) after them not run)")
+                             + (f" ({len(errors) - len(failed)} task(s) after them not run)"
+                                if len(errors) > len(failed) else ""))
     return {name: future.result() for name, future in futures.items()}
