@@ -110,7 +110,7 @@ def test_kernel_on_slurm_survives_a_killed_driver_and_equals_the_local_run(tmp_p
     reduced = len([p for p in done if p.suffix == ".nc"])
     assert f"{reduced} of {len(STEPS)} q-points already reduced" in text
     assert f"q-points: {len(STEPS) - reduced}/{len(STEPS) - reduced} finished, 0 running, 0 queued" in text
-    assert _fingerprints(before_path for before_path in map(Path, before)) == before  # nothing redone
+    assert _fingerprints(map(Path, before)) == before  # nothing redone
     for name in STEPS:
         ours, reference = _arrays(slurm / f"{name}.nc"), _arrays(local / f"{name}.nc")
         deviation = np.abs(ours - reference).max() / np.abs(reference).max()

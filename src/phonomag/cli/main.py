@@ -208,7 +208,7 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
         click.echo(line)
 
 
-@cli.command("dfpt-kernel", short_help="DFPT at every irreducible q of a grid: the response kernel's files.")
+@cli.command("dfpt-kernel", short_help="DFPT kernel files at the irreducible q, as tasks.")
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Run configuration (TOML): [run] material, [abinit] settings (kgrid is the q grid), [cluster].")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dfpt-kernel"),
