@@ -58,3 +58,20 @@ def abinit_engine(spec: MaterialSpec, abinit, output: Path, progress: bool = Tru
     workdir = Path(abinit.workdir) if abinit.workdir else Path(output) / "abinit-work"
     return AbinitEngine(atoms, spec.labels, abinit.settings(), workdir, nproc=abinit.nproc, progress=progress,
                         keep_wavefunctions=abinit.keep_wavefunctions, launcher=abinit.launcher)
+
+
+def kernel_job(spec: MaterialSpec, abinit, cluster, output: Path):
+    """The :class:`~phonomag.engines.abinit.tasks.KernelJob` of every irreducible q of the ``[abinit]`` k grid.
+
+    Reduced files in ``output``, runs in ``abinit.workdir`` (default ``output/abinit-work``);
+    ``[cluster] cores_per_task`` and ``launcher``, when given, replace ``[abinit] nproc`` and ``launcher``.
+    """
+    from phonomag.engines.abinit.tasks import KernelJob, irreducible_steps
+
+    atoms = abinit_structure(spec, abinit.vacuum, abinit.structure)
+    settings = abinit.settings()
+    workdir = Path(abinit.workdir) if abinit.workdir else Path(output) / "abinit-work"
+    return KernelJob(atoms, settings, tuple(irreducible_steps(atoms, settings.kgrid)), Path(output).resolve(),
+                     workdir.resolve(), nproc=cluster.cores_per_task or abinit.nproc,
+                     launcher=cluster.launcher or abinit.launcher, keep_wavefunctions=abinit.keep_wavefunctions,
+                     attrs={"produced_by": "phonomag dfpt-kernel"})

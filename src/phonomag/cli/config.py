@@ -17,6 +17,7 @@ import numpy as np
 
 from phonomag.errors import PhonomagError, read_text
 from phonomag.crystal.qpoints import parse_qpoint
+from phonomag.engines.abinit.parsl_tasks import EXECUTORS, ClusterSpec
 from phonomag.engines.tightbinding.response import KINDS
 
 
@@ -138,6 +139,7 @@ class RunConfig:
     engine: str = "model"
     abinit: AbinitRunSpec = AbinitRunSpec()
     kernel_data: str | None = None
+    cluster: ClusterSpec = ClusterSpec()
     source: str = "built-in default"
 
     def as_dict(self) -> dict[str, Any]:
@@ -153,6 +155,8 @@ _SECTIONS = {
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
                "keep_wavefunctions", "structure", "launcher"},
     "kernel": {"data"},
+    "cluster": {"executor", "partition", "nodes", "cores_per_node", "cores_per_task", "walltime", "launcher",
+                "worker_init", "scheduler_options", "address", "retries", "parsl_config"},
 }
 
 
@@ -251,6 +255,7 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         engine=engine,
         abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
         kernel_data=_kernel_data(raw.get("kernel", {}), source, base_dir),
+        cluster=parse_cluster(raw.get("cluster", {}), source, base_dir),
         source=source,
     )
 
@@ -367,18 +372,18 @@ def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRu
         keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
                                     "abinit.keep_wavefunctions"),
         structure=_structure_file(table, source, base_dir),
-        launcher=_launcher(table.get("launcher", default.launcher), source),
+        launcher=_launcher(table.get("launcher", default.launcher), source, "abinit.launcher"),
     )
 
 
-def _launcher(value: Any, source: str) -> str:
-    """``[abinit] launcher``, checked (:func:`phonomag.io.abinit.launcher.check_launcher`)."""
+def _launcher(value: Any, source: str, key: str) -> str:
+    """``[abinit] launcher`` or ``[cluster] launcher``, checked (:func:`phonomag.io.abinit.launcher.check_launcher`)."""
     from phonomag.io.abinit.launcher import LauncherError, check_launcher
 
     try:
         return check_launcher(value if isinstance(value, str) else repr(value))
     except LauncherError as exc:
-        raise _fail(source, "abinit.launcher", str(exc)) from None
+        raise _fail(source, key, str(exc)) from None
 
 
 def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str | None:
@@ -394,3 +399,43 @@ def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str |
     except StructureFileError as exc:
         raise _fail(source, "abinit.structure", str(exc)) from None
     return path
+
+
+WALLTIME = re.compile(r"(\d+-)?\d{1,2}:\d{2}:\d{2}")
+
+
+def _text(table: dict[str, Any], key: str, source: str, default: str | None) -> str | None:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise _fail(source, f"cluster.{key}", f"must be a string, got {value!r}")
+    return value
+
+
+def parse_cluster(table: dict[str, Any], source: str, base_dir: Path) -> ClusterSpec:
+    """Validate ``[cluster]`` (docs/cluster.md): where the ABINIT tasks run."""
+    default = ClusterSpec()
+    executor = table.get("executor", default.executor)
+    if executor not in EXECUTORS:
+        raise _fail(source, "cluster.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r} "
+                    "(any other Parsl executor or provider: parsl_config = \"file.py\")")
+    walltime = _text(table, "walltime", source, default.walltime)
+    if not WALLTIME.fullmatch(walltime):
+        raise _fail(source, "cluster.walltime", f"must be \"HH:MM:SS\" or \"D-HH:MM:SS\", got {walltime!r}")
+    optional = {key: _positive_int(table[key], source, f"cluster.{key}") if key in table else None
+                for key in ("cores_per_node", "cores_per_task")}
+    parsl_config = None
+    if "parsl_config" in table:
+        parsl_config = _relative_to(table["parsl_config"], source, "cluster.parsl_config", base_dir)
+        if not Path(parsl_config).is_file():
+            raise _fail(source, "cluster.parsl_config", f"{parsl_config!r} does not exist (a Python file defining "
+                        "config = parsl.config.Config(...))")
+    return ClusterSpec(
+        executor=executor, partition=_text(table, "partition", source, default.partition),
+        nodes=_positive_int(table.get("nodes", default.nodes), source, "cluster.nodes"),
+        walltime=walltime,
+        launcher=_launcher(table["launcher"], source, "cluster.launcher") if "launcher" in table else None,
+        worker_init=_text(table, "worker_init", source, default.worker_init),
+        scheduler_options=_text(table, "scheduler_options", source, default.scheduler_options),
+        address=_text(table, "address", source, default.address),
+        retries=_positive_int(table.get("retries", default.retries), source, "cluster.retries", 0),
+        parsl_config=parsl_config, **optional)

@@ -209,6 +209,31 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
         click.echo(line)
 
 
+@cli.command("dfpt-kernel", short_help="DFPT kernel files at the irreducible q, as tasks.")
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run configuration (TOML): [run] material, [abinit] settings (kgrid is the q grid), [cluster].")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dfpt-kernel"),
+              show_default=True, help="Folder of the reduced per-q files q_<n1>_<n2>_<n3>.nc.")
+def dfpt_kernel_command(config_path: Path | None, output: Path) -> None:
+    """Ground state, DFPT and eq. 1 at every irreducible q of the [abinit] k grid, as tasks where [cluster] says.
+
+    Resumable: q-points whose file exists are skipped, finished ABINIT runs reused. The folder
+    then holds what ``KernelEngine.from_reduced_files`` reads (docs/cluster.md).
+    """
+    import time
+
+    from phonomag.cli.abinit_setup import kernel_job
+    from phonomag.cli.config import load_run_config
+    from phonomag.crystal.materials import load_material
+    from phonomag.engines.abinit.tasks import compute_kernel_files
+
+    config = load_run_config(config_path)
+    job = kernel_job(load_material(config.material), config.abinit, config.cluster, output)
+    files = compute_kernel_files(job, config.cluster,
+                                 progress=lambda line: click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True))
+    click.echo(f"{len(files)} reduced q-point files in {job.output}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn phonomag errors into one message and exit code 2."""
     try:

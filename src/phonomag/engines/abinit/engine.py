@@ -94,59 +94,104 @@ class PerturbationRuns:
     ddb_files: list[Path]
 
 
+def run_ground_state(atoms: Atoms, settings: AbinitSettings, workdir: Path, nproc: int = 1,
+                     progress: bool = True, launcher: str = "auto") -> Path:
+    """Run (or reuse) the spinor ground state in workdir/gs with ``nproc`` MPI processes started by
+    ``launcher`` (:mod:`phonomag.io.abinit.launcher`); the path of its wavefunction file (WFK)."""
+    gs_dir = run_abinit(response_ground_state_input(atoms, settings), Path(workdir).resolve() / "gs", "gs", nproc=nproc,
+                        progress=progress, launcher=launcher)
+    return _one(gs_dir, "gso*_WFK.nc")
+
+
+@dataclass
+class _QPointPlan:
+    """The runs at one q: the k + q run (None on the k grid) and the DFPT runs, with their inputs."""
+
+    q_dir: Path
+    wfq_text: str | None
+    wfq: Path | None
+    groups: list
+    texts: list[str]
+    folders: list[Path]
+
+
+def _qpoint_plan(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int,
+                 force_wfq: bool) -> _QPointPlan:
+    """The inputs at q; off the k grid (or with ``force_wfq``) a non-self-consistent k + q run
+    (workdir/q_…/wfq, :func:`~phonomag.io.abinit.inputs.response_wfq_input`) comes first."""
+    qpoint = check_finite_q(qpoint)
+    q_dir = Path(workdir).resolve() / qpoint_folder(qpoint, settings, force_wfq)
+    wfq_text = wfq = None
+    if force_wfq or not on_kgrid(qpoint, settings.kgrid):
+        wfq_text = response_wfq_input(atoms, settings, qpoint, _one(Path(wfk).parent, "gso*_DEN.nc"))
+        wfq = q_dir / "wfq" / "wfqo_WFK.nc"
+    groups = split_perturbations(len(atoms), nproc)
+    texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk, wfq) for group in groups]
+    return _QPointPlan(q_dir, wfq_text, wfq, groups, texts, [q_dir / f"dfpt{i + 1}" for i in range(len(texts))])
+
+
+def run_qpoint_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int = 1,
+                    progress: bool = True, launcher: str = "auto", force_wfq: bool = False) -> list[Path]:
+    """Run (or reuse) the DFPT of all 3 n_atoms perturbations at q (any q), split over ``nproc`` serial runs
+    side by side (workdir/q_…/dfpt1, …), after the k + q run when q is off the k grid; a run older than
+    the wavefunctions it reads is redone."""
+    plan = _qpoint_plan(atoms, settings, qpoint, workdir, wfk, nproc, force_wfq)
+    if plan.wfq is not None:
+        _discard_if_older(plan.wfq.parent / "wfq.abo", wfk)
+        run_abinit(plan.wfq_text, plan.wfq.parent, "wfq", nproc=nproc, progress=progress, launcher=launcher)
+        if not plan.wfq.is_file():
+            raise AbinitRunError(f"the k + q run in {plan.wfq.parent} wrote no {plan.wfq.name}")
+    for folder in plan.folders:
+        _discard_if_older(folder / "dfpt.abo", plan.wfq if plan.wfq is not None else wfk)
+
+    def work(i: int) -> Path:
+        return run_abinit(plan.texts[i], plan.folders[i], "dfpt", nproc=1, datasets=len(plan.groups[i]),
+                          progress=progress and i == 0)
+
+    with ThreadPoolExecutor(len(plan.texts)) as pool:
+        return list(pool.map(work, range(len(plan.texts))))
+
+
+def reduce_qpoint_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, wfk: Path, nproc: int = 1,
+                       keep_wavefunctions: bool = False, force_wfq: bool = False) -> PerturbationRuns:
+    """Eq. 1 from the finished DFPT runs at q (:func:`run_qpoint_dfpt` with the same ``nproc``), kept in
+    workdir/q_…/response.nc and reused while its inputs are unchanged; the first-order wavefunction files
+    are deleted afterwards unless ``keep_wavefunctions``."""
+    plan = _qpoint_plan(atoms, settings, qpoint, workdir, wfk, nproc, force_wfq)
+    inputs = [response_ground_state_input(atoms, settings), *([plan.wfq_text] if plan.wfq_text else [])]
+    digest = inputs_digest([*inputs, *plan.texts])
+    sources = [wfk, *([plan.wfq] if plan.wfq is not None else []), *(f / "dfpt.abo" for f in plan.folders)]
+    stored = load_responses(plan.q_dir / FILE_NAME, digest, sources)
+    if stored is None:
+        stored = _responses_from_files(plan.folders, plan.groups, wfk)
+        save_responses(plan.q_dir / FILE_NAME, *stored, digest)
+        if not keep_wavefunctions:
+            for folder in plan.folders:
+                for path in folder.glob("dfpto*_1WF*.nc"):
+                    path.unlink()
+    ddb_files = [path for folder in plan.folders for path in sorted(folder.glob("dfpto*_DDB"))]
+    return PerturbationRuns(*stored, digest, ddb_files)
+
+
 def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,
                      progress: bool = True, keep_wavefunctions: bool = False,
                      launcher: str = "auto", force_wfq: bool = False) -> PerturbationRuns:
     """Run (or reuse) the ground state and the DFPT of all 3 n_atoms perturbations at reduced ``qpoint`` (any q).
 
-    The ground state runs with ``nproc`` MPI processes started by ``launcher``
-    (:mod:`phonomag.io.abinit.launcher`; workdir/gs, shared by every q of the same settings).
-    For a q off the k grid (or with ``force_wfq``) the k + q states come from a
-    non-self-consistent run on the shifted grid (workdir/q_…/wfq,
-    :func:`~phonomag.io.abinit.inputs.response_wfq_input`). The perturbations are split over
-    ``nproc`` serial ABINIT runs side by side (workdir/q_…/dfpt1, …, see :func:`qpoint_folder`),
-    because ABINIT 9.6 writes netCDF first-order wavefunctions only from serial runs. Finished runs are
-    reused, so an interrupted calculation resumes from what is on disk; a DFPT run older
-    than the ground state it read is redone. The responses N(r) are kept in
-    workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order
-    wavefunction files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
+    The three steps, each resumable on its own (:mod:`phonomag.engines.abinit.tasks` runs them as
+    tasks): :func:`run_ground_state` with ``nproc`` MPI processes started by ``launcher``
+    (workdir/gs, shared by every q of the same settings); :func:`run_qpoint_dfpt`, for a q off the
+    k grid (or with ``force_wfq``) first a non-self-consistent run for the k + q states, then the
+    perturbations split over ``nproc`` serial ABINIT runs side by side (workdir/q_…/dfpt1, …,
+    see :func:`qpoint_folder`), because ABINIT 9.6 writes netCDF first-order wavefunctions only
+    from serial runs; :func:`reduce_qpoint_dfpt`, eq. 1. Finished runs are reused, so an
+    interrupted calculation resumes from what is on disk. The responses N(r) are kept in
+    workdir/q_…/response.nc and, unless ``keep_wavefunctions``, the first-order wavefunction
+    files (≈1.3 GB per q for WSe₂ at 20 Ha, 6×6) are deleted.
     """
-    workdir = Path(workdir).resolve()
-    qpoint = check_finite_q(qpoint)
-    gs_text = response_ground_state_input(atoms, settings)
-    gs_dir = run_abinit(gs_text, workdir / "gs", "gs", nproc=nproc, progress=progress, launcher=launcher)
-    wfk = _one(gs_dir, "gso*_WFK.nc")
-    q_dir = workdir / qpoint_folder(qpoint, settings, force_wfq)
-    inputs, wfq = [gs_text], None
-    if force_wfq or not on_kgrid(qpoint, settings.kgrid):
-        wfq_text = response_wfq_input(atoms, settings, qpoint, _one(gs_dir, "gso*_DEN.nc"))
-        _discard_if_older(q_dir / "wfq" / "wfq.abo", wfk)
-        wfq_dir = run_abinit(wfq_text, q_dir / "wfq", "wfq", nproc=nproc, progress=progress, launcher=launcher)
-        wfq = _one(wfq_dir, "wfqo*_WFK.nc")
-        inputs.append(wfq_text)
-    groups = split_perturbations(len(atoms), nproc)
-    texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk, wfq) for group in groups]
-    for i in range(len(texts)):
-        _discard_if_older(q_dir / f"dfpt{i + 1}" / "dfpt.abo", wfq if wfq is not None else wfk)
-
-    def work(i: int) -> Path:
-        return run_abinit(texts[i], q_dir / f"dfpt{i + 1}", "dfpt", nproc=1, datasets=len(groups[i]),
-                          progress=progress and i == 0)
-
-    with ThreadPoolExecutor(len(texts)) as pool:
-        folders = list(pool.map(work, range(len(texts))))
-    digest = inputs_digest([*inputs, *texts])
-    sources = [wfk, *([wfq] if wfq is not None else []), *(folder / "dfpt.abo" for folder in folders)]
-    stored = load_responses(q_dir / FILE_NAME, digest, sources)
-    if stored is None:
-        stored = _responses_from_files(folders, groups, wfk)
-        save_responses(q_dir / FILE_NAME, *stored, digest)
-        if not keep_wavefunctions:
-            for folder in folders:
-                for path in folder.glob("dfpto*_1WF*.nc"):
-                    path.unlink()
-    ddb_files = [path for folder in folders for path in sorted(folder.glob("dfpto*_DDB"))]
-    return PerturbationRuns(*stored, digest, ddb_files)
+    wfk = run_ground_state(atoms, settings, workdir, nproc, progress, launcher)
+    run_qpoint_dfpt(atoms, settings, qpoint, workdir, wfk, nproc, progress, launcher, force_wfq)
+    return reduce_qpoint_dfpt(atoms, settings, qpoint, workdir, wfk, nproc, keep_wavefunctions, force_wfq)
 
 
 def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: float,

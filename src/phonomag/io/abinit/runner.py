@@ -4,6 +4,8 @@ A run lives in its own directory: ``<name>.abi`` (input), ``<name>.log`` (stdout
 ``<name>.abo`` (main output), outputs prefixed ``<name>o_``. A run whose ``.abo``
 ends with ABINIT's completion line and whose input is unchanged is not repeated;
 an interrupted run is started again from scratch (ABINIT datasets are minutes).
+A lock file ``<name>.lock`` keeps two drivers (e.g. the workers of a killed driver and of
+its restart) from running the same input at once: the second waits and then reuses the run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from filelock import FileLock
 from tqdm import tqdm
 
 from phonomag.io.abinit.launcher import RUN_AS_ROOT, launch_command
@@ -55,6 +58,12 @@ def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: in
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    with FileLock(workdir / f"{name}.lock"):
+        return _run_locked(text, workdir, name, nproc, datasets, progress, launcher)
+
+
+def _run_locked(text: str, workdir: Path, name: str, nproc: int, datasets: int, progress: bool,
+                launcher: str) -> Path:
     if is_complete(workdir, name, text):
         return workdir
     for stale in workdir.glob(f"{name}.abo*"):  # ABINIT renames rather than overwrites

@@ -1,0 +1,137 @@
+"""The first-principles response kernel as a task graph: ground state → DFPT per q → reduction per q.
+
+For every irreducible q of a Γ-centred grid (the k grid of the settings; space group and
+time reversal, spglib) the reduced pattern response of
+:mod:`~phonomag.engines.abinit.pattern_response` is written to ``output/q_<n1>_<n2>_<n3>.nc``
+(with the DDB files of its runs, ``q_…_part<i>_DDB``), the files
+:meth:`phonomag.engines.kernel.engine.KernelEngine.from_reduced_files` reads. The tasks
+(:mod:`~phonomag.engines.abinit.parsl_tasks`):
+
+* ``ground-state``: :func:`~phonomag.engines.abinit.engine.run_ground_state`, ``nproc`` MPI processes;
+* ``dfpt-q_…``: one q's perturbations as ``nproc`` serial runs side by side, after the ground state;
+* ``reduce-q_…``: eq. 1 and the reduced file, after that q's DFPT.
+
+Resume: a q whose reduced file exists gets no task; ABINIT runs finished in ``workdir``
+with the same input are reused (:func:`~phonomag.io.abinit.runner.run_abinit`). A reduced
+file is written atomically, after its DDB copies, so it exists only complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import spglib
+from ase import Atoms
+
+from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
+from phonomag.engines.abinit.parsl_tasks import ClusterSpec, Task, run_tasks
+from phonomag.engines.abinit.pattern_response import reduce_patterns
+from phonomag.io.abinit.inputs import AbinitSettings
+from phonomag.io.abinit.runner import abinit_version
+from phonomag.io.netcdf import write_dataset
+
+
+@dataclass(frozen=True)
+class KernelJob:
+    """What to compute and where.
+
+    atoms: the slab (a₃ = (0, 0, c), first atom on the plane the heights start with);
+    settings: ABINIT settings (SOC), whose k grid is also the q grid; steps: the q-points
+    as grid steps (n₁, n₂, n₃), q = n/kgrid; output: folder of the reduced files; workdir:
+    folder of the ABINIT runs; nproc: cores of a task (MPI processes of the ground state,
+    serial DFPT runs side by side); launcher: how MPI runs start
+    (:mod:`phonomag.io.abinit.launcher`); attrs: provenance added to every file.
+    """
+
+    atoms: Atoms
+    settings: AbinitSettings
+    steps: tuple[tuple[int, int, int], ...]
+    output: Path
+    workdir: Path
+    nproc: int = 1
+    launcher: str = "auto"
+    keep_wavefunctions: bool = False
+    attrs: dict = field(default_factory=dict)
+
+    def qpoint(self, step) -> np.ndarray:
+        """Reduced q of the grid step ``step``."""
+        return np.array(step, float) / np.array(self.settings.kgrid)
+
+    def target(self, step) -> Path:
+        """The reduced file of the q at ``step``."""
+        return Path(self.output) / f"{qpoint_folder(self.qpoint(step), self.settings)}.nc"
+
+
+def irreducible_steps(atoms: Atoms, qgrid) -> list[tuple[int, int, int]]:
+    """One grid step (n₁, n₂, n₃), 0 ≤ nᵢ < Nᵢ, per class of q equivalent under the space group and time
+    reversal (spglib), the first of each class in spglib's order."""
+    qgrid = tuple(int(n) for n in qgrid)
+    mapping, grid = spglib.get_ir_reciprocal_mesh(qgrid, (atoms.cell.array, atoms.get_scaled_positions(wrap=False),
+                                                          atoms.numbers), is_shift=[0, 0, 0])
+    first = dict.fromkeys(int(m) for m in mapping)
+    return [tuple(int(n) % g for n, g in zip(grid[m], qgrid)) for m in first]
+
+
+def atom_planes(atoms: Atoms) -> list[float]:
+    """Heights (Å) of the stored planes: the first atom's, then the other atoms' distinct heights, ascending."""
+    z = np.round(atoms.positions[:, 2], 12)
+    return [float(z[0]), *sorted(set(z[1:].tolist()) - {z[0]})]
+
+
+def ground_state_task(job: KernelJob) -> Path:
+    """The ground state's wavefunction file (run or reused)."""
+    return run_ground_state(job.atoms, job.settings, job.workdir, job.nproc, progress=False, launcher=job.launcher)
+
+
+def dfpt_task(job: KernelJob, step, wfk: Path) -> list[Path]:
+    """The DFPT runs of the q at ``step`` (run or reused)."""
+    return run_qpoint_dfpt(job.atoms, job.settings, job.qpoint(step), job.workdir, wfk, job.nproc, progress=False)
+
+
+def reduce_task(job: KernelJob, step, wfk: Path, folders: list[Path]) -> Path:
+    """Eq. 1 and the reduced file of the q at ``step``, with its DDB files beside it; the file's path."""
+    q = job.qpoint(step)
+    run = reduce_qpoint_dfpt(job.atoms, job.settings, q, job.workdir, wfk, job.nproc, job.keep_wavefunctions)
+    settings = job.settings
+    data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, atom_planes(job.atoms), {
+        "engine": f"ABINIT {abinit_version()} DFPT with SOC + eq. 1 (phonomag)",
+        "ecut_hartree": settings.ecut, "kgrid": list(settings.kgrid), "qgrid": list(settings.kgrid),
+        "pseudopotentials": ", ".join(settings.pseudos[s] for s in dict.fromkeys(job.atoms.get_chemical_symbols())),
+        "tolvrs_ground_state": settings.tolvrs_gs, "tolvrs_dfpt": settings.tolvrs_dfpt,
+        "charge_check": run.charge_check, "inputs_digest": run.digest, **job.attrs})
+    target = job.target(step)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for n, ddb in enumerate(run.ddb_files, start=1):
+        shutil.copyfile(ddb, target.with_name(f"{target.stem}_part{n}_DDB"))
+    return write_dataset(data, target)
+
+
+def kernel_tasks(job: KernelJob) -> list[Task]:
+    """The tasks still to run: none for a q whose reduced file exists, no ground state when all exist."""
+    missing = [tuple(step) for step in job.steps if not job.target(step).is_file()]
+    if not missing:
+        return []
+    tasks = [Task("ground-state", ground_state_task, (job,))]
+    for step in missing:
+        name = job.target(step).stem
+        tasks += [Task(f"dfpt-{name}", dfpt_task, (job, step), ("ground-state",), name),
+                  Task(f"reduce-{name}", reduce_task, (job, step), ("ground-state", f"dfpt-{name}"), name)]
+    return tasks
+
+
+def compute_kernel_files(job: KernelJob, cluster: ClusterSpec = ClusterSpec(), progress=print) -> list[Path]:
+    """Run (or resume) the graph of ``job`` where ``cluster`` says; the reduced files of all its q-points.
+
+    Parsl's logs, the Slurm scripts and the running-task markers go to ``workdir/parsl``.
+    """
+    tasks = kernel_tasks(job)
+    if progress is not None:
+        done = sum(job.target(step).is_file() for step in job.steps)
+        progress(f"{done} of {len(job.steps)} q-points already reduced in {job.output}; {len(tasks)} task(s) to run "
+                 f"({'Parsl configuration ' + cluster.parsl_config if cluster.parsl_config else cluster.executor})")
+    if tasks:
+        run_tasks(tasks, cluster, job.nproc, Path(job.workdir) / "parsl", progress)
+    return [job.target(step) for step in job.steps]
