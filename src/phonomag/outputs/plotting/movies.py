@@ -74,12 +74,16 @@ def _encode_with_ffmpeg(ffmpeg: str, frames: Iterator[np.ndarray], fps: int, mp4
                "-r", str(fps), "-i", "pipe:0", "-filter_complex", graph,
                "-map", "[mp4]", "-c:v", "libx264", "-f", "mp4", mp4,
                "-map", "[gif]", "-loop", "0", "-f", "gif", gif]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    # its own session: Ctrl-C reaches phonomag only, which then stops ffmpeg (one path for an interrupt)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         for frame in itertools.chain([first], frames):
             process.stdin.write(frame.tobytes())
-    finally:
-        _, errors = process.communicate()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    _, errors = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"ffmpeg failed (exit {process.returncode}): {errors.decode(errors='replace').strip()}")
 
