@@ -124,7 +124,7 @@ def _qpoint_plan(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, 
     wfq_text = wfq = None
     if force_wfq or not on_kgrid(qpoint, settings.kgrid):
         wfq_text = response_wfq_input(atoms, settings, qpoint, _one(Path(wfk).parent, "gso*_DEN.nc"))
-        wfq = q_dir / "wfq" / "wfqo_WFK.nc"
+        wfq = q_dir / "wfq" / "wfqo_WFQ.nc"  # ABINIT names the k + q states of a GS run with nqpt 1 WFQ
     groups = split_perturbations(len(atoms), nproc)
     texts = [response_perturbation_input(atoms, settings, qpoint, group, wfk, wfq) for group in groups]
     return _QPointPlan(q_dir, wfq_text, wfq, groups, texts, [q_dir / f"dfpt{i + 1}" for i in range(len(texts))])
