@@ -81,7 +81,7 @@ class AbinitRunSpec:
     """Settings of the first-principles engine (``[abinit]``, docs/run-config.md).
 
     ecut: plane-wave cutoff (Ha); kgrid: Γ-centred k grid of the ground state and the
-    DFPT (every q must lie on it); vacuum: cell length along z of the slab (Å);
+    DFPT (a q off it gets a non-self-consistent k + q run); vacuum: cell length along z of the slab (Å);
     pseudo_dir / pseudos: pseudopotential folder and {species: file} overrides of the
     HGH defaults; qpoints: labels or reduced coordinates of the DFPT runs; nproc: MPI
     processes of the ground state and number of serial DFPT runs side by side;
@@ -349,7 +349,7 @@ def _relative_to(value: Any, source: str, key: str, base_dir: Path) -> str:
 
 
 def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
-    """Validate ``[abinit]``; every q must lie on the k grid (k + q on the grid for the DFPT)."""
+    """Validate ``[abinit]`` (q may lie off the k grid: the engine adds a k + q run)."""
     default = AbinitRunSpec()
     ecut = _number(table.get("ecut", default.ecut), source, "abinit.ecut")
     if not 1 <= ecut <= 200:
