@@ -13,9 +13,7 @@ from phonomag.phonons.model import PhononModel
 def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
     """Material spec and its electronic model, with the gap checked."""
     spec = load_material(material)
-    model = TightBindingModel.from_material(spec)
-    model.check_gap()
-    return spec, model
+    return spec, TightBindingModel.insulator_of(spec)
 
 
 def load_phonons(spec: MaterialSpec) -> PhononModel:

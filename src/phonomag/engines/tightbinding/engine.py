@@ -36,9 +36,7 @@ class TightBindingEngine(PerQEngine):
     @classmethod
     def from_material(cls, spec, kgrid: tuple[int, int, int] = (24, 24, 1)) -> "TightBindingEngine":
         """The engine of a material's model file (:class:`~phonomag.crystal.materials.MaterialSpec`), gap checked."""
-        model = TightBindingModel.from_material(spec)
-        model.check_gap()
-        return cls(model, kgrid, f"{spec.name} ({spec.source})")
+        return cls(TightBindingModel.insulator_of(spec), kgrid, f"{spec.name} ({spec.source})")
 
     def cost_estimate(self, n_qpoints: int, n_fields: int, calibration: tuple[int, int, int] = (12, 12, 1)
                       ) -> tuple[int, float]:

@@ -111,6 +111,13 @@ class TightBindingModel:
     def from_material(cls, spec: MaterialSpec) -> "TightBindingModel":
         return cls(spec.atoms, spec.labels, spec.species, spec.hoppings, spec.occupied_bands)
 
+    @classmethod
+    def insulator_of(cls, spec: MaterialSpec) -> "TightBindingModel":
+        """The model of a material file, with the gap between occupied and empty bands checked."""
+        model = cls.from_material(spec)
+        model.check_gap()
+        return model
+
     def supercell(self, repeats: tuple[int, int, int]) -> "TightBindingModel":
         """The same model on an n1×n2×n3 supercell (ASE repeat order: atom a of image m is m·N + a)."""
         n_images = int(np.prod(repeats))
