@@ -67,6 +67,15 @@ def test_run_with_the_kernel_engine(tmp_path, capsys):
     assert (out / "fig3_magnetization_dispersion.png").stat().st_size > 0
     assert (out / "maps" / "K_odd.png").stat().st_size > 0 and not list(out.glob("maps/*.cube"))
     assert "field files: none, the kernel engine" in printed
+    # the tight-binding model beside it, on the same path and phonons
+    with xr.open_dataset(out / "results.nc") as data, xr.open_dataset(out / "model_results.nc") as model:
+        assert model.attrs["engine"] == "tight-binding" and set(model.data_vars) == set(VARIABLE_ATTRS)
+        assert np.array_equal(model["qpoint"].values, data["qpoint"].values)
+        assert np.array_equal(model["frequency"].values, data["frequency"].values)
+        assert np.all(model["rms"].values >= 0) and model["rms"].values.max() > 0
+    table = (out / "model_vs_dfpt.txt").read_text().splitlines()
+    assert [row.split()[0] for row in table[1:]] == ["K"] * 9 + ["M"] * 9  # the default summary q
+    assert (out / "fig3_model_vs_dfpt.png").stat().st_size > 0 and "model (tight-binding" in printed
 
 
 def test_incomplete_kernel_data_is_one_line(tmp_path, capsys):

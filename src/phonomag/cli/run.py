@@ -34,7 +34,7 @@ from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
-from phonomag.io.atomic import remove_temporaries
+from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_response
 from phonomag.outputs.maps import MapOptions, planned_files, render_mode
@@ -224,23 +224,66 @@ def _path_stages(config: RunConfig, system: System, output: Path, state: RunStat
     summary_q = np.array([parse_qpoint(q, cell) for q in config.summary_q])
     summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.kind, config.amplitude,
                                     system.phonons.description, progress=False)
-    lines += mode_table(summary, {i: qpoint_label(q, cell=cell) for i, q in enumerate(summary.qpoints)})
+    summary_labels = [qpoint_label(q, cell=cell) for q in summary.qpoints]
+    lines += mode_table(summary, dict(enumerate(summary_labels)))
     if config.figures:
-        from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
-
-        stage_digest = digest(results_digest, "figure3")
-        if state.done("figure3", stage_digest):
-            return lines + [f"reused {output / name}" for name in state.data["figure3"]["files"]]
-        announce("Fig. 3 (dispersion and RMS magnetization)")
-        state.start("figure3", [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")])
-        k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
-        k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
-        files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, spec.labels,
-                                              spec.atoms.positions, output / "fig3_magnetization_dispersion",
-                                              k_index)
-        state.finish("figure3", stage_digest, files)
-        lines += [f"wrote  {f}" for f in files]
+        lines += _figure3(system, output, state, data, distances, ticks, tick_labels, results_digest)
+    if config.engine != "model":
+        lines += _model_along_path(config, system, output, state, (data, distances, ticks, tick_labels),
+                                   (summary, summary_labels), results_digest)
     return lines
+
+
+def _figure3(system: System, output: Path, state: RunState, data: ModeResponse, distances, ticks, tick_labels,
+             results_digest: str) -> list[str]:
+    """The paper's Fig. 3 from results.nc's response."""
+    from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
+
+    stage_digest = digest(results_digest, "figure3")
+    if state.done("figure3", stage_digest):
+        return [f"reused {output / name}" for name in state.data["figure3"]["files"]]
+    announce("Fig. 3 (dispersion and RMS magnetization)")
+    state.start("figure3", [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")])
+    cell = system.spec.atoms.cell.array
+    k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
+    k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
+    files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, system.spec.labels,
+                                          system.spec.atoms.positions, output / "fig3_magnetization_dispersion",
+                                          k_index)
+    state.finish("figure3", stage_digest, files)
+    return [f"wrote  {f}" for f in files]
+
+
+def _model_along_path(config: RunConfig, system: System, output: Path, state: RunState, path, summary,
+                      results_digest: str) -> list[str]:
+    """The tight-binding model beside a first-principles engine on the same path and phonons:
+    model_results.nc, the table at the summary q (model_vs_dfpt.txt) and the Fig. 3 overlay."""
+    data, distances, ticks, tick_labels = path
+    summary, summary_labels = summary
+    names = ["model_results.nc", "model_vs_dfpt.txt"] + [f"fig3_model_vs_dfpt.{e}" for e in ("png", "pdf")]
+    stage_digest = digest(results_digest, config.kgrid, config.figures, summary.qpoints, "model along the path")
+    if state.done("model_comparison", stage_digest):
+        return [f"reused {output / name}" for name in state.data["model_comparison"]["files"]]
+    announce(f"the tight-binding model on the same path (k grid {list(config.kgrid)}), for comparison")
+    state.start("model_comparison", [output / name for name in names])
+    _, model_engine, _ = load_system(config.material, config.kgrid)
+    model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.kind, config.amplitude,
+                                  system.phonons.description)
+    files = [output / "model_results.nc"]
+    model.write(files[0], distances, path_point_labels(distances, ticks, tick_labels),
+                {"material": system.spec.name, "phonon_source": system.phonons.description})
+    at_summary = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.kind,
+                                       config.amplitude, system.phonons.description, progress=False)
+    table = comparison_table(compare_responses(at_summary, summary, summary_labels))
+    text = "\n".join(table) + "\n"
+    files.append(write_atomically(output / "model_vs_dfpt.txt", lambda tmp: Path(tmp).write_text(text), ".txt"))
+    lines = [f"model ({model_engine.name}, k grid {list(config.kgrid)}) against {data.engine}:", *table]
+    if config.figures:
+        from phonomag.outputs.plotting.comparison import plot_dispersion_overlay
+
+        files += plot_dispersion_overlay(data, model, distances, ticks, tick_labels, output / "fig3_model_vs_dfpt")
+    state.finish("model_comparison", stage_digest, files)
+    return lines + [f"wrote  {f}" for f in files]
 
 
 def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:

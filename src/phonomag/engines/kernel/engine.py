@@ -10,6 +10,7 @@ from the z-integral layer (one site, the cell); maps on the stored planes only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,48 @@ from phonomag.engines.kernel.symmetry import fill_grid, space_group
 from phonomag.io.netcdf import complex_from
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
 from phonomag.response.modes import PatternResponse
+
+
+@dataclass(frozen=True)
+class ReducedGrid:
+    """The reduced DFPT files of some q-points of one grid (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`).
+
+    fields: {grid steps (m₁, m₂): pattern fields (natoms, 3, nlayers, 4, n₁, n₂)}, layers (None: the z
+    integral, then the plane heights in Å); qgrid (N₁, N₂) and kgrid as the files state; attrs: those
+    of the first file.
+    """
+
+    fields: dict
+    atoms: Atoms
+    layers: tuple
+    qgrid: tuple[int, int]
+    kgrid: tuple[int, ...]
+    attrs: dict
+
+    @classmethod
+    def read(cls, files) -> "ReducedGrid":
+        """From files ``q_<m1>_<m2>_0.nc``; an error if they are of different grids."""
+        fields, first = {}, None
+        for path in files:
+            with xr.open_dataset(path) as data:
+                data = data.load()
+            first = first if first is not None else data
+            qgrid = tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"])[:2])
+            if qgrid != tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2]):
+                raise EngineCapabilityError(f"{path} is of the {qgrid} q grid, the other files are not")
+            steps = tuple(int(n) for n in np.rint(data["qpoint"].values[:2] * qgrid))
+            zint, planes = complex_from(data["zint"]), complex_from(data["plane"])
+            fields[steps] = np.concatenate([zint[:, :, None], planes], axis=2)
+        atoms = Atoms(list(first["species"].values), positions=first["positions"].values,
+                      cell=first["cell"].values, pbc=True)
+        layers = (None, *(float(h) for h in first["height"].values))
+        return cls(fields, atoms, layers, tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2]),
+                   tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"])), dict(first.attrs))
+
+    def cell_integrals(self, steps) -> np.ndarray:
+        """∫_cell ñ_{q,κβ} d²x (natoms, 3, 4) of the z-integral layer at grid steps (m₁, m₂): the direct values."""
+        area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
+        return self.fields[tuple(steps)][:, :, self.layers.index(None)].mean(axis=(-2, -1)) * area
 
 
 class KernelEngine(StaticCellEngine):
@@ -57,23 +100,11 @@ class KernelEngine(StaticCellEngine):
         files = sorted(Path(folder).glob("q_*.nc"))
         if not files:
             raise EngineCapabilityError(f"no reduced DFPT files q_*.nc in {folder}")
-        irreducible, first = {}, None
-        for path in files:
-            with xr.open_dataset(path) as data:
-                data = data.load()
-            first = first or data
-            qgrid = tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"])[:2])
-            steps = tuple(int(n) for n in np.rint(data["qpoint"].values[:2] * qgrid))
-            zint, planes = complex_from(data["zint"]), complex_from(data["plane"])
-            irreducible[steps] = np.concatenate([zint[:, :, None], planes], axis=2)
-        atoms = Atoms(list(first["species"].values), positions=first["positions"].values,
-                      cell=first["cell"].values, pbc=True)
-        layers = (None, *(float(h) for h in first["height"].values))
-        qgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2])
-        kgrid = tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"]))
-        source = f"{first.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {qgrid[0]}×{qgrid[1]} ({folder})"
+        grid = ReducedGrid.read(files)
+        source = f"{grid.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {grid.qgrid[0]}×{grid.qgrid[1]} ({folder})"
         try:
-            return cls.from_irreducible(irreducible, atoms, atom_labels, qgrid, layers, kgrid, source)
+            return cls.from_irreducible(grid.fields, grid.atoms, atom_labels, grid.qgrid, grid.layers, grid.kgrid,
+                                        source)
         except ValueError as exc:  # the files do not cover the grid
             raise EngineCapabilityError(f"{folder}: {exc}; compute the missing irreducible q-points "
                                         "(e.g. python scripts/wse2_response_kernel.py)") from None
