@@ -181,3 +181,23 @@ def test_plane_repeats_with_the_reciprocal_lattice_in_frequency_not_in_intensity
     assert sec.charge.shape == (4, 1)
     # h = 0 and h = 1 share q = 0, but intensities differ (G = 0 carries no optical charge)
     assert sec.charge[3, 0] > 1e3 * sec.charge[0, 0]
+
+
+def test_q_points_side_by_side_in_threads_give_the_serial_numbers(system):
+    """Fig. 3's and S(Q, ω)'s q loops in two threads: the same numbers, in the same order; one BLAS
+    thread while they run, and the process's BLAS limit back to what it was (here 2) afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    spec, model, phonons = system
+    qs = np.array([[0.1 * n, 0.05 * n, 0.0] for n in range(5)])
+    serial, threaded = TightBindingEngine(model, GRID, q_threads=1), TightBindingEngine(model, GRID, q_threads=2)
+    a = serial.pattern_responses(qs, progress=False)
+    with threadpool_limits(limits=2, user_api="blas"):
+        b = threaded.pattern_responses(qs, progress=False)
+        s_threaded = compute_scattering_amplitudes(threaded, phonons, QS, progress=False)
+        after = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    assert after == {2}
+    assert [np.array_equal(x.tensor, y.tensor) for x, y in zip(a, b)] == [True] * len(qs)
+    assert np.array_equal([x.q for x in b], qs)
+    s_serial = compute_scattering_amplitudes(serial, phonons, QS, progress=False)
+    assert np.array_equal(s_serial.amplitudes, s_threaded.amplitudes) and np.abs(s_serial.amplitudes).max() > 0

@@ -12,10 +12,14 @@ finite frequency, a q they were not computed at) raise :class:`EngineCapabilityE
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ContextDecorator
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from ase import Atoms
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from phonomag.errors import PhonomagError
@@ -27,6 +31,42 @@ from phonomag.response.structure_factor import ScatteringAmplitudes, fold_to_zon
 
 class EngineCapabilityError(PhonomagError):
     """The engine cannot evaluate what was asked (kind, frequency, q-point, field)."""
+
+
+class _OneBlasThread(ContextDecorator):
+    """One BLAS thread while any caller, in any thread, is inside; the original limits after the last leaves.
+
+    Kernels that multiply and diagonalise many small matrices (the tight-binding engine's, n ≈ 22)
+    lose more to a second BLAS thread's synchronisation than they gain, so they run with one,
+    and independent q-points run side by side in threads instead (:attr:`PerQEngine.q_threads`).
+    OpenBLAS's thread count is process-wide and threadpoolctl lets only the thread that set a
+    limit change it again, so the limit is counted across threads, and :meth:`PerQEngine._map_q`
+    holds it in the calling thread while its workers run.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limits = None
+        self._controller = None  # found once: scanning the loaded libraries costs milliseconds
+
+    def __enter__(self):
+        with self._lock:
+            if self._inside == 0:
+                self._controller = self._controller or ThreadpoolController()
+                self._limits = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limits.__exit__(*exc)  # restores the limits, releases threadpoolctl's ownership
+        return False
+
+
+single_blas_thread = _OneBlasThread()
 
 
 @runtime_checkable
@@ -64,6 +104,10 @@ class ResponseEngine(Protocol):
         g_reduced (nG, 3) integers; G = 0 is the cell moment.
         """
 
+    def fourier_responses(self, qpoints: np.ndarray, g_lists: list, kind: str = "one-sided",
+                          progress: bool = True) -> list[np.ndarray]:
+        """:meth:`fourier_response` at many q (nq, 3), each with its own G (nG_i, 3) (:class:`PerQEngine` maps)."""
+
     def plane_field(self, q_reduced: np.ndarray, displacements: np.ndarray, z: float, points: int,
                     kind: str = "one-sided") -> CellField:
         """δñ^α on the plane at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å."""
@@ -74,13 +118,38 @@ class ResponseEngine(Protocol):
 
 
 class PerQEngine:
-    """Engines that evaluate one q at a time: :meth:`pattern_responses` loops over q with a progress bar."""
+    """Engines that evaluate one q at a time: :meth:`pattern_responses` and :meth:`fourier_responses` map over
+    q with a progress bar, in :attr:`q_threads` threads side by side."""
+
+    #: q-points computed at once, in threads: engines whose per-q work runs in numpy/BLAS (releasing the
+    #: GIL) and is safe to run concurrently set more than one.
+    q_threads: int = 1
+
+    def _map_q(self, function, items: list, desc: str, progress: bool) -> list:
+        """[function(item) for item in items], in :attr:`q_threads` threads, in order."""
+        # disable=None: a bar on terminals, silent in logs and pipes
+        with tqdm(total=len(items), desc=desc, unit="q", disable=None if progress else True) as bar:
+            if self.q_threads <= 1 or len(items) < 2:
+                results = []
+                for item in items:
+                    results.append(function(item))
+                    bar.update()
+                return results
+            with single_blas_thread, ThreadPoolExecutor(min(self.q_threads, len(items))) as pool:
+                futures = [pool.submit(function, item) for item in items]
+                for _ in as_completed(futures):
+                    bar.update()
+                return [future.result() for future in futures]
 
     def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:
         """:meth:`ResponseEngine.pattern_response` at each of the reduced q-points (nq, 3)."""
-        # disable=None: a bar on terminals, silent in logs and pipes
-        return [self.pattern_response(q, kind)
-                for q in tqdm(np.atleast_2d(qpoints), desc="response", unit="q", disable=None if progress else True)]
+        return self._map_q(lambda q: self.pattern_response(q, kind), list(np.atleast_2d(qpoints)), "response",
+                           progress)
+
+    def fourier_responses(self, qpoints, g_lists, kind: str = "one-sided", progress: bool = True) -> list[np.ndarray]:
+        """:meth:`ResponseEngine.fourier_response` at each q (nq, 3) for its own G (a list of (nG, 3))."""
+        return self._map_q(lambda item: self.fourier_response(item[0], item[1], kind),
+                           list(zip(np.atleast_2d(qpoints), g_lists)), "S(Q,ω) response", progress)
 
 
 class StaticCellEngine(PerQEngine):
@@ -155,9 +224,9 @@ def compute_scattering_amplitudes(engine: ResponseEngine, phonons, Q: np.ndarray
     modes = phonons.modes(q[first])
     u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
     result = np.zeros((len(q), modes.frequencies.shape[1], 4), dtype=complex)
-    for i in tqdm(range(len(first)), desc="S(Q,ω) response", unit="q", disable=None if progress else True):
-        members = np.flatnonzero(group == i)
-        tensors = engine.fourier_response(modes.qpoints[i], G[members], kind)  # (nG, κ, α, 4)
-        result[members] = np.einsum("nka,gkab->gnb", u[i], tensors)
+    members = [np.flatnonzero(group == i) for i in range(len(first))]
+    tensors = engine.fourier_responses(modes.qpoints, [G[m] for m in members], kind, progress)  # (nG, κ, α, 4) each
+    for i, (m, t) in enumerate(zip(members, tensors)):
+        result[m] = np.einsum("nka,gkab->gnb", u[i], t)
     return ScatteringAmplitudes(np.atleast_2d(np.asarray(Q, dtype=float)), modes.qpoints[group], G,
                                 modes.frequencies[group], modes.parity[group], result)

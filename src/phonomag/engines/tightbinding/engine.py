@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -26,7 +27,10 @@ class TightBindingEngine(PerQEngine):
 
     name = "tight-binding"
 
-    def __init__(self, model: TightBindingModel, kgrid: tuple[int, int, int], source: str = ""):
+    def __init__(self, model: TightBindingModel, kgrid: tuple[int, int, int], source: str = "",
+                 q_threads: int | None = None):
+        #: q-points side by side, one BLAS thread each (default: the cores this process may use)
+        self.q_threads = q_threads or len(os.sched_getaffinity(0))
         self.model = model
         self.kgrid = tuple(int(n) for n in kgrid)
         self.atoms = model.atoms
@@ -41,8 +45,9 @@ class TightBindingEngine(PerQEngine):
     def cost_estimate(self, n_qpoints: int, n_fields: int, calibration: tuple[int, int, int] = (12, 12, 1)
                       ) -> tuple[int, float]:
         """(peak bytes, seconds) of ``n_qpoints`` cell-integrated responses and ``n_fields`` real-space
-        mode fields on this engine's k grid. Memory: :func:`memory_estimate`; time: both kinds of
-        response timed on the small ``calibration`` grid now, scaled by the number of k-points."""
+        mode fields on this engine's k grid. Memory: :func:`memory_estimate` per q, times the q-points
+        computed side by side; time: both kinds of response timed on the small ``calibration`` grid
+        now, scaled by the number of k-points (and the responses divided among the q threads)."""
         q = np.array([0.1, 0.2, 0.0])  # a generic q: no symmetry shortcut makes it cheaper
         start = time.perf_counter()
         fourier_responses(self.model, q, calibration, np.zeros((1, 3)))
@@ -51,8 +56,11 @@ class TightBindingEngine(PerQEngine):
             mode_density_response(self.model, q, calibration, np.ones((len(self.atoms), 3)))
         end = time.perf_counter()
         scale = np.prod(self.kgrid) / np.prod(calibration)
-        seconds = scale * (n_qpoints * (middle - start) + n_fields * (end - middle))
-        return memory_estimate(self.model, self.kgrid, maps=n_fields > 0), float(seconds)
+        side_by_side = max(1, min(self.q_threads, n_qpoints))
+        seconds = scale * (n_qpoints * (middle - start) / side_by_side + n_fields * (end - middle))
+        memory = max(side_by_side * memory_estimate(self.model, self.kgrid), memory_estimate(self.model, self.kgrid,
+                                                                                             maps=n_fields > 0))
+        return memory, float(seconds)
 
     def provenance(self) -> dict[str, str]:
         return {"engine": f"Slater–Koster spinor tight binding, sum over states on a {list(self.kgrid)} k grid",

@@ -290,34 +290,29 @@ class TightBindingModel:
     def eigh(self, k_reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Band energies (nk, n_basis) eV, ascending, and eigenvectors (nk, n_basis, n_basis) as columns.
 
-        For a layer with the mirror σ_h and in-plane k, H(k) is block diagonal in the σ_h = ±i
-        subspaces (:attr:`mirror_basis`): two half-size diagonalisations, and every eigenvector
-        has a definite σ_h parity. Otherwise (or if the blocks do not decouple) the full matrix.
+        For a layer with the mirror σ_h and in-plane k, H(k) is block diagonal in the σ_h = ∓i
+        subspaces (:attr:`mirror_basis`): the two blocks are built directly from the bond
+        matrices (:attr:`_mirror_blocks`) and diagonalised at half size, and every eigenvector
+        has a definite σ_h parity. Otherwise the full matrix.
         """
-        h = self.hamiltonian(k_reduced)
-        basis = self.mirror_basis
-        if basis is None or np.any(np.atleast_2d(k_reduced)[:, 2] != 0):
-            return np.linalg.eigh(h)
-        half = self.n_orbitals
-        blocks = basis.conj().T @ h @ basis
-        if np.abs(blocks[:, :half, half:]).max() > 1e-10 * max(np.abs(blocks).max(), 1.0):
-            return np.linalg.eigh(h)
-        e_plus, v_plus = np.linalg.eigh(blocks[:, :half, :half])
-        e_minus, v_minus = np.linalg.eigh(blocks[:, half:, half:])
-        energies = np.concatenate([e_plus, e_minus], axis=-1)
-        vectors = np.concatenate([basis[:, :half] @ v_plus, basis[:, half:] @ v_minus], axis=-1)
+        k_reduced = np.atleast_2d(k_reduced)
+        blocks = self._mirror_blocks
+        if blocks is None or np.any(k_reduced[:, 2] != 0):
+            return np.linalg.eigh(self.hamiltonian(k_reduced))
+        phases = self.bond_phases(k_reduced)
+        energies, vectors = [], []
+        for weights, onsite, columns in blocks:
+            e, v = np.linalg.eigh(_phase_sum(phases, weights) + onsite)
+            energies.append(e)
+            vectors.append(columns @ v)
+        energies, vectors = np.concatenate(energies, axis=-1), np.concatenate(vectors, axis=-1)
         order = np.argsort(energies, axis=-1, kind="stable")
         return np.take_along_axis(energies, order, -1), np.take_along_axis(vectors, order[:, None, :], -1)
 
     @cached_property
-    def mirror_basis(self) -> np.ndarray | None:
-        """Unitary (n_basis, n_basis) whose first and second halves of columns span the σ_h = −i and +i
-        eigenspaces of the spinor basis, or None for a structure without the mirror σ_h.
-
-        σ_h = (−iσ_z) ⊗ P: the spin transforms as the rotation C₂z, and P maps each orbital to the same
-        orbital on the mirror-image atom with its parity under z → −z. The Bloch sums of an in-plane
-        k keep their phases (the mirror image has the same in-plane position).
-        """
+    def _orbital_mirror(self) -> np.ndarray | None:
+        """The mirror on one spin block, P (n_orb, n_orb) real: each orbital to the same orbital on the
+        mirror-image atom, times its parity under z → −z; None without σ_h."""
         permutation = sigma_h_permutation(self.atoms)
         if permutation is None:
             return None
@@ -328,11 +323,55 @@ class TightBindingModel:
                 return None
             j = self.orbital_offset[image] + self.atom_orbitals[image].index(name)
             p[j, i] = mirror_parity(name)
-        sigma = np.kron(np.diag([-1j, 1j]), p)
-        values, vectors = np.linalg.eigh(1j * sigma)  # iσ_h is Hermitian with eigenvalues ±1
-        if not np.allclose(np.abs(values), 1.0) or np.sum(values < 0) != self.n_orbitals:
+        return p
+
+    @cached_property
+    def mirror_basis(self) -> np.ndarray | None:
+        """Real orthogonal (n_basis, n_basis) whose first and second halves of columns span the σ_h = −i and +i
+        eigenspaces of the spinor basis, or None for a structure without the mirror σ_h.
+
+        σ_h = (−iσ_z) ⊗ P: the spin transforms as the rotation C₂z, and P maps each orbital to the same
+        orbital on the mirror-image atom with its parity under z → −z. With P's even (P_e) and odd (P_o)
+        real eigenvectors, σ_h = −i on ↑ ⊗ P_e and ↓ ⊗ P_o, +i on ↑ ⊗ P_o and ↓ ⊗ P_e. The Bloch sums
+        of an in-plane k keep their phases (the mirror image has the same in-plane position).
+        """
+        p = self._orbital_mirror
+        if p is None:
             return None
-        return vectors
+        values, vectors = np.linalg.eigh(p)
+        even, odd = vectors[:, values > 0], vectors[:, values < 0]
+        if even.shape[1] + odd.shape[1] != self.n_orbitals:
+            return None
+        zero_e, zero_o = np.zeros_like(even), np.zeros_like(odd)
+        minus = np.block([[even, zero_o], [zero_e, odd]])  # ↑ ⊗ P_e, ↓ ⊗ P_o
+        plus = np.block([[odd, zero_e], [zero_o, even]])  # ↑ ⊗ P_o, ↓ ⊗ P_e
+        if minus.shape[1] != self.n_orbitals:
+            return None  # the two eigenspaces are of different sizes: no half-size blocks
+        return np.hstack([minus, plus])
+
+    @cached_property
+    def _mirror_blocks(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        """Per σ_h block (−i, +i): bond weights (nb, n, n) real, the on-site part (n, n) and the basis
+        columns (n_basis, n), n = n_orb, such that the block of H(k) at in-plane k is
+        Σ_b e^{ik·d_b} weights_b + on-site. None unless the blocks decouple exactly: the on-site
+        matrix, and for every in-plane bond vector the sum of its bonds' hoppings, have no
+        matrix elements between the two blocks (checked here, once)."""
+        basis = self.mirror_basis
+        if basis is None:
+            return None
+        n = self.n_orbitals
+        spinor = np.einsum("st,bmn->bsmtn", np.eye(2), self._bond_matrices).reshape(-1, 2 * n, 2 * n)
+        transformed = basis.T @ spinor @ basis  # (nb, n_basis, n_basis)
+        onsite = basis.T @ self.onsite_matrix @ basis
+        in_plane = np.round(self.bonds.vectors[:, :2], 6)
+        _, group = np.unique(in_plane, axis=0, return_inverse=True)
+        coupling = np.zeros((group.max() + 1, n, n))
+        np.add.at(coupling, group.reshape(-1), transformed[:, :n, n:])
+        scale = max(np.abs(transformed).max(), np.abs(onsite).max())
+        if np.abs(coupling).max() > 1e-12 * scale or np.abs(onsite[:n, n:]).max() > 1e-12 * scale:
+            return None
+        return [(np.ascontiguousarray(transformed[:, half, half]), onsite[half, half], np.ascontiguousarray(basis[:, half]))
+                for half in (slice(0, n), slice(n, 2 * n))]
 
     def spin_expectation(self, vectors: np.ndarray) -> np.ndarray:
         """⟨σ_a⟩ of eigenvectors (…, n_basis, nbands) → (…, nbands, 3)."""

@@ -26,18 +26,16 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from phonomag.crystal.orbitals import PAULI
+from phonomag.engines.base import single_blas_thread
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.response.modes import PatternResponse
 
 Kind = Literal["one-sided", "full"]
 KINDS: tuple[str, ...] = ("one-sided", "full")
 
-#: The k-batched kernels multiply and diagonalise many small matrices (n ≈ 22): there a
-#: second BLAS thread costs more in synchronisation than it gains, so they run with one.
-single_blas_thread = threadpool_limits.wrap(limits=1, user_api="blas")
+
 
 #: σ_0, σ_x, σ_y, σ_z, shape (4, 2, 2).
 PAULI4 = np.concatenate([np.eye(2, dtype=complex)[None], PAULI])
@@ -79,14 +77,22 @@ def _amplitudes(
     y = vec_k[:, :, right]
     n_left, n_right = x.shape[-1], y.shape[-1]
     n_patterns = vertex.shape[1] * vertex.shape[2]
-    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g), as two batched
-    # products with the spin folded into the columns: (k, (κα μ), ν) @ (k, ν, (s r))
-    y_fold = y.reshape(nk, 2, n_orb, n_right).transpose(0, 2, 1, 3).reshape(nk, n_orb, 2 * n_right)
-    gy = vertex.reshape(nk, n_patterns * n_orb, n_orb) @ y_fold
-    gy = gy.reshape(nk, n_patterns, n_orb, 2, n_right).transpose(0, 3, 2, 1, 4)
+    # band-basis vertex Σ_s x†[s] g y[s] (the spinor vertex is 1₂ ⊗ g), as two batched products
+    # contracting the smaller band set first
     x_dagger = x.reshape(nk, 2, n_orb, n_left).conj().transpose(0, 1, 3, 2)  # (k, s, l, μ)
-    g_band = (x_dagger @ gy.reshape(nk, 2, n_orb, n_patterns * n_right)).sum(axis=1)
-    g_band = g_band.reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
+    if n_left < n_right:
+        # (k, s, l, μ) @ (k, μ, (κα ν)), then ((l κα), (s ν)) @ (k, (s ν), r)
+        g = vertex.reshape(nk, n_patterns, n_orb, n_orb).transpose(0, 2, 1, 3)
+        xg = (x_dagger @ g.reshape(nk, 1, n_orb, n_patterns * n_orb)).reshape(nk, 2, n_left, n_patterns, n_orb)
+        xg = xg.transpose(0, 2, 3, 1, 4).reshape(nk, n_left * n_patterns, 2 * n_orb)
+        g_band = (xg @ y).reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
+    else:
+        # (k, (κα μ), ν) @ (k, ν, (s r)) with the spin folded into the columns, then (k, s, l, μ) @ (k, s, μ, (κα r))
+        y_fold = y.reshape(nk, 2, n_orb, n_right).transpose(0, 2, 1, 3).reshape(nk, n_orb, 2 * n_right)
+        gy = vertex.reshape(nk, n_patterns * n_orb, n_orb) @ y_fold
+        gy = gy.reshape(nk, n_patterns, n_orb, 2, n_right).transpose(0, 3, 2, 1, 4)
+        g_band = (x_dagger @ gy.reshape(nk, 2, n_orb, n_patterns * n_right)).sum(axis=1)
+        g_band = g_band.reshape(nk, n_left, n_patterns, n_right).transpose(0, 2, 1, 3)  # (k, κα, l, r)
     denom = energies_k[:, None, right] - energies_kq[:, left, None] + energy  # (k, l, r)
     return x, y, g_band * (occupation_difference / denom)[:, None]
 
