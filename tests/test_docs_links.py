@@ -19,3 +19,12 @@ def test_readme_points_to_the_conventions_page():
     assert "(docs/physics.md)" in readme and "DESIGN.md" not in readme
     physics = (ROOT / "docs" / "physics.md").read_text()
     assert "m = −2 μ_B M" in physics and "electrons/bohr³" in physics
+
+
+def test_no_merge_conflict_markers_are_left():
+    """No file of the project keeps the markers of an unresolved merge."""
+    markers = re.compile(r"^(<{7} |>{7} |={7}$)", re.MULTILINE)
+    files = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("src/**/*.py"), *ROOT.glob("tests/*.py"),
+             *ROOT.glob("scripts/*"), *ROOT.glob("benchmarks/*.py"), ROOT / "pyproject.toml"]
+    left = [str(path.relative_to(ROOT)) for path in files if path.is_file() and markers.search(path.read_text())]
+    assert left == []
