@@ -11,6 +11,7 @@ ground state with another number of bands has other phases).
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -41,14 +42,16 @@ def _tiny_wse2():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Ground state, then W along a and z at K (folder q2) and at −K (folder q3)."""
+    """Ground state, then W along a and z at K (folder q2) and at −K (folder q3), the two side by side."""
     workdir = tmp_path_factory.mktemp("abinit")
     atoms = _tiny_wse2()
     run_abinit(response_ground_state_input(atoms, SETTINGS), workdir / "gs", "gs", progress=False)
     wfk = next((workdir / "gs").glob("gso*_WFK.nc"))
-    for folder, q in (("q2", K), ("q3", MINUS_K)):
-        text = response_perturbation_input(atoms, SETTINGS, q, [(1, (1, 0, 1))], wfk)
-        run_abinit(text, workdir / folder, "dfpt", progress=False)
+    runs = [(response_perturbation_input(atoms, SETTINGS, q, [(1, (1, 0, 1))], wfk), workdir / folder)
+            for folder, q in (("q2", K), ("q3", MINUS_K))]
+    with ThreadPoolExecutor(len(runs)) as pool:
+        for finished in [pool.submit(run_abinit, text, folder, "dfpt", progress=False) for text, folder in runs]:
+            finished.result()
     return workdir
 
 

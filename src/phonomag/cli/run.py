@@ -6,12 +6,13 @@ each announced when it starts; the summary lists every file written or reused):
 1. electrons and phonons overview figures (bands, spin texture, dispersion), and (with the
    model's phonons) the force constants used as ``phonopy_params.yaml``;
 2. the mode-resolved charge and magnetization → ``results.nc`` (one layout for every
-   engine): along the q path for the tight-binding engine, at ``[abinit] q`` for the
-   ABINIT engine;
+   engine): along the q path for the tight-binding and kernel engines, at ``[abinit] q`` for
+   the ABINIT engine;
 3. the per-mode table (and ``summary.txt``): at the summary q-points, or at the computed q;
 4. Fig. 3 (dispersion with in-plane / out-of-plane RMS magnetization) where a path is computed;
    for the ABINIT engine instead the model-vs-DFPT comparison (table, figure) and the
-   time-reversal check of every computed pair q, −q;
+   time-reversal check of every computed pair q, −q; for the kernel engine also the model on
+   the same path (``model_results.nc``, ``model_vs_dfpt.txt``, the Fig. 3 overlay);
 5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields.
 """
 
