@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import spglib
 
 from phonomag.crystal.kpath import path_from_labels
+from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.crystal.materials import load_material
 from phonomag.engines.base import PerQEngine, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine, ReducedGrid
@@ -59,12 +59,6 @@ class DirectFieldEngine(PerQEngine):
         area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
         moments = self.fields(q)[:, :, 0].mean(axis=(-2, -1)) * area
         return PatternResponse(np.asarray(q, float), kind, moments[:, :, None, :], ("cell",))
-
-
-def irreducible_steps(atoms, n: int) -> list[tuple[int, int]]:
-    mapping, grid = spglib.get_ir_reciprocal_mesh((n, n, 1), (atoms.cell.array, atoms.get_scaled_positions(),
-                                                               atoms.numbers), is_shift=[0, 0, 0])
-    return [tuple(int(v) % n for v in grid[i][:2]) for i in np.unique(mapping)]
 
 
 class ReducedFileEngine(PerQEngine):
@@ -116,7 +110,8 @@ def tight_binding(args) -> None:
           f"{args.heights} heights ({time.perf_counter() - start:.0f} s)")
     for n in args.grids:
         start = time.perf_counter()
-        irreducible = {s: direct_engine.fields([s[0] / n, s[1] / n, 0]) for s in irreducible_steps(spec.atoms, n)}
+        irreducible = {s[:2]: direct_engine.fields([s[0] / n, s[1] / n, 0])
+                       for s in irreducible_steps(spec.atoms, (n, n, 1))}
         kernel = KernelEngine.from_irreducible(irreducible, engine.atoms, engine.atom_labels, (n, n), LAYERS,
                                                engine.kgrid, f"tight-binding {n}×{n}")
         data = compute_mode_response(kernel, modes, progress=False)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from phonomag.cli.config import AbinitRunSpec, load_run_config
 from phonomag.crystal.materials import load_material
-from phonomag.engines.abinit.tasks import KernelJob, compute_kernel_files, irreducible_steps
+from phonomag.crystal.qpoints import irreducible_steps
+from phonomag.engines.abinit.tasks import KernelJob, compute_kernel_files
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "phonomag" / "data" / "response" / "WSe2_soc_dfpt"
 QGRID = (6, 6, 1)

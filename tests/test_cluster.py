@@ -72,8 +72,8 @@ def _finished_runs(workdir: Path) -> list[Path]:
 def _interrupting(workdir: Path) -> bool:
     """True once a DFPT run has finished and another one is under way: the moment to kill the driver."""
     logs = list(workdir.glob("q_*/dfpt*/dfpt.log"))
-    finished = {p.parent for p in _finished_runs(workdir)}
-    return any("dfpt" in p.parent.name for p in finished) and any(p.parent not in finished for p in logs)
+    finished = {p.parent for p in _finished_runs(workdir)}  # the folders of finished runs
+    return any(folder.name.startswith("dfpt") for folder in finished) and any(p.parent not in finished for p in logs)
 
 
 def _arrays(path: Path) -> np.ndarray:

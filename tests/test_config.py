@@ -61,7 +61,7 @@ workdir = "runs"
     assert spec.workdir == str(tmp_path / "runs")
     settings = spec.settings()
     assert settings.spin_orbit and settings.pseudos["W"] == "74w.6.hgh" and settings.pseudos["Se"] == "34se.6.hgh"
-    assert load_run_config(None).engine == "model"
+    assert load_run_config(None).engine == "auto"
 
 
 def test_abinit_q_off_the_k_grid_is_accepted(tmp_path):
@@ -121,7 +121,7 @@ def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
     ("[[maps.modes]]\nq = \"K\"\nmode = 99", "mode 99 does not exist"),
     ("[[maps.modes]]\nq = \"K\"\nmode = \"odd:40\"", "there are only"),
     ("[response]\nkgrid = [2000, 2000, 1]", "GB of memory"),
-    ("[response]\nkgrid = [200, 200, 1]\n[path]\nnpoints = 3000", "--force"),
+    ("[response]\nkgrid = [200, 200, 1]\n[path]\nnpoints = 30000", "--force"),  # hours, also with q in threads
 ])
 def test_run_problems_are_found_before_anything_is_written(tmp_path, capsys, text, needle):
     """Map modes and the size of the run are checked before results.nc (or anything else) is written."""

@@ -88,3 +88,32 @@ def test_incomplete_kernel_data_is_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "do not reach" in err and "(1, 1)" in err and "wse2_response_kernel.py" in err
     assert not (tmp_path / "out" / "results.nc").exists()
+
+
+def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, monkeypatch):
+    """engine = "auto" (the default): the shipped kernel of a built-in material when it is complete and
+    the run asks for the static one-sided response; else the model, with the reason in the summary."""
+    import dataclasses
+
+    from phonomag.cli import run as run_module
+    from phonomag.cli.config import RunConfig
+
+    spec = load_material("WSe2")
+    assert RunConfig().engine == "auto"
+    complete, partial = tmp_path / "complete", tmp_path / "partial"
+    complete.mkdir(), partial.mkdir()
+    write_reduced_files(complete, IRREDUCIBLE_3X3)
+    write_reduced_files(partial, IRREDUCIBLE_3X3[:2])
+    monkeypatch.setitem(run_module.SHIPPED_KERNELS, "WSe2", complete)
+    config, why, engine = run_module.resolve_engine(RunConfig(), spec)
+    assert config.engine == "kernel" and engine.name == "dfpt-kernel" and str(complete) in why
+    config, why, engine = run_module.resolve_engine(dataclasses.replace(RunConfig(), kind="full"), spec)
+    assert config.engine == "model" and engine is None and "one-sided" in why
+    monkeypatch.setitem(run_module.SHIPPED_KERNELS, "WSe2", partial)
+    config, why, engine = run_module.resolve_engine(RunConfig(), spec)
+    assert config.engine == "model" and "not usable" in why and "(1, 1)" in why
+    explicit = dataclasses.replace(RunConfig(), engine="model")
+    assert run_module.resolve_engine(explicit, spec) == (explicit, None, None)
+    monkeypatch.delitem(run_module.SHIPPED_KERNELS, "WSe2")
+    config, why, engine = run_module.resolve_engine(RunConfig(), spec)
+    assert config.engine == "model" and "no first-principles kernel for WSe2" in why

@@ -141,7 +141,7 @@ def test_interrupted_then_changed_configuration_leaves_no_mixed_outputs(tmp_path
     data, _ = read_results(out / "results.nc")
     assert list(data.kgrid) == [3, 3, 1]
     assert sorted(p.name for p in (out / "maps").iterdir()) == ["A_map.pdf", "A_map.png"]
-    assert "6×6" not in (out / "summary.txt").read_text()
+    assert "k grid 6×6" not in (out / "summary.txt").read_text() and "k grid 3×3×1" in (out / "summary.txt").read_text()
 
 
 def test_a_run_with_fewer_outputs_removes_the_others(tmp_path, capsys):

@@ -66,7 +66,8 @@ def kernel_job(spec: MaterialSpec, abinit, cluster, output: Path):
     Reduced files in ``output``, runs in ``abinit.workdir`` (default ``output/abinit-work``);
     ``[cluster] cores_per_task`` and ``launcher``, when given, replace ``[abinit] nproc`` and ``launcher``.
     """
-    from phonomag.engines.abinit.tasks import KernelJob, irreducible_steps
+    from phonomag.crystal.qpoints import irreducible_steps
+    from phonomag.engines.abinit.tasks import KernelJob
 
     atoms = abinit_structure(spec, abinit.vacuum, abinit.structure)
     settings = abinit.settings()

@@ -73,7 +73,7 @@ def paper_maps(label: str) -> list[MapSpec]:
 
 
 #: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
-ENGINES = ("model", "abinit", "kernel")
+ENGINES = ("auto", "model", "abinit", "kernel")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class RunConfig:
     movies: bool = True
     field_files: bool = True
     summary_q: tuple[str, ...] = ("K", "M")
-    engine: str = "model"
+    engine: str = "auto"
     abinit: AbinitRunSpec = AbinitRunSpec()
     kernel_data: str | None = None
     cluster: ClusterSpec = ClusterSpec()

@@ -160,8 +160,9 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Run configuration (TOML). Without it: the built-in default (WSe2).")
 @OUTPUT_OPTION
-@click.option("--engine", type=click.Choice(["model", "abinit", "kernel"]), default=None,
-              help="Override [run] engine: the built-in model, ABINIT DFPT with SOC ([abinit]) or the "
+@click.option("--engine", type=click.Choice(["auto", "model", "abinit", "kernel"]), default=None,
+              help="Override [run] engine: auto (the first-principles kernel where one is shipped or "
+                   "given, else the model), the built-in model, ABINIT DFPT with SOC ([abinit]) or the "
                    "DFPT response kernel ([kernel]).")
 @click.option("--force", is_flag=True, help="Run even when the estimated time exceeds the limit (2 h).")
 def run_command(config_path: Path | None, output: Path, engine: str | None, force: bool) -> None:

@@ -37,7 +37,7 @@ from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
-from phonomag.engines.base import compute_mode_response
+from phonomag.engines.base import EngineCapabilityError, compute_mode_response
 from phonomag.outputs.maps import MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
@@ -50,6 +50,8 @@ from phonomag.response.modes import ModeResponse, read_results
 
 #: The shipped first-principles WSe₂ pattern responses (scripts/wse2_response_kernel.py).
 BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" / "WSe2_soc_dfpt"
+#: Built-in material → its shipped first-principles kernel data, which ``engine = "auto"`` uses.
+SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA}
 
 
 def announce(text: str) -> None:
@@ -75,6 +77,34 @@ def kernel_data_folder(config: RunConfig) -> Path:
     return Path(config.kernel_data) if config.kernel_data else BUILTIN_KERNEL_DATA
 
 
+def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, str | None, object | None]:
+    """``engine = "auto"`` made concrete: the kernel engine when a first-principles kernel is at hand
+    (``[kernel] data``, or the data shipped for the built-in material, :data:`SHIPPED_KERNELS`), complete
+    and for this structure, and the run asks for what it gives (the static one-sided response);
+    otherwise the tight-binding model. Returns (the configuration with the chosen engine, a summary
+    line saying why — None for an explicit engine —, the kernel engine if it was built)."""
+    if config.engine != "auto":
+        return config, None, None
+    from phonomag.engines.kernel.engine import KernelEngine
+
+    built_in = spec.source.removeprefix("built-in:") if spec.source.startswith("built-in:") else None
+    folder = Path(config.kernel_data) if config.kernel_data else SHIPPED_KERNELS.get(built_in)
+    model = dataclasses.replace(config, engine="model")
+    if folder is None:
+        return model, f"engine auto: the tight-binding model (no first-principles kernel for {spec.name})", None
+    if config.kind != "one-sided":
+        return model, (f"engine auto: the tight-binding model ([response] kind = {config.kind!r}; the "
+                       "first-principles kernel gives the one-sided response)"), None
+    try:
+        engine = KernelEngine.from_reduced_files(folder, spec.labels)
+        engine.check_structure(spec.atoms)
+    except EngineCapabilityError as exc:
+        if config.kernel_data:
+            raise  # data the user named must be usable
+        return model, f"engine auto: the tight-binding model; the shipped first-principles kernel is not usable: {exc}", None
+    return dataclasses.replace(config, engine="kernel"), f"engine auto: the first-principles response kernel ({folder})", engine
+
+
 @dataclasses.dataclass
 class System:
     """What a run computes with: the material, the response engine, its phonon source, the q-points
@@ -87,12 +117,12 @@ class System:
     fingerprint: str
 
 
-def build_system(config: RunConfig, output: Path) -> System:
-    """The engine of ``config.engine`` for ``config.material``; all checks before any expensive step.
+def build_system(config: RunConfig, output: Path, spec: MaterialSpec, kernel=None) -> System:
+    """The engine of ``config.engine`` (concrete, :func:`resolve_engine`) for ``spec``; all checks before
+    any expensive step. ``kernel``: the kernel engine if :func:`resolve_engine` built it.
 
     The fingerprint digests the model file, the content of every data file it names, the package
     version and the engine (with its settings)."""
-    spec = load_material(config.material)
     inputs = (spec.raw, file_digests(input_files(spec, config)), __version__, config.engine)
     if config.engine == "abinit":
         from phonomag.cli.abinit_setup import abinit_engine
@@ -105,7 +135,7 @@ def build_system(config: RunConfig, output: Path) -> System:
     if config.engine == "kernel":
         from phonomag.engines.kernel.engine import KernelEngine
 
-        engine = KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
+        engine = kernel or KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
         engine.check_structure(spec.atoms)
         return System(spec, engine, load_phonons(spec), None, digest(*inputs))
     spec, engine, phonons = load_system(config.material, config.kgrid)
@@ -127,7 +157,7 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
              force: bool = False) -> list[str]:
     """Run everything the configuration asks for; return the summary lines.
 
-    ``engine_name`` ("model" or "abinit") overrides the configuration's ``[run] engine``;
+    ``engine_name`` ("auto", "model", "abinit" or "kernel") overrides the configuration's ``[run] engine``;
     ``force`` runs even above the size limit of :func:`~phonomag.cli.resources.check_resources`.
     """
     config = load_run_config(config_path)
@@ -146,13 +176,16 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
     with folder_lock(output):
         removed = remove_temporaries(output)
         announce("checking the configuration and the model")
-        system = build_system(config, output)
+        spec = load_material(config.material)
+        config, choice, kernel = resolve_engine(config, spec)
+        system = build_system(config, output, spec, kernel)
         check_resources(config, system.engine, force)
         plans = _plan_maps(config, system)
         state = RunState(output)
         state.start("summary", [output / "summary.txt"])
         lines = [f"phonomag {__version__}: {system.spec.name} ({system.spec.source}); engine {system.engine.name}; "
                  f"configuration: {config.source}"]
+        lines += [choice] if choice else []
         lines += [f"removed {path} (temporary file of an interrupted run)" for path in removed]
         if config.figures:
             lines += _overview(config, system, output, state)

@@ -14,6 +14,8 @@ import re
 from fractions import Fraction
 
 import numpy as np
+import spglib
+from ase import Atoms
 
 from phonomag.errors import QPointError
 from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
@@ -83,3 +85,18 @@ def smallest_supercell(q: np.ndarray, max_repeat: int = 12) -> tuple[int, int, i
     result = tuple(repeats)
     check_commensurate(q, result)
     return result
+
+
+def grid_classes(atoms: Atoms, qgrid) -> dict[tuple[int, ...], tuple[int, ...]]:
+    """{grid step (n₁, n₂, n₃), 0 ≤ nᵢ < Nᵢ: the first step of its class} for the Γ-centred ``qgrid``,
+    classes of q equivalent under the structure's space group and time reversal (spglib)."""
+    qgrid = tuple(int(n) for n in qgrid)
+    mapping, grid = spglib.get_ir_reciprocal_mesh(qgrid, (atoms.cell.array, atoms.get_scaled_positions(wrap=False),
+                                                          atoms.numbers), is_shift=[0, 0, 0])
+    steps = [tuple(int(n) % g for n, g in zip(point, qgrid)) for point in grid]
+    return {step: steps[int(m)] for step, m in zip(steps, mapping)}
+
+
+def irreducible_steps(atoms: Atoms, qgrid) -> list[tuple[int, ...]]:
+    """One grid step per class of :func:`grid_classes`, the first of each class in spglib's order."""
+    return list(dict.fromkeys(grid_classes(atoms, qgrid).values()))

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import spglib
 from ase import Atoms
 
+from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
 from phonomag.engines.abinit.parsl_tasks import ClusterSpec, Task, run_tasks
 from phonomag.engines.abinit.pattern_response import reduce_patterns
@@ -63,16 +63,6 @@ class KernelJob:
     def target(self, step) -> Path:
         """The reduced file of the q at ``step``."""
         return Path(self.output) / f"{qpoint_folder(self.qpoint(step), self.settings)}.nc"
-
-
-def irreducible_steps(atoms: Atoms, qgrid) -> list[tuple[int, int, int]]:
-    """One grid step (n₁, n₂, n₃), 0 ≤ nᵢ < Nᵢ, per class of q equivalent under the space group and time
-    reversal (spglib), the first of each class in spglib's order."""
-    qgrid = tuple(int(n) for n in qgrid)
-    mapping, grid = spglib.get_ir_reciprocal_mesh(qgrid, (atoms.cell.array, atoms.get_scaled_positions(wrap=False),
-                                                          atoms.numbers), is_shift=[0, 0, 0])
-    first = dict.fromkeys(int(m) for m in mapping)
-    return [tuple(int(n) % g for n, g in zip(grid[m], qgrid)) for m in first]
 
 
 def atom_planes(atoms: Atoms) -> list[float]:

@@ -24,6 +24,8 @@ import numpy as np
 import spglib
 from ase import Atoms
 
+from phonomag.crystal.qpoints import grid_classes
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -145,5 +147,8 @@ def fill_grid(irreducible: dict, qgrid: tuple[int, int], operations: list[Operat
                 full[key] = shift_by_g(image, np.rint(g), fractional)
     missing = [(m1, m2) for m1 in range(grid[0]) for m2 in range(grid[1]) if (m1, m2) not in full]
     if missing:
-        raise ValueError(f"the irreducible q-points do not reach {missing} of the {qgrid[0]}×{qgrid[1]} grid")
+        classes = grid_classes(atoms, (*qgrid, 1))
+        absent = sorted({classes[(m1, m2, 0)][:2] for m1, m2 in missing})
+        raise ValueError(f"the irreducible q-points do not reach {len(missing)} points of the {qgrid[0]}×{qgrid[1]} "
+                         f"grid; missing irreducible q (grid steps): {', '.join(map(str, absent))}")
     return full
