@@ -28,11 +28,13 @@ def peak_bytes(function, *args, **kwargs) -> int:
 
 
 def test_memory_estimate_bounds_the_cell_integrated_response(model):
-    """The estimate is above the measured peak, and not by more than a factor of 2."""
-    kgrid = (60, 60, 1)
-    measured = peak_bytes(fourier_responses, model, Q, kgrid, np.zeros((1, 3)))
-    estimate = memory_estimate(model, kgrid)
-    assert measured <= estimate <= 2 * measured, (measured, estimate)
+    """The estimate is above the measured peak (one-sided, and full with both halves), and not by more than a
+    factor of 2; on a grid smaller than one k batch too."""
+    for kgrid in [(60, 60, 1), (30, 30, 1)]:
+        measured = peak_bytes(fourier_responses, model, Q, kgrid, np.zeros((1, 3)))
+        full = peak_bytes(fourier_responses, model, Q, kgrid, np.zeros((1, 3)), "full")
+        estimate = memory_estimate(model, kgrid)
+        assert measured <= full <= estimate <= 2 * measured, (kgrid, measured, full, estimate)
 
 
 def test_real_space_response_is_batched_over_k(model):

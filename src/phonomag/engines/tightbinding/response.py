@@ -351,20 +351,22 @@ def orbital_response(
 
 def memory_estimate(model: TightBindingModel, kgrid: tuple[int, int, int], k_batch: int = 2048,
                     maps: bool = False) -> int:
-    """Bytes the response of one q needs at its peak: the bands of the whole grid (:func:`_grid_bands`
-    keeps ψ_k, ψ_{k+q} and two intermediates of the same size) plus the arrays of one k batch; with
-    ``maps`` also the batches of :func:`orbital_response`. The estimate counts arrays, not Python overhead."""
+    """Bytes the response of one q needs at its peak: while the bands of the whole grid are found
+    (:func:`_grid_bands`: up to five arrays of the size of ψ_k alive at once), or afterwards ψ_k and
+    ψ_{k+q} plus the arrays of one k batch; with ``maps`` also the batches of :func:`orbital_response`.
+    The estimate counts arrays, not Python overhead."""
     nk = int(np.prod(kgrid))
     nb, n_orb = model.n_basis, model.n_orbitals
     patterns = 3 * len(model.atoms)
     occupied = model.occupied_bands
     empty = nb - occupied
     complex_bytes = 16
-    bands = 4 * nk * nb * nb * complex_bytes
-    # per k: vertex, the band-basis vertex in two layouts, amplitudes, the site overlaps of both halves
-    per_k = (patterns * n_orb * n_orb + 2 * patterns * n_orb * 2 * nb + 3 * patterns * occupied * empty
-             + 2 * 4 * len(model.atoms) * occupied * empty) * complex_bytes
-    peak = bands + min(nk, k_batch) * per_k
+    state = nk * nb * nb * complex_bytes
+    # per k: the vertex in two layouts, the half-contracted vertex in two layouts (the smaller band set
+    # first, :func:`_amplitudes`), band vertex and amplitudes, the site overlaps in two layouts
+    per_k = (2 * patterns * n_orb * n_orb + 2 * 2 * min(occupied, empty) * patterns * n_orb
+             + 2 * patterns * occupied * empty + 2 * 4 * len(model.atoms) * occupied * empty) * complex_bytes
+    peak = max(5 * state, 2 * state + min(nk, k_batch) * per_k)
     if maps:
         # D_k and its phase-weighted copy per k of the batch, and the vertex of the two band sets
         orbital = min(nk, ORBITAL_K_BATCH) * (2 * patterns * nb * nb + patterns * n_orb * n_orb) * complex_bytes
