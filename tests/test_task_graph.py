@@ -73,6 +73,25 @@ def test_kernel_tasks_skip_the_q_points_already_reduced(tmp_path):
     assert kernel_tasks(job) == []
 
 
+def test_one_task_slot_reduces_each_q_before_the_next_dfpt(tmp_path):
+    """With one task slot (this machine) the order is DFPT q₁, reduce q₁, DFPT q₂, … so that each
+    reduced file exists as soon as its DFPT is done; on a cluster the DFPT runs do not wait."""
+    order = []
+
+    def step(name, *_):
+        order.append(name)
+        return name
+
+    job = _job(tmp_path, [(0, 0, 0), (1, 0, 0), (1, 1, 0)])
+    graph = kernel_tasks(job, one_at_a_time=True)
+    assert [t.waits_for for t in graph if t.name.startswith("dfpt")] == [(), ("reduce-q_0_0_0",), ("reduce-q_1_0_0",)]
+    assert all(not t.waits_for for t in kernel_tasks(job))
+    stand_ins = [Task(t.name, step, (t.name,), t.after, t.qpoint, t.waits_for) for t in graph]
+    run_tasks(stand_ins, ClusterSpec(), 1, tmp_path / "parsl", None, poll_seconds=0.05)
+    assert order == ["ground-state", "dfpt-q_0_0_0", "reduce-q_0_0_0", "dfpt-q_1_0_0", "reduce-q_1_0_0",
+                     "dfpt-q_1_1_0", "reduce-q_1_1_0"]
+
+
 def test_irreducible_q_and_planes_of_wse2():
     atoms = load_material("WSe2").atoms
     assert irreducible_steps(atoms, (3, 3, 1)) == [(0, 0, 0), (1, 0, 0), (1, 1, 0)]

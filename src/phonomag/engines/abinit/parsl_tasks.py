@@ -62,21 +62,24 @@ class ClusterSpec:
 @dataclass(frozen=True)
 class Task:
     """One unit of work: ``function(*args, *results of after)``; ``qpoint``: the q label it counts for
-    in the progress (None: not a q-point's task). ``name`` must be unique and usable as a file name."""
+    in the progress (None: not a q-point's task); ``waits_for``: tasks it starts after without taking
+    their results (an order, not data). ``name`` must be unique and usable as a file name."""
 
     name: str
     function: Callable
     args: tuple
     after: tuple[str, ...] = ()
     qpoint: str | None = None
+    waits_for: tuple[str, ...] = ()
 
 
 class TaskGraphError(PhonomagError):
     """Tasks of the graph failed."""
 
 
-def _marked(marker: str, function: Callable, *args):
-    """Run ``function(*args)`` with the file ``marker`` present meanwhile: the task is running."""
+def _marked(marker: str, function: Callable, *args, inputs=()):
+    """Run ``function(*args)`` with the file ``marker`` present meanwhile: the task is running.
+    ``inputs``: futures Parsl waits for before starting it (:attr:`Task.waits_for`)."""
     path = Path(marker)
     path.touch()
     try:
@@ -164,7 +167,8 @@ def run_tasks(tasks: list[Task], cluster: ClusterSpec, cores_per_task: int, run_
     with parsl.load(parsl_config(cluster, cores_per_task, run_dir)):
         for task in tasks:
             futures[task.name] = app(str(markers[task.name]), task.function, *task.args,
-                                     *(futures[name] for name in task.after))
+                                     *(futures[name] for name in task.after),
+                                     inputs=[futures[name] for name in task.waits_for])
         last = None
         while True:
             finished = all(future.done() for future in futures.values())

@@ -99,16 +99,23 @@ def reduce_task(job: KernelJob, step, wfk: Path, folders: list[Path]) -> Path:
     return write_dataset(data, target)
 
 
-def kernel_tasks(job: KernelJob) -> list[Task]:
-    """The tasks still to run: none for a q whose reduced file exists, no ground state when all exist."""
+def kernel_tasks(job: KernelJob, one_at_a_time: bool = False) -> list[Task]:
+    """The tasks still to run: none for a q whose reduced file exists, no ground state when all exist.
+
+    ``one_at_a_time`` (one task slot, e.g. this machine): each q's DFPT also waits for the reduction of
+    the q before it, so that every q's file is written as soon as its DFPT is done, not after all of them.
+    """
     missing = [tuple(step) for step in job.steps if not job.target(step).is_file()]
     if not missing:
         return []
     tasks = [Task("ground-state", ground_state_task, (job,))]
+    previous = ()
     for step in missing:
         name = job.target(step).stem
-        tasks += [Task(f"dfpt-{name}", dfpt_task, (job, step), ("ground-state",), name),
+        tasks += [Task(f"dfpt-{name}", dfpt_task, (job, step), ("ground-state",), name,
+                       waits_for=previous if one_at_a_time else ()),
                   Task(f"reduce-{name}", reduce_task, (job, step), ("ground-state", f"dfpt-{name}"), name)]
+        previous = (f"reduce-{name}",)
     return tasks
 
 
@@ -117,7 +124,7 @@ def compute_kernel_files(job: KernelJob, cluster: ClusterSpec = ClusterSpec(), p
 
     Parsl's logs, the Slurm scripts and the running-task markers go to ``workdir/parsl``.
     """
-    tasks = kernel_tasks(job)
+    tasks = kernel_tasks(job, one_at_a_time=cluster.executor == "local" and not cluster.parsl_config)
     if progress is not None:
         done = sum(job.target(step).is_file() for step in job.steps)
         progress(f"{done} of {len(job.steps)} q-points already reduced in {job.output}; {len(tasks)} task(s) to run "
