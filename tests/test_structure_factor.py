@@ -201,3 +201,21 @@ def test_q_points_side_by_side_in_threads_give_the_serial_numbers(system):
     assert np.array_equal([x.q for x in b], qs)
     s_serial = compute_scattering_amplitudes(serial, phonons, QS, progress=False)
     assert np.array_equal(s_serial.amplitudes, s_threaded.amplitudes) and np.abs(s_serial.amplitudes).max() > 0
+
+
+def test_an_error_in_one_q_stops_the_threads_without_running_the_rest(system):
+    """A failing q-point (here the third) raises from the threaded loop; the q-points still queued are dropped."""
+    _, model, _ = system
+    calls = []
+
+    class Failing(TightBindingEngine):
+        def pattern_response(self, q, kind="one-sided", energy_ev=0.0):
+            calls.append(tuple(q))
+            if len(calls) == 3:
+                raise RuntimeError("q-point 3 failed")
+            return super().pattern_response(q, kind, energy_ev)
+
+    engine = Failing(model, GRID, q_threads=2)
+    with pytest.raises(RuntimeError, match="q-point 3 failed"):
+        engine.pattern_responses(np.array([[0.01 * n, 0.0, 0.0] for n in range(40)]), progress=False)
+    assert len(calls) < 40

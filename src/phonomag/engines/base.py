@@ -135,11 +135,16 @@ class PerQEngine:
                     results.append(function(item))
                     bar.update()
                 return results
-            with single_blas_thread, ThreadPoolExecutor(min(self.q_threads, len(items))) as pool:
-                futures = [pool.submit(function, item) for item in items]
-                for _ in as_completed(futures):
-                    bar.update()
-                return [future.result() for future in futures]
+            with single_blas_thread:
+                pool = ThreadPoolExecutor(min(self.q_threads, len(items)))
+                try:
+                    futures = [pool.submit(function, item) for item in items]
+                    for future in as_completed(futures):
+                        future.result()  # the first error at once
+                        bar.update()
+                    return [future.result() for future in futures]
+                finally:  # on an error or Ctrl-C the queued q-points are dropped, the running ones finish
+                    pool.shutdown(wait=True, cancel_futures=True)
 
     def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:
         """:meth:`ResponseEngine.pattern_response` at each of the reduced q-points (nq, 3)."""
