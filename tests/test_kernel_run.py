@@ -96,6 +96,7 @@ def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, mo
     import dataclasses
 
     from phonomag.cli import run as run_module
+    from phonomag.cli import systems
     from phonomag.cli.config import RunConfig
 
     spec = load_material("WSe2")
@@ -104,16 +105,46 @@ def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, mo
     complete.mkdir(), partial.mkdir()
     write_reduced_files(complete, IRREDUCIBLE_3X3)
     write_reduced_files(partial, IRREDUCIBLE_3X3[:2])
-    monkeypatch.setitem(run_module.SHIPPED_KERNELS, "WSe2", complete)
+    monkeypatch.setitem(systems.SHIPPED_KERNELS, "WSe2", complete)
     config, why, engine = run_module.resolve_engine(RunConfig(), spec)
     assert config.engine == "kernel" and engine.name == "dfpt-kernel" and str(complete) in why
     config, why, engine = run_module.resolve_engine(dataclasses.replace(RunConfig(), kind="full"), spec)
-    assert config.engine == "model" and engine is None and "one-sided" in why
-    monkeypatch.setitem(run_module.SHIPPED_KERNELS, "WSe2", partial)
+    assert config.engine == "model" and engine is None and "not the full response" in why
+    monkeypatch.setitem(systems.SHIPPED_KERNELS, "WSe2", partial)
     config, why, engine = run_module.resolve_engine(RunConfig(), spec)
     assert config.engine == "model" and "not usable" in why and "(1, 1)" in why
     explicit = dataclasses.replace(RunConfig(), engine="model")
     assert run_module.resolve_engine(explicit, spec) == (explicit, None, None)
-    monkeypatch.delitem(run_module.SHIPPED_KERNELS, "WSe2")
+    monkeypatch.delitem(systems.SHIPPED_KERNELS, "WSe2")
     config, why, engine = run_module.resolve_engine(RunConfig(), spec)
     assert config.engine == "model" and "no first-principles kernel for WSe2" in why
+
+
+def test_sqw_takes_the_kernel_where_it_can(tmp_path, monkeypatch):
+    """phonomag sqw with engine auto: the complete shipped kernel for in-plane G (its amplitudes at G = 0
+    are the kernel's cell moments of the modes), the model for an out-of-plane G; "kernel" there is one line."""
+    from phonomag.cli import systems
+    from phonomag.cli.sqw import sqw_overview
+    from phonomag.engines.base import compute_mode_response
+    from phonomag.cli.systems import load_phonons
+    from phonomag.engines.kernel.engine import KernelEngine
+
+    (tmp_path / "data").mkdir()
+    write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3)
+    monkeypatch.setitem(systems.SHIPPED_KERNELS, "WSe2", tmp_path / "data")
+    lines = sqw_overview("WSe2", tmp_path / "a", npoints=7, kgrid=(3, 3, 1))
+    assert "engine dfpt-kernel" in lines[0] and "first-principles response kernel" in lines[1]
+    with xr.open_dataset(tmp_path / "a" / "sqw.nc") as data:
+        assert data.attrs["engine"] == "dfpt-kernel"
+        amplitudes = data["amplitude"].values[..., 0] + 1j * data["amplitude"].values[..., 1]
+        at_zero_g = np.all(data["G_reduced"].values == 0, axis=1)  # Q = q (not folded): the cell moments
+        q = data["q_reduced"].values[at_zero_g]
+    spec = load_material("WSe2")
+    kernel = KernelEngine.from_reduced_files(tmp_path / "data", spec.labels)
+    moments = compute_mode_response(kernel, load_phonons(spec).modes(q), progress=False)
+    assert at_zero_g.sum() >= 5
+    assert np.allclose(np.abs(amplitudes[at_zero_g]), np.sqrt(2) * moments.rms, rtol=1e-10, atol=1e-14)
+    lines = sqw_overview("WSe2", tmp_path / "b", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1))
+    assert "engine tight-binding" in lines[0] and "out-of-plane" in lines[1]
+    with pytest.raises(Exception, match="in-plane G only"):
+        sqw_overview("WSe2", tmp_path / "c", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1), engine_choice="kernel")

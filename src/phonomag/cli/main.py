@@ -112,8 +112,10 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 @click.option("--shape", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
 @click.option("--plane-omega", type=float, default=None,
               help="Also map S on the Q plane h b1 + k b2 (−1 ≤ h, k ≤ 1) at this energy transfer (meV).")
+@click.option("--engine", "engine_choice", type=click.Choice(["auto", "model", "kernel"]), default="auto",
+              show_default=True, help="auto: the shipped first-principles kernel when complete, else the model.")
 def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
-                width: float, resolution: float, shape: str, plane_omega: float | None) -> None:
+                width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str) -> None:
     """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
     from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.cli.sqw import sqw_overview
@@ -132,7 +134,8 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
         raise QPointError(f"G = {g_text!r} must be a reciprocal lattice vector: three integers such as '1,0,0'")
     lines = sqw_overview(material, output, npoints=npoints, g_shift=tuple(int(x) for x in np.round(g)),
                          kgrid=(kgrid, kgrid, 1), temperature=temperature, width=width, resolution=resolution,
-                         shape=shape, plane=None if plane_omega is None else QPlane(plane_omega))
+                         shape=shape, plane=None if plane_omega is None else QPlane(plane_omega),
+                         engine_choice=engine_choice)
     for line in lines:
         click.echo(line)
 

@@ -30,14 +30,14 @@ from phonomag.cli.config import RunConfig, load_run_config
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
-from phonomag.cli.systems import load_phonons, load_system
+from phonomag.cli.systems import BUILTIN_KERNEL_DATA, auto_kernel, load_phonons, load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
-from phonomag.engines.base import EngineCapabilityError, compute_mode_response
+from phonomag.engines.base import compute_mode_response
 from phonomag.outputs.maps import MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
@@ -48,10 +48,6 @@ from phonomag.response.comparison import compare_responses, time_reversal_deviat
 from phonomag.response.modes import ModeResponse, read_results
 
 
-#: The shipped first-principles WSe₂ pattern responses (scripts/wse2_response_kernel.py).
-BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" / "WSe2_soc_dfpt"
-#: Built-in material → its shipped first-principles kernel data, which ``engine = "auto"`` uses.
-SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA}
 
 
 def announce(text: str) -> None:
@@ -78,31 +74,15 @@ def kernel_data_folder(config: RunConfig) -> Path:
 
 
 def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, str | None, object | None]:
-    """``engine = "auto"`` made concrete: the kernel engine when a first-principles kernel is at hand
-    (``[kernel] data``, or the data shipped for the built-in material, :data:`SHIPPED_KERNELS`), complete
-    and for this structure, and the run asks for what it gives (the static one-sided response);
-    otherwise the tight-binding model. Returns (the configuration with the chosen engine, a summary
-    line saying why — None for an explicit engine —, the kernel engine if it was built)."""
+    """``engine = "auto"`` made concrete (:func:`~phonomag.cli.systems.auto_kernel`: the first-principles
+    kernel when one is at hand, complete, and the run asks for the static one-sided response; else the
+    model). Returns (the configuration with the chosen engine, a summary line saying why — None for an
+    explicit engine —, the kernel engine if it was built)."""
     if config.engine != "auto":
         return config, None, None
-    from phonomag.engines.kernel.engine import KernelEngine
-
-    built_in = spec.source.removeprefix("built-in:") if spec.source.startswith("built-in:") else None
-    folder = Path(config.kernel_data) if config.kernel_data else SHIPPED_KERNELS.get(built_in)
-    model = dataclasses.replace(config, engine="model")
-    if folder is None:
-        return model, f"engine auto: the tight-binding model (no first-principles kernel for {spec.name})", None
-    if config.kind != "one-sided":
-        return model, (f"engine auto: the tight-binding model ([response] kind = {config.kind!r}; the "
-                       "first-principles kernel gives the one-sided response)"), None
-    try:
-        engine = KernelEngine.from_reduced_files(folder, spec.labels)
-        engine.check_structure(spec.atoms)
-    except EngineCapabilityError as exc:
-        if config.kernel_data:
-            raise  # data the user named must be usable
-        return model, f"engine auto: the tight-binding model; the shipped first-principles kernel is not usable: {exc}", None
-    return dataclasses.replace(config, engine="kernel"), f"engine auto: the first-principles response kernel ({folder})", engine
+    kernel, why = auto_kernel(spec, config.kernel_data,
+                              None if config.kind == "one-sided" else f"the {config.kind} response")
+    return dataclasses.replace(config, engine="model" if kernel is None else "kernel"), why, kernel
 
 
 @dataclasses.dataclass

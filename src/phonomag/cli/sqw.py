@@ -31,8 +31,8 @@ from phonomag.response.structure_factor import (
     sectors,
 )
 from phonomag.cli.overviews import DEFAULT_PATH
-from phonomag.cli.systems import load_system
-from phonomag.engines.base import compute_scattering_amplitudes
+from phonomag.cli.systems import SHIPPED_KERNELS, auto_kernel, load_system
+from phonomag.engines.base import EngineCapabilityError, compute_scattering_amplitudes
 
 #: S is (electrons per unit cell)² per meV; the count is dimensionless, so the units string is meV^-1.
 S_UNITS = "meV^-1"
@@ -98,6 +98,20 @@ def _plane_geometry(plane: QPlane, reciprocal: np.ndarray) -> tuple[np.ndarray, 
     return corners, centres, view
 
 
+def _response_engine(spec, model_engine, choice: str, g_shift: np.ndarray):
+    """(the engine of ``choice``, a line saying which and why or None): "model", "kernel" (the shipped
+    first-principles kernel, an error if it is not usable) or "auto"."""
+    if choice == "model":
+        return model_engine, None
+    unsupported = None if g_shift[2] == 0 else f"G = {qpoint_label(g_shift)} with an out-of-plane component"
+    shipped = SHIPPED_KERNELS.get(spec.name) if choice == "kernel" else None
+    if choice == "kernel" and (shipped is None or unsupported):
+        raise EngineCapabilityError(f"the kernel engine cannot do this: " + (
+            unsupported and f"it gives in-plane G only, not {unsupported}" or f"no first-principles kernel for {spec.name}"))
+    kernel, why = auto_kernel(spec, shipped, unsupported)
+    return (model_engine if kernel is None else kernel), (None if choice == "kernel" else why)
+
+
 def sqw_overview(
     material: str | Path,
     output: Path,
@@ -111,12 +125,15 @@ def sqw_overview(
     omega_max: float | None = None,
     plane: QPlane | None = None,
     shape: str = "gaussian",
+    engine_choice: str = "auto",
 ) -> list[str]:
     """S^{αβ}(Q, ω) along Q = q + G_shift (q on the path through ``path_labels``), and optionally on a plane.
 
     temperature in K; width (line FWHM), resolution (Gaussian FWHM) and omega_max (largest
     |ħω| of the grid; default 1.1 × the highest phonon + 3 FWHM) in meV; g_shift in reduced
-    coordinates (integers); shape "gaussian" or "lorentzian".
+    coordinates (integers); shape "gaussian" or "lorentzian"; engine_choice "auto" (the shipped
+    first-principles kernel when it is complete, :func:`~phonomag.cli.systems.auto_kernel`), "model"
+    (tight binding on ``kgrid``) or "kernel".
     """
     from phonomag.outputs.plotting.sqw import plot_sqw_cuts, plot_sqw_maps, plot_sqw_plane
 
@@ -125,6 +142,7 @@ def sqw_overview(
     g_shift = np.asarray(g_shift, dtype=float)
     if not np.allclose(g_shift, np.round(g_shift)):
         raise ValueError(f"g_shift must be a reciprocal lattice vector (integers), got {g_shift.tolist()}")
+    engine, choice = _response_engine(spec, engine, engine_choice, g_shift)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
     data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)
     omega = _omega_grid(data.frequencies, width, resolution, omega_max)
@@ -166,7 +184,7 @@ def sqw_overview(
               "mode": np.arange(data.frequencies.shape[1]), "component": list(COMPONENTS),
               "reduced": ["b1", "b2", "b3"], "a": list("xyz"), "b": list("xyz"), "part": ["real", "imag"]}
     attrs = {"phonomag_version": __version__, "material": spec.name, "phonomag_conventions": SQW_CONVENTIONS,
-             "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(kgrid),
+             "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(engine.kgrid),
              "temperature_K": float(temperature), "line_shape": shape, "width_fwhm_meV": float(width),
              "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point",
              "engine": engine.name, "provenance": json.dumps(engine.provenance(), ensure_ascii=False)}
@@ -174,7 +192,7 @@ def sqw_overview(
     if plane is not None:
         plane_data = compute_scattering_amplitudes(engine, phonons, plane.points())
         plane_sec = plane_sectors(plane_data, plane, temperature, width, shape, resolution)
-        reciprocal = engine.model.reciprocal_cell
+        reciprocal = 2 * np.pi * np.asarray(spec.atoms.cell.reciprocal())
         h, k = plane.axes()
         corners, centres, view = _plane_geometry(plane, reciprocal)
         plane_axis = int(np.argmax(np.abs(plane_sec.charge_spin.real).max(axis=(0, 1))))
@@ -200,7 +218,8 @@ def sqw_overview(
               for name, values in (("charge", sec.charge), ("spin", sec.spin_trace))}
     return [
         f"material        {spec.name}; path {'–'.join(tick_labels)} + G = {shift_text}, {len(distances)} Q, "
-        f"k grid {'×'.join(map(str, kgrid))}",
+        f"engine {engine.name}, k grid {'×'.join(map(str, engine.kgrid))}",
+        *([f"                {choice}"] if choice else []),
         f"lines           {shape}, FWHM {width:g} meV, resolution {resolution:g} meV; T = {temperature:g} K; "
         f"ħω grid ±{omega[-1]:g} meV, {len(omega)} points",
         f"units           S in {S_UNITS_TEXT}; amplitudes in electrons per cell (zero-point)",
