@@ -36,14 +36,14 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     bands = spin_bands(model, kpoints)
     files = plot_spin_bands(
         distances, bands.energies, bands.spin[..., 2], ticks, tick_labels,
-        bands.fermi_level, output / "bands", title=f"{spec.name}: bands and spin",
+        bands.fermi_level, output / "bands", title=f"{spec.name}: bands and spin (tight-binding model)",
     )
     k_red, k_cart = zone_grid(model.reciprocal_cell, 36)
     grid = spin_bands(model, k_red)
     top = model.occupied_bands - 1
     files += plot_spin_texture(
         k_cart, grid.spin[:, top], hexagonal_zone_corners(model.reciprocal_cell), output / "spin_texture",
-        title=f"{spec.name}: top valence band spin",
+        title=f"{spec.name}: top valence band spin (tight-binding model)",
     )
     vbm, cbm = model.band_edges()
     k_point = np.array(hexagonal_points(spec.atoms.cell.array)["K"])

@@ -157,7 +157,7 @@ def sqw_overview(
     balance = detailed_balance_residual(stokes, anti, omega, data.frequencies[cut_index], temperature)
 
     shift_text = qpoint_label(g_shift) if g_shift.any() else "0"
-    title = (f"{spec.name}: S(Q, ω) along Q = q + G, G = {shift_text}; T = {temperature:g} K, {shape} FWHM "
+    title = (f"{spec.name} ({engine.name} engine): S(Q, ω) along Q = q + G, G = {shift_text}; T = {temperature:g} K, {shape} FWHM "
              f"{width:g} meV" + (f", resolution {resolution:g} meV" if resolution else ""))
     files = plot_sqw_maps(distances, omega, sec.charge, sec.spin_trace, sec.charge_spin[..., cross_axis].real,
                           cross_axis, ticks, tick_labels, output / "sqw_maps", title)
@@ -199,7 +199,7 @@ def sqw_overview(
         files += plot_sqw_plane(corners, plane_sec.charge, plane_sec.spin_trace,
                                 plane_sec.charge_spin[..., plane_axis].real, plane_axis, centres,
                                 hexagonal_zone_corners(reciprocal), view, output / "sqw_plane",
-                                f"{spec.name}: S(Q, ħω = {plane.omega:g} meV), Q = h b1 + k b2; "
+                                f"{spec.name} ({engine.name} engine): S(Q, ħω = {plane.omega:g} meV), Q = h b1 + k b2; "
                                 f"T = {temperature:g} K, {shape} FWHM {width:g} meV")
         variables.update({f"plane_{name}": value for name, value in _sector_variables(plane_sec, ("h", "k")).items()})
         coords.update(h=("h", h, {**reduced, "long_name": "Q = h b1 + k b2: h"}),
