@@ -1,5 +1,7 @@
 """Run configurations: defaults, valid files, and one clear error per bad value."""
 
+from pathlib import Path
+
 import pytest
 
 from phonomag.cli.main import main
@@ -139,3 +141,11 @@ def test_generated_map_names_are_file_names(tmp_path):
     config = load_run_config(write(tmp_path, "[[maps.modes]]\nq = \"1/2,0,0\"\nmode = \"even:1\"\n"
                                              "[[maps.modes]]\nq = \"K'\"\nmode = 2\n"))
     assert [m.name for m in config.maps] == ["1_2_0_0_modeeven_1", "Kp_mode2"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_the_example_configurations_are_valid(path):
+    """Every run configuration under examples/ passes the validation (they run first-principles engines)."""
+    config = load_run_config(path)
+    assert config.engine == "abinit" and config.abinit.qpoints
