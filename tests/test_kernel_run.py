@@ -90,6 +90,24 @@ def test_incomplete_kernel_data_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "out" / "results.nc").exists()
 
 
+@pytest.mark.parametrize("text,needle", [
+    ("[response]\nkgrid = [2000, 2000, 1]", "GB of memory"),
+    ("[response]\nkgrid = [200, 200, 1]\n[path]\nnpoints = 30000", "--force"),
+])
+def test_the_model_beside_the_kernel_is_sized_before_anything_is_written(tmp_path, capsys, text, needle):
+    """A kernel run also computes the tight-binding model on its path ([response] kgrid): a model too big
+    for the machine, or too slow, stops the run before anything is written, as in a model run."""
+    (tmp_path / "data").mkdir()
+    write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3)
+    (tmp_path / "run.toml").write_text("[run]\nengine = \"kernel\"\n[kernel]\ndata = \"data\"\n" + text)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(tmp_path / "run.toml"), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("phonomag: error:") and needle in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".phonomag.lock"]
+
+
 def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, monkeypatch):
     """engine = "auto" (the default): the shipped kernel of a built-in material when it is complete and
     the run asks for the static one-sided response; else the model, with the reason in the summary."""

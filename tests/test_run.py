@@ -12,7 +12,11 @@ from phonomag.cli.main import main
 from phonomag.io.netcdf import complex_from
 from phonomag.response.modes import VARIABLE_ATTRS, read_results
 
+#: The tight-binding engine's pipeline, with its field files (the default engine "auto" takes the shipped
+#: first-principles kernel for WSe₂ once it is complete: test_kernel_run.py).
 CONFIG = """
+[run]
+engine = "model"
 [path]
 npoints = 13
 [response]

@@ -24,10 +24,12 @@ WSE2 = Path(load_material("WSe2").base_dir) / "WSe2.toml"
 DDB_DIR = WSE2.parent.parent / "phonons" / "WSe2_lda_dfpt"
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-#: A quick run: a short path, a coarse k grid, no figures or maps.
+#: A quick run: the tight-binding engine (whose k grid the tests change), a short path, a coarse k grid,
+#: no figures or maps.
 QUICK = """
 [run]
 material = "{material}"
+engine = "model"
 [path]
 npoints = 4
 [response]

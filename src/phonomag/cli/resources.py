@@ -16,15 +16,22 @@ def physical_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_resources(config: RunConfig, engine, force: bool = False) -> None:
-    """Estimate the memory and time of the run (engines with ``cost_estimate``); raise a
-    PhonomagError above this machine's memory, or above :data:`TIME_LIMIT` unless ``force``."""
-    if not hasattr(engine, "cost_estimate"):
-        return
-    n_q = config.path_points + len(config.summary_q) if config.engine == "model" else len(config.abinit.qpoints)
+def check_resources(config: RunConfig, engine, model=None, force: bool = False) -> None:
+    """Estimate the memory and time of the run — its engine and ``model``, the tight-binding engine
+    computed beside a first-principles one (engines with ``cost_estimate``) —; raise a PhonomagError
+    above this machine's memory, or above :data:`TIME_LIMIT` unless ``force``."""
     drawn = config.figures or config.movies
     n_fields = len(config.maps) * (int(drawn) + int(config.field_files))
-    memory, seconds = engine.cost_estimate(n_q, n_fields)
+    path_q = config.path_points + len(config.summary_q)
+    # (engine, q-points, mode fields): a model run draws its maps itself; beside the kernel the model
+    # covers the path and summary q, beside the ABINIT engine its q-points, without fields
+    parts = [(engine, path_q, n_fields)] if config.engine == "model" else []
+    if model is not None:
+        parts.append((model, len(config.abinit.qpoints) if config.engine == "abinit" else path_q, 0))
+    estimates = [part.cost_estimate(n_q, fields) for part, n_q, fields in parts if hasattr(part, "cost_estimate")]
+    if not estimates:
+        return
+    memory, seconds = max(m for m, _ in estimates), sum(t for _, t in estimates)
     grid = "×".join(map(str, config.kgrid))
     available = physical_memory()
     if memory > available:
@@ -33,6 +40,6 @@ def check_resources(config: RunConfig, engine, force: bool = False) -> None:
             f"{available / 1e9:.1f} GB of this machine; use a smaller k grid")
     if seconds > TIME_LIMIT and not force:
         raise PhonomagError(
-            f"the run would take about {seconds / 3600:.1f} h ({n_q} q-points and {n_fields} mode fields on the "
-            f"{grid} k grid), more than the limit of {TIME_LIMIT / 3600:g} h; use a smaller [response] kgrid or "
-            "fewer [path] npoints, or pass --force to run anyway")
+            f"the run would take about {seconds / 3600:.1f} h ({sum(n for _, n, _ in parts)} q-points and {n_fields} "
+            f"mode fields on the {grid} k grid), more than the limit of {TIME_LIMIT / 3600:g} h; use a smaller "
+            "[response] kgrid or fewer [path] npoints, or pass --force to run anyway")

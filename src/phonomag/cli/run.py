@@ -38,6 +38,7 @@ from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_response
+from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.outputs.maps import MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
@@ -88,13 +89,15 @@ def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, st
 @dataclasses.dataclass
 class System:
     """What a run computes with: the material, the response engine, its phonon source, the q-points
-    it computes (None: the configured path) with their labels, and the digest of everything read."""
+    it computes (None: the configured path) with their labels, the digest of everything read, and the
+    tight-binding engine computed beside a first-principles engine for comparison (None in a model run)."""
 
     spec: MaterialSpec
     engine: object
     phonons: object
     qpoints: dict[str, np.ndarray] | None
     fingerprint: str
+    model: TightBindingEngine | None = None
 
 
 def build_system(config: RunConfig, output: Path, spec: MaterialSpec, kernel=None) -> System:
@@ -111,13 +114,15 @@ def build_system(config: RunConfig, output: Path, spec: MaterialSpec, kernel=Non
         qpoints = {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.qpoints}
         for q in qpoints.values():
             engine.check_qpoint(q)
-        return System(spec, engine, engine, qpoints, digest(*inputs, config.abinit))
+        return System(spec, engine, engine, qpoints, digest(*inputs, config.abinit),
+                      TightBindingEngine.from_material(spec, config.kgrid))
     if config.engine == "kernel":
         from phonomag.engines.kernel.engine import KernelEngine
 
         engine = kernel or KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
         engine.check_structure(spec.atoms)
-        return System(spec, engine, load_phonons(spec), None, digest(*inputs))
+        return System(spec, engine, load_phonons(spec), None, digest(*inputs),
+                      TightBindingEngine.from_material(spec, config.kgrid))
     spec, engine, phonons = load_system(config.material, config.kgrid)
     return System(spec, engine, phonons, None, digest(*inputs))
 
@@ -159,7 +164,7 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         spec = load_material(config.material)
         config, choice, kernel = resolve_engine(config, spec)
         system = build_system(config, output, spec, kernel)
-        check_resources(config, system.engine, force)
+        check_resources(config, system.engine, system.model, force)
         plans = _plan_maps(config, system)
         state = RunState(output)
         state.start("summary", [output / "summary.txt"])
@@ -280,7 +285,7 @@ def _model_along_path(config: RunConfig, system: System, output: Path, state: Ru
         return [f"reused {output / name}" for name in state.data["model_comparison"]["files"]]
     announce(f"the tight-binding model on the same path (k grid {list(config.kgrid)}), for comparison")
     state.start("model_comparison", [output / name for name in names])
-    _, model_engine, _ = load_system(config.material, config.kgrid)
+    model_engine = system.model
     model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.kind, config.amplitude,
                                   system.phonons.description)
     files = [output / "model_results.nc"]
@@ -309,7 +314,7 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunSt
     lines += mode_table(data, dict(enumerate(labels)))
     announce("the model at the same q-points, for comparison")
     state.start("comparison", [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")])
-    _, model_engine, phonons = load_system(config.material, config.kgrid)
+    model_engine, phonons = system.model, load_phonons(system.spec)
     reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.kind, config.amplitude,
                                       phonons.description, progress=False)
     rows = compare_responses(reference, data, labels)
