@@ -76,6 +76,18 @@ def test_figure_is_written_as_png_and_pdf(data, tmp_path):
     assert all(f.exists() and f.stat().st_size > 0 for f in files)
 
 
+def test_k_index_is_the_zone_corner_of_the_cell():
+    """In the 60° setting K is (1/3, 2/3) in reduced coordinates, and (1/3, 1/3) is not a zone corner there:
+    find_k_index with the cell finds the corner, checked by its Cartesian length |K| = 4π/(3a)."""
+    a = 3.25
+    cell_60 = np.array([[a, 0, 0], [a / 2, a * np.sqrt(3) / 2, 0], [0, 0, 20.0]])
+    candidates = np.array([[1 / 3, 1 / 3, 0], [1 / 3, 2 / 3, 0], [0.5, 0, 0]])
+    index = find_k_index(candidates, cell_60)
+    cartesian = candidates[index] @ (2 * np.pi * np.linalg.inv(cell_60).T)
+    assert np.isclose(np.linalg.norm(cartesian), 4 * np.pi / (3 * a))
+    assert index != find_k_index(candidates)  # the 120° default picks (1/3, 1/3): wrong for this cell
+
+
 def test_figure_rejects_mismatched_lengths(data, tmp_path):
     with pytest.raises(ValueError, match="distances has shape"):
         plot_magnetization_dispersion(data, np.arange(NQ - 1.0), [0.0], ["Γ"], SITES, POSITIONS, tmp_path / "x")

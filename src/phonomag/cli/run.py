@@ -34,7 +34,7 @@ from phonomag.cli.systems import BUILTIN_KERNEL_DATA, auto_kernel, load_phonons,
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
-from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
+from phonomag.crystal.special_points import hexagonal_angle
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_response
@@ -256,7 +256,7 @@ def _path_stages(config: RunConfig, system: System, output: Path, state: RunStat
 def _figure3(system: System, output: Path, state: RunState, data: ModeResponse, distances, ticks, tick_labels,
              results_digest: str) -> list[str]:
     """The paper's Fig. 3 from results.nc's response."""
-    from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
+    from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
 
     stage_digest = digest(results_digest, "figure3")
     if state.done("figure3", stage_digest):
@@ -264,8 +264,7 @@ def _figure3(system: System, output: Path, state: RunState, data: ModeResponse, 
     announce("Fig. 3 (dispersion and RMS magnetization)")
     state.start("figure3", [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")])
     cell = system.spec.atoms.cell.array
-    k_point = hexagonal_points(cell)["K"] if hexagonal_angle(cell) is not None else None  # the zone corner
-    k_index = None if k_point is None else int(np.argmin(np.linalg.norm(data.qpoints - k_point, axis=1)))
+    k_index = find_k_index(data.qpoints, cell) if hexagonal_angle(cell) is not None else None  # the zone corner
     files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, system.spec.labels,
                                           system.spec.atoms.positions, output / "fig3_magnetization_dispersion",
                                           k_index)

@@ -23,6 +23,7 @@ from phonomag.response.modes import ModeResponse  # noqa: E402
 from phonomag.response.observables import SPIN_MOMENT_PER_M  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 from phonomag.crystal.qpoints import HEXAGONAL_POINTS, qpoint_label  # noqa: E402
+from phonomag.crystal.special_points import hexagonal_points  # noqa: E402
 
 #: Spin moment per unit of the Pauli component M: |m| = 2 μ_B |M|.
 MU_B_PER_M = abs(SPIN_MOMENT_PER_M)
@@ -40,9 +41,11 @@ LINEAR_BELOW = 0.2
 ATOM_COLOURS = {"grey": "0.45", "orange": "#f2b134", "blue": "#5fa8d3", "green": "#9bc53d", "red": "#c3423f"}
 
 
-def find_k_index(qpoints: np.ndarray) -> int:
-    """Index of the q-point (reduced coordinates, (nq, 3)) closest to K = (1/3, 1/3, 0)."""
-    return int(np.argmin(np.linalg.norm(np.asarray(qpoints) - HEXAGONAL_POINTS["K"], axis=1)))
+def find_k_index(qpoints: np.ndarray, cell=None) -> int:
+    """Index of the q-point (reduced coordinates, (nq, 3)) closest to the zone corner K of the hexagonal
+    ``cell`` (rows: lattice vectors; its a₁, a₂ at 60° or 120°), by default K = (1/3, 1/3, 0) of the 120° setting."""
+    k_point = HEXAGONAL_POINTS["K"] if cell is None else hexagonal_points(cell)["K"]
+    return int(np.argmin(np.linalg.norm(np.asarray(qpoints) - k_point, axis=1)))
 
 
 def _check(data: ModeResponse, distances, ticks, tick_labels, site_labels, positions, k_index) -> None:
@@ -232,7 +235,8 @@ def plot_magnetization_dispersion(
 
     distances (nq,) cumulative path length (1/Å); ticks (1/Å) and tick_labels the
     high-symmetry points; site_labels (natoms,); positions (natoms, 3) Cartesian Å;
-    k_index: q index of panel (d), by default the q-point closest to K = (1/3, 1/3, 0).
+    k_index: q index of panel (d), by default the q-point closest to K = (1/3, 1/3, 0) of the 120° setting
+    (:func:`find_k_index` with the cell for another setting).
     Each branch (:func:`branch_order`: the n-th mode of one σ_h parity) has one colour in
     every panel, also in panel (d); solid lines are σ_h-even, dashed σ_h-odd. Panel (a) shades each branch with
     a half-width proportional to RMS |m| = √(RMS m_∥² + RMS m_z²). Magnetization is the
