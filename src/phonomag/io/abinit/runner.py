@@ -6,17 +6,21 @@ ends with ABINIT's completion line and whose input is unchanged is not repeated;
 an interrupted run is started again from scratch (ABINIT datasets are minutes).
 A lock file ``<name>.lock`` keeps two drivers (e.g. the workers of a killed driver and of
 its restart) from running the same input at once: the second waits and then reuses the run.
+The ABINIT process holds the lock too (it inherits the locked descriptor): when its driver is killed
+(SIGKILL, or SIGTERM), ABINIT goes on until it ends or its next line to the driver's closed pipe stops
+it, and a new driver waits for that before it reuses or redoes the run — never two at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock
 from tqdm import tqdm
 
 from phonomag.io.abinit.launcher import RUN_AS_ROOT, launch_command
@@ -58,12 +62,28 @@ def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: in
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    with FileLock(workdir / f"{name}.lock"):
-        return _run_locked(text, workdir, name, nproc, datasets, progress, launcher)
+    with _inherited_lock(workdir / f"{name}.lock") as lock_fd:
+        return _run_locked(text, workdir, name, nproc, datasets, progress, launcher, lock_fd)
+
+
+@contextmanager
+def _inherited_lock(path: Path):
+    """An exclusive lock on ``path`` (waits for it), as an open descriptor the ABINIT process inherits.
+
+    A flock lock belongs to the open file, shared by every process holding a descriptor of it: so it is
+    released when the driver and the ABINIT process it started have both ended (filelock's FileLock
+    keeps its descriptor from child processes, hence this).
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _run_locked(text: str, workdir: Path, name: str, nproc: int, datasets: int, progress: bool,
-                launcher: str) -> Path:
+                launcher: str, lock_fd: int) -> Path:
     if is_complete(workdir, name, text):
         return workdir
     for stale in workdir.glob(f"{name}.abo*"):  # ABINIT renames rather than overwrites
@@ -74,7 +94,7 @@ def _run_locked(text: str, workdir: Path, name: str, nproc: int, datasets: int, 
     with open(workdir / f"{name}.log", "w") as log, tqdm(total=datasets, desc=f"abinit {name}",
                                                         unit="dataset", disable=not progress) as bar:
         process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, env=env)
+                                   text=True, env=env, pass_fds=(lock_fd,))
         for line in process.stdout:
             log.write(line)
             match = _DATASET.match(line)
