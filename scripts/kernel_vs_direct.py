@@ -8,8 +8,8 @@ Printed per q and mode: direct → kernel for each component, and the largest |�
 and component ("—" where the component vanishes by symmetry: below 1e-8 of its largest value).
 
 ``points Q …``: the kernel at the q given (labels such as K K' M, or reduced coordinates) with the
-phonons of the kernel data's own DFPT runs (the DDB files beside the reduced files: SOC, the
-response's settings, force constants of the whole q grid), the modes a direct ABINIT-engine run at
+phonons of the kernel data's own DFPT runs (``[kernel] phonons = "kernel"``: the DDB files beside the
+reduced files, SOC, the response's settings, force constants of the whole q grid), the modes a direct ABINIT-engine run at
 those settings uses; to put beside such runs (docs/abinit.md).
 
     python scripts/kernel_vs_direct.py results DIRECT [--data FOLDER]
@@ -23,12 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from phonomag.cli.systems import BUILTIN_KERNEL_DATA
+from phonomag.cli.systems import BUILTIN_KERNEL_DATA, kernel_phonons
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.engines.base import EngineCapabilityError, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine
-from phonomag.phonons.model import build_phonon_model
 from phonomag.response.modes import ModeResponse, read_results
 
 PARTS = {"n0": lambda d: d.rms[..., 0], "M_par": lambda d: d.in_plane, "M_z": lambda d: d.out_of_plane}
@@ -67,9 +66,7 @@ def against_results(args, spec, kernel: KernelEngine) -> None:
 
 
 def at_points(args, spec, kernel: KernelEngine) -> None:
-    ddb = sorted(p.name for p in Path(args.data).glob("q_*_DDB"))
-    n1, n2 = kernel.kernel.qgrid
-    phonons = build_phonon_model(spec.atoms, {"source": "abinit-ddb", "ddb": ddb, "qgrid": [n1, n2, 1]}, args.data)
+    phonons = kernel_phonons(spec, args.data, kernel.kernel.qgrid)
     qpoints = np.array([parse_qpoint(text, cell=spec.atoms.cell.array) for text in args.q])
     data = compute_mode_response(kernel, phonons.modes(qpoints), progress=False)
     print_modes(f"kernel: {kernel.source}\nphonons: {phonons.description}\nzero-point RMS (electrons per cell)",

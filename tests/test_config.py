@@ -108,6 +108,8 @@ def test_abinit_q_off_the_k_grid_is_accepted(tmp_path):
      "used by another map"),
     ("[abinit]\necut = nan", "abinit.ecut"),
     ("[abinit]\nvacuum = inf", "abinit.vacuum"),
+    ("[kernel]\nphonons = \"soc\"", "kernel.phonons"),
+    ("[run]\nengine = \"model\"\n[kernel]\nphonons = \"kernel\"", "needs the kernel engine"),
 ])
 def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
     path = write(tmp_path, text)

@@ -166,3 +166,21 @@ def test_sqw_takes_the_kernel_where_it_can(tmp_path, monkeypatch):
     assert "engine tight-binding" in lines[0] and "out-of-plane" in lines[1]
     with pytest.raises(Exception, match="in-plane G only"):
         sqw_overview("WSe2", tmp_path / "c", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1), engine_choice="kernel")
+
+
+def test_the_kernels_own_phonons_need_its_ddb_files(tmp_path, capsys):
+    """[kernel] phonons = "kernel" reads the DDB files beside the reduced files (none in synthetic data:
+    one line, nothing written); with an engine that is not the kernel (chosen, or what "auto" took
+    for the full response) it is a configuration error."""
+    (tmp_path / "data").mkdir()
+    write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3)
+    (tmp_path / "run.toml").write_text(CONFIG.replace('data = "data"', 'data = "data"\nphonons = "kernel"'))
+    (tmp_path / "full.toml").write_text('[response]\nkind = "full"\n[kernel]\ndata = "data"\nphonons = "kernel"')
+    for name, options, needle in (("run", [], "no DDB files q_*_DDB"), ("run", ["--engine", "model"], "needs the kernel engine"),
+                                  ("full", [], "not the full response)): kernel.phonons")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", "-c", str(tmp_path / f"{name}.toml"), "-o", str(tmp_path / "out"), *options])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.startswith("phonomag: error:") and needle in err, err
+        assert len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "out" / "results.nc").exists()

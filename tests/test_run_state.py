@@ -253,9 +253,11 @@ def test_interrupt_while_writing_a_movie_gives_no_traceback(tmp_path):
     config = write_config(tmp_path, (QUICK.format(material="WSe2") + MAP.format(name="M").replace(
         "points_per_cell = 6", "points_per_cell = 24\nframes = 400")).replace("movies = false", "movies = true"))
     env = {**os.environ, "PYTHONPATH": str(SRC)}
+    # SIGINT at its default for phonomag, as in a terminal, even where pytest itself ignores it (started
+    # in the background by a non-interactive shell), which the child would inherit
     process = subprocess.Popen([sys.executable, "-m", "phonomag.cli", "run", "-c", str(config), "-o", str(out)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not list((out / "maps").glob(f"{TEMP_PREFIX}*.gif")) and time.time() < deadline:
         time.sleep(0.02)

@@ -74,6 +74,9 @@ def paper_maps(label: str) -> list[MapSpec]:
 
 #: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
 ENGINES = ("auto", "model", "abinit", "kernel")
+#: Phonons of a kernel run: the material's ``[phonons]``, or the kernel data's own DFPT dynamical
+#: matrices (its q_*_DDB files, the same ground state and settings as its responses).
+KERNEL_PHONONS = ("material", "kernel")
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class RunConfig:
     engine: str = "auto"
     abinit: AbinitRunSpec = AbinitRunSpec()
     kernel_data: str | None = None
+    kernel_phonons: str = "material"
     cluster: ClusterSpec = ClusterSpec()
     source: str = "built-in default"
 
@@ -154,7 +158,7 @@ _SECTIONS = {
     "outputs": {"figures", "movies", "field_files", "summary_q"},
     "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
                "keep_wavefunctions", "structure", "launcher"},
-    "kernel": {"data"},
+    "kernel": {"data", "phonons"},
     "cluster": {"executor", "partition", "nodes", "cores_per_node", "cores_per_task", "walltime", "launcher",
                 "worker_init", "scheduler_options", "address", "retries", "parsl_config"},
 }
@@ -255,6 +259,7 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         engine=engine,
         abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
         kernel_data=_kernel_data(raw.get("kernel", {}), source, base_dir),
+        kernel_phonons=_kernel_phonons(raw.get("kernel", {}), engine, source),
         cluster=parse_cluster(raw.get("cluster", {}), source, base_dir),
         source=source,
     )
@@ -272,6 +277,22 @@ def _kernel_data(table: dict, source: str, base_dir: Path) -> str | None:
         raise _fail(source, "kernel.data", f"{path} is not a folder with reduced DFPT files q_*.nc "
                     "(scripts/wse2_response_kernel.py writes them)")
     return str(path)
+
+
+def _kernel_phonons(table: dict, engine: str, source: str) -> str:
+    """``[kernel] phonons`` (one of KERNEL_PHONONS), checked against the engine."""
+    phonons = table.get("phonons", "material")
+    if phonons not in KERNEL_PHONONS:
+        raise _fail(source, "kernel.phonons", f"must be one of {', '.join(KERNEL_PHONONS)}, got {phonons!r}")
+    check_kernel_phonons(phonons, engine, source)
+    return phonons
+
+
+def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
+    """An error unless the kernel's own phonons (``phonons = "kernel"``) go with an engine that may be the kernel."""
+    if phonons == "kernel" and engine not in ("auto", "kernel"):
+        raise _fail(source, "kernel.phonons", f"= 'kernel' (the kernel's own phonons) needs the kernel engine ('kernel', or "
+                    f"'auto' when it takes the kernel); the engine is {engine!r}")
 
 
 def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,

@@ -113,7 +113,8 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 @click.option("--plane-omega", type=float, default=None,
               help="Also map S on the Q plane h b1 + k b2 (−1 ≤ h, k ≤ 1) at this energy transfer (meV).")
 @click.option("--engine", "engine_choice", type=click.Choice(["auto", "model", "kernel"]), default="auto",
-              show_default=True, help="auto: the shipped first-principles kernel when complete, else the model.")
+              show_default=True,
+              help="auto: the shipped first-principles kernel where it applies (in-plane G), else the model.")
 def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
                 width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str) -> None:
     """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""

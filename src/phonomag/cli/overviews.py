@@ -59,17 +59,18 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
 
 
 def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
-                    export: bool = True) -> tuple[list[str], list[Path]]:
+                    export: bool = True, phonons=None) -> tuple[list[str], list[Path]]:
     """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K: (summary lines, files).
 
-    With ``export`` the force constants used are also written to ``phonopy_params.yaml``.
+    ``phonons``: the phonon model to draw (default: the material's ``[phonons]``). With ``export`` the
+    force constants used are also written to ``phonopy_params.yaml``.
     """
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.outputs.plotting.phonons import plot_dispersion
     from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 
     spec = load_material(material)
-    phonons = load_phonons(spec)
+    phonons = phonons or load_phonons(spec)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
     modes = phonons.modes(qpoints)
     files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",

@@ -26,11 +26,11 @@ import click
 import numpy as np
 
 from phonomag import __version__
-from phonomag.cli.config import RunConfig, load_run_config
+from phonomag.cli.config import RunConfig, check_kernel_phonons, load_run_config
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
-from phonomag.cli.systems import BUILTIN_KERNEL_DATA, auto_kernel, load_phonons, load_system
+from phonomag.cli.systems import BUILTIN_KERNEL_DATA, auto_kernel, kernel_phonons, load_phonons, load_system
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
@@ -121,7 +121,9 @@ def build_system(config: RunConfig, output: Path, spec: MaterialSpec, kernel=Non
 
         engine = kernel or KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
         engine.check_structure(spec.atoms)
-        return System(spec, engine, load_phonons(spec), None, digest(*inputs),
+        phonons = (kernel_phonons(spec, kernel_data_folder(config), engine.kernel.qgrid)
+                   if config.kernel_phonons == "kernel" else load_phonons(spec))
+        return System(spec, engine, phonons, None, digest(*inputs, config.kernel_phonons),
                       TightBindingEngine.from_material(spec, config.kgrid))
     spec, engine, phonons = load_system(config.material, config.kgrid)
     return System(spec, engine, phonons, None, digest(*inputs))
@@ -147,6 +149,7 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
     """
     config = load_run_config(config_path)
     if engine_name is not None:
+        check_kernel_phonons(config.kernel_phonons, engine_name, f"{config.source} with --engine {engine_name}")
         config = dataclasses.replace(config, engine=engine_name)
     return run_main_config(config, output, force)
 
@@ -163,6 +166,7 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         announce("checking the configuration and the model")
         spec = load_material(config.material)
         config, choice, kernel = resolve_engine(config, spec)
+        check_kernel_phonons(config.kernel_phonons, config.engine, f"{config.source} ({choice})")
         system = build_system(config, output, spec, kernel)
         check_resources(config, system.engine, system.model, force)
         plans = _plan_maps(config, system)
@@ -196,7 +200,9 @@ def _overview(config: RunConfig, system: System, output: Path, state: RunState) 
     state.start("overview", [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons")
                              for ext in ("png", "pdf")])
     lines, files = electronic_overview(config.material, output)
-    phonon_lines, phonon_files = phonon_overview(config.material, output, export=False)
+    phonon_lines, phonon_files = phonon_overview(
+        config.material, output, export=False,  # the ABINIT engine's phonons exist at its q only
+        phonons=None if config.engine == "abinit" else system.phonons)
     state.finish("overview", stage_digest, files + phonon_files)
     return lines + phonon_lines
 

@@ -8,7 +8,7 @@ from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.engines.base import EngineCapabilityError
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.phonons.model import PhononModel
+from phonomag.phonons.model import PhononModel, build_phonon_model
 
 
 def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
@@ -20,6 +20,17 @@ def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
 def load_phonons(spec: MaterialSpec) -> PhononModel:
     """Phonon model of a material from its ``[phonons]`` table."""
     return PhononModel.from_material(spec)
+
+
+def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int]) -> PhononModel:
+    """The phonons of a kernel's own DFPT runs (``[kernel] phonons = "kernel"``): the dynamical matrices of
+    the DDB files ``q_*_DDB`` written beside its reduced files (same ground state, SOC and settings as the
+    responses), at its irreducible q of the ``qgrid`` grid, as a material's ``abinit-ddb`` phonons."""
+    ddb = sorted(path.name for path in Path(folder).glob("q_*_DDB"))
+    if not ddb:
+        raise EngineCapabilityError(f"{folder} has no DDB files q_*_DDB beside its reduced files: [kernel] phonons "
+                                    "= 'kernel' needs them (use 'material' for the material's phonons)")
+    return build_phonon_model(spec.atoms, {"source": "abinit-ddb", "ddb": ddb, "qgrid": [*qgrid, 1]}, Path(folder))
 
 
 def load_system(material: str | Path, kgrid: tuple[int, int, int]) -> tuple[MaterialSpec, TightBindingEngine, PhononModel]:
