@@ -69,3 +69,24 @@ def test_gamma_obeys_the_acoustic_sum_rule(spec, model):
     ours = model.modes(q[None]).frequencies[0]
     assert np.abs(ours[:3]).max() < 0.01 < np.abs(reference[:3]).min()
     assert np.abs(ours[3:] ** 2 - reference[3:] ** 2).max() < 2 * drift
+
+
+def test_sqw_with_the_kernels_phonons(spec, model, tmp_path, capsys):
+    """phonomag sqw --phonons kernel: the modes of S(Q, ω) are the kernel's phonons (its sqw.nc says so);
+    with the model engine the choice is one error line."""
+    import xarray as xr
+
+    from phonomag.cli.main import main
+    from phonomag.cli.sqw import sqw_overview
+
+    lines = sqw_overview("WSe2", tmp_path / "a", npoints=7, phonon_choice="kernel")
+    assert f"phonons         {model.description}" in lines
+    with xr.open_dataset(tmp_path / "a" / "sqw.nc") as data:
+        assert data.attrs["engine"] == "dfpt-kernel" and data.attrs["phonon_source"] == model.description
+        expected = model.modes(data["q_reduced"].values).frequencies
+        assert np.abs(data["frequency"].values - expected).max() < 1e-9
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sqw", "--engine", "model", "--phonons", "kernel", "-o", str(tmp_path / "b"), "--npoints", "3"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("phonomag: error: --phonons kernel needs the kernel engine")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "b" / "sqw.nc").exists()

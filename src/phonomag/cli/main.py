@@ -115,8 +115,11 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 @click.option("--engine", "engine_choice", type=click.Choice(["auto", "model", "kernel"]), default="auto",
               show_default=True,
               help="auto: the shipped first-principles kernel where it applies (in-plane G), else the model.")
+@click.option("--phonons", "phonon_choice", type=click.Choice(["material", "kernel"]), default="material",
+              show_default=True, help="the material's phonons, or the shipped kernel's own DFPT phonons.")
 def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
-                width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str) -> None:
+                width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str,
+                phonon_choice: str) -> None:
     """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
     from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.cli.sqw import sqw_overview
@@ -136,7 +139,7 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
     lines = sqw_overview(material, output, npoints=npoints, g_shift=tuple(int(x) for x in np.round(g)),
                          kgrid=(kgrid, kgrid, 1), temperature=temperature, width=width, resolution=resolution,
                          shape=shape, plane=None if plane_omega is None else QPlane(plane_omega),
-                         engine_choice=engine_choice)
+                         engine_choice=engine_choice, phonon_choice=phonon_choice)
     for line in lines:
         click.echo(line)
 

@@ -31,7 +31,7 @@ from phonomag.response.structure_factor import (
     sectors,
 )
 from phonomag.cli.overviews import DEFAULT_PATH
-from phonomag.cli.systems import SHIPPED_KERNELS, auto_kernel, load_system
+from phonomag.cli.systems import SHIPPED_KERNELS, auto_kernel, kernel_phonons, load_system
 from phonomag.engines.base import EngineCapabilityError, compute_scattering_amplitudes
 
 #: S is (electrons per unit cell)² per meV; the count is dimensionless, so the units string is meV^-1.
@@ -126,6 +126,7 @@ def sqw_overview(
     plane: QPlane | None = None,
     shape: str = "gaussian",
     engine_choice: str = "auto",
+    phonon_choice: str = "material",
 ) -> list[str]:
     """S^{αβ}(Q, ω) along Q = q + G_shift (q on the path through ``path_labels``), and optionally on a plane.
 
@@ -133,7 +134,9 @@ def sqw_overview(
     |ħω| of the grid; default 1.1 × the highest phonon + 3 FWHM) in meV; g_shift in reduced
     coordinates (integers); shape "gaussian" or "lorentzian"; engine_choice "auto" (the shipped
     first-principles kernel when it is complete, :func:`~phonomag.cli.systems.auto_kernel`), "model"
-    (tight binding on ``kgrid``) or "kernel".
+    (tight binding on ``kgrid``) or "kernel"; phonon_choice "material" (the material's ``[phonons]``) or
+    "kernel" (the shipped kernel's own DFPT phonons, :func:`~phonomag.cli.systems.kernel_phonons`; needs
+    the kernel engine).
     """
     from phonomag.outputs.plotting.sqw import plot_sqw_cuts, plot_sqw_maps, plot_sqw_plane
 
@@ -143,6 +146,11 @@ def sqw_overview(
     if not np.allclose(g_shift, np.round(g_shift)):
         raise ValueError(f"g_shift must be a reciprocal lattice vector (integers), got {g_shift.tolist()}")
     engine, choice = _response_engine(spec, engine, engine_choice, g_shift)
+    if phonon_choice == "kernel":
+        if engine.name != "dfpt-kernel":
+            raise EngineCapabilityError(f"--phonons kernel needs the kernel engine; the engine is {engine.name}"
+                                        + (f" ({choice})" if choice else ""))
+        phonons = kernel_phonons(spec, SHIPPED_KERNELS[spec.name], engine.kernel.qgrid)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
     data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)
     omega = _omega_grid(data.frequencies, width, resolution, omega_max)
@@ -187,7 +195,8 @@ def sqw_overview(
              "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(engine.kgrid),
              "temperature_K": float(temperature), "line_shape": shape, "width_fwhm_meV": float(width),
              "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point",
-             "engine": engine.name, "provenance": json.dumps(engine.provenance(), ensure_ascii=False)}
+             "engine": engine.name, "provenance": json.dumps(engine.provenance(), ensure_ascii=False),
+             "phonon_source": phonons.description}
     lines = []
     if plane is not None:
         plane_data = compute_scattering_amplitudes(engine, phonons, plane.points())
@@ -220,6 +229,7 @@ def sqw_overview(
         f"material        {spec.name}; path {'–'.join(tick_labels)} + G = {shift_text}, {len(distances)} Q, "
         f"engine {engine.name}, k grid {'×'.join(map(str, engine.kgrid))}",
         *([f"                {choice}"] if choice else []),
+        f"phonons         {phonons.description}",
         f"lines           {shape}, FWHM {width:g} meV, resolution {resolution:g} meV; T = {temperature:g} K; "
         f"ħω grid ±{omega[-1]:g} meV, {len(omega)} points",
         f"units           S in {S_UNITS_TEXT}; amplitudes in electrons per cell (zero-point)",
