@@ -11,8 +11,8 @@ kernel_interpolation_error.py).
 
 ``points Q …``: the kernel at the q given (labels such as K K' M, or reduced coordinates) with the
 phonons of the kernel data's own DFPT runs (``[kernel] phonons = "kernel"``: the DDB files beside the
-reduced files, SOC, the response's settings, force constants of the whole q grid), the modes a direct ABINIT-engine run at
-those settings uses; to put beside such runs (docs/abinit.md).
+reduced files, SOC, the response's settings, force constants of the whole q grid), the modes a direct
+ABINIT-engine run at those settings uses; to put beside such runs (docs/abinit.md).
 
     python scripts/kernel_vs_direct.py results DIRECT [--data FOLDER]
     python scripts/kernel_vs_direct.py points K "K'" M [--data FOLDER]

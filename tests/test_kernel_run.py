@@ -176,7 +176,8 @@ def test_the_kernels_own_phonons_need_its_ddb_files(tmp_path, capsys):
     write_reduced_files(tmp_path / "data", IRREDUCIBLE_3X3)
     (tmp_path / "run.toml").write_text(CONFIG.replace('data = "data"', 'data = "data"\nphonons = "kernel"'))
     (tmp_path / "full.toml").write_text('[response]\nkind = "full"\n[kernel]\ndata = "data"\nphonons = "kernel"')
-    for name, options, needle in (("run", [], "no DDB files q_*_DDB"), ("run", ["--engine", "model"], "needs the kernel engine"),
+    for name, options, needle in (("run", [], "no DDB files q_*_DDB"),
+                                  ("run", ["--engine", "model"], "needs the kernel engine"),
                                   ("full", [], "not the full response)): kernel.phonons")):
         with pytest.raises(SystemExit) as exit_info:
             main(["run", "-c", str(tmp_path / f"{name}.toml"), "-o", str(tmp_path / "out"), *options])

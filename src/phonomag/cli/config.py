@@ -291,8 +291,8 @@ def _kernel_phonons(table: dict, engine: str, source: str) -> str:
 def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
     """An error unless the kernel's own phonons (``phonons = "kernel"``) go with an engine that may be the kernel."""
     if phonons == "kernel" and engine not in ("auto", "kernel"):
-        raise _fail(source, "kernel.phonons", f"= 'kernel' (the kernel's own phonons) needs the kernel engine ('kernel', or "
-                    f"'auto' when it takes the kernel); the engine is {engine!r}")
+        raise _fail(source, "kernel.phonons", "= 'kernel' (the kernel's own phonons) needs the kernel engine "
+                    f"('kernel', or 'auto' when it takes the kernel); the engine is {engine!r}")
 
 
 def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,

@@ -166,7 +166,7 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         announce("checking the configuration and the model")
         spec = load_material(config.material)
         config, choice, kernel = resolve_engine(config, spec)
-        check_kernel_phonons(config.kernel_phonons, config.engine, f"{config.source} ({choice})")
+        check_kernel_phonons(config.kernel_phonons, config.engine, config.source + (f" ({choice})" if choice else ""))
         system = build_system(config, output, spec, kernel)
         check_resources(config, system.engine, system.model, force)
         plans = _plan_maps(config, system)
