@@ -281,3 +281,34 @@ def test_a_cutoff_that_covers_the_tables_changes_nothing(tmp_path):
     assert [h.cutoff for h in load_material(path).hoppings if h.pair == ("W", "W")] == [3.5]
     k = np.array([[0.1, 0.2, 0.0], [1 / 3, 1 / 3, 0.0]])
     assert np.array_equal(plain.hamiltonian(k), explicit.hamiltonian(k))
+
+
+def test_an_interrupt_that_a_library_turned_into_another_error_still_aborts(monkeypatch, capsys):
+    """Ctrl-C inside C code that calls Python (matplotlib's renderer) can surface as the library's own error
+    (ValueError: Invalid affine transformation matrix): still "phonomag: aborted", status 130. Without
+    an interrupt the same error is not hidden."""
+    import signal
+
+    import click
+
+    from phonomag.cli import main as main_module
+
+    def interrupted_draw(interrupt: bool):
+        @click.command()
+        def command():
+            try:
+                if interrupt:
+                    signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
+            raise ValueError("Invalid affine transformation matrix")
+        return command
+
+    monkeypatch.setattr(main_module, "cli", interrupted_draw(True))
+    with pytest.raises(SystemExit) as exit_info:
+        main_module.main([])
+    assert exit_info.value.code == 130 and capsys.readouterr().err == "phonomag: aborted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    monkeypatch.setattr(main_module, "cli", interrupted_draw(False))
+    with pytest.raises(ValueError, match="affine"):
+        main_module.main([])

@@ -6,7 +6,10 @@ prints its one-line message and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -242,8 +245,46 @@ def dfpt_kernel_command(config_path: Path | None, output: Path) -> None:
     click.echo(f"{len(files)} reduced q-point files in {job.output}")
 
 
+@contextmanager
+def _interrupt_recorded():
+    """Record Ctrl-C (SIGINT) while a command runs; yields a function saying whether it came.
+
+    Libraries that call Python from C may replace the KeyboardInterrupt raised there by an error of
+    their own (matplotlib's renderer: "ValueError: Invalid affine transformation matrix"); with the
+    record, :func:`main` still reports such an error as the interrupt. Only where SIGINT has Python's
+    default handler, in the main thread (elsewhere nothing changes).
+    """
+    seen = []
+
+    def on_interrupt(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGINT)
+    install = previous is signal.default_int_handler and threading.current_thread() is threading.main_thread()
+    if install:
+        signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield lambda: bool(seen)
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turn phonomag errors into one message and exit code 2."""
+    """Entry point: run the CLI, turn phonomag errors into one message and exit code 2, an interrupt
+    (Ctrl-C, whatever error a library made of it) into "phonomag: aborted" and exit code 130."""
+    with _interrupt_recorded() as interrupted:
+        try:
+            _run(argv)
+        except Exception:
+            if not interrupted():
+                raise
+            click.echo("phonomag: aborted", err=True)
+            sys.exit(130)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="phonomag", standalone_mode=False)
     except PhonomagError as exc:
