@@ -304,11 +304,16 @@ def test_an_interrupt_that_a_library_turned_into_another_error_still_aborts(monk
             raise ValueError("Invalid affine transformation matrix")
         return command
 
-    monkeypatch.setattr(main_module, "cli", interrupted_draw(True))
-    with pytest.raises(SystemExit) as exit_info:
-        main_module.main([])
-    assert exit_info.value.code == 130 and capsys.readouterr().err == "phonomag: aborted\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    monkeypatch.setattr(main_module, "cli", interrupted_draw(False))
-    with pytest.raises(ValueError, match="affine"):
-        main_module.main([])
+    # SIGINT with Python's default handler, as in a terminal, even where pytest runs with it ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        monkeypatch.setattr(main_module, "cli", interrupted_draw(True))
+        with pytest.raises(SystemExit) as exit_info:
+            main_module.main([])
+        assert exit_info.value.code == 130 and capsys.readouterr().err == "phonomag: aborted\n"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+        monkeypatch.setattr(main_module, "cli", interrupted_draw(False))
+        with pytest.raises(ValueError, match="affine"):
+            main_module.main([])
+    finally:
+        signal.signal(signal.SIGINT, previous)
