@@ -149,7 +149,6 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
     """
     config = load_run_config(config_path)
     if engine_name is not None:
-        check_kernel_phonons(config.kernel_phonons, engine_name, f"{config.source} with --engine {engine_name}")
         config = dataclasses.replace(config, engine=engine_name)
     return run_main_config(config, output, force)
 
