@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from ase import Atoms
 import pytest
 
 from phonomag.response.comparison import pair_modes
-from phonomag.io.abinit.inputs import (AbinitInputError, AbinitSettings, phonon_input, response_ground_state_input,
+from phonomag.io.abinit.inputs import (HGH_DIR, AbinitInputError, AbinitSettings, default_pseudopotential,
+                                      phonon_input, pseudopotential_names, response_ground_state_input,
                                    response_perturbation_input, split_perturbations)
 from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.crystal.materials import load_material
@@ -81,7 +85,7 @@ def test_perturbations_are_split_without_gaps_or_overlaps():
 @pytest.mark.parametrize("kwargs, q, message", [
     ({"spin_orbit": True}, [0.25, 0, 0], "not on the k grid"),
     ({"spin_orbit": False}, [1 / 3, 1 / 3, 0], "needs spin_orbit"),
-    ({"spin_orbit": True, "pseudos": {"W": "74w.14.hgh"}}, [0, 0, 0], "no pseudopotential for Se"),
+    ({"spin_orbit": True, "pseudo_dir": Path("/nonexistent")}, [0, 0, 0], "no pseudopotential for W, Se"),
 ])
 def test_bad_response_inputs_are_named(atoms, kwargs, q, message, tmp_path):
     with pytest.raises(AbinitInputError, match=message):
@@ -150,3 +154,28 @@ def test_off_grid_q_reads_the_k_plus_q_states(atoms, tmp_path):
     assert f'getwfq_filepath "{tmp_path / "q"}"' in dfpt and "qpt 0.250000000000000 0.100000000000000" in dfpt
     on_grid = response_perturbation_input(atoms, settings, [1 / 3, 1 / 3, 0], [(1, (1, 1, 1))], tmp_path / "w")
     assert "getwfq" not in on_grid  # the production inputs on the grid are unchanged
+
+
+def test_default_pseudopotentials_follow_one_rule(tmp_path):
+    """Semicore valence for the d block, the smallest valence otherwise; overrides win; the set's actual files."""
+    for name in ("74w.14.hgh", "74w.6.hgh", "34se.6.hgh", "31ga.13.hgh", "31ga.3.hgh", "78pt.10.hgh", "78pt.18.hgh",
+                 "78pt.18.khgh"):
+        (tmp_path / name).write_text("x\n0 0 0\n", encoding="utf-8")
+    assert [default_pseudopotential(s, tmp_path) for s in ("W", "Se", "Ga", "Pt", "As")] == [
+        "74w.14.hgh", "34se.6.hgh", "31ga.3.hgh", "78pt.18.hgh", None]
+    settings = AbinitSettings(pseudo_dir=tmp_path, pseudos={"W": "74w.6.hgh"})
+    assert pseudopotential_names(Atoms("WSe2"), settings) == {"W": "74w.6.hgh", "Se": "34se.6.hgh"}
+    with pytest.raises(AbinitInputError, match="no pseudopotential for As in"):
+        pseudopotential_names(Atoms("GaAs"), settings)
+
+
+@pytest.mark.skipif(not HGH_DIR.is_dir(), reason="Debian's abinit-data is not installed (scripts/install_abinit.sh)")
+def test_every_element_of_the_shipped_set_has_a_default():
+    """The HGH set of abinit-data: the old hand-written defaults of WSe2 and MoS2 come out of the rule."""
+    from ase.data import chemical_symbols
+
+    names = {s: default_pseudopotential(s) for s in ("W", "Se", "Mo", "S", "Ga", "As", "Pt", "Sb", "Te", "Pb")}
+    assert (names["W"], names["Se"], names["Mo"], names["S"]) == ("74w.14.hgh", "34se.6.hgh", "42mo.14.hgh",
+                                                                    "16s.6.hgh")
+    assert all((HGH_DIR / name).is_file() for name in names.values())
+    assert sum(default_pseudopotential(s) is not None for s in chemical_symbols[1:87]) >= 80

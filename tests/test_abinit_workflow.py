@@ -76,3 +76,18 @@ def test_run_engine_abinit_rejects_a_small_vacuum_before_running(tmp_path, capsy
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert "abinit.vacuum = 6.0 Å" in err, err
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("command", [["run", "--engine", "abinit"], ["dfpt-kernel"]])
+def test_a_missing_pseudopotential_is_named_before_anything_runs(tmp_path, capsys, command):
+    """No HGH file for the species in pseudo_dir: one line naming them, before the ground state (no work folder)."""
+    empty = tmp_path / "no-pseudos"
+    empty.mkdir()
+    config = tmp_path / "run.toml"
+    config.write_text(f'[abinit]\npseudo_dir = "{empty}"\nworkdir = "w"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "-c", str(config), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert "no pseudopotential for W, Se" in err, err
+    assert not (tmp_path / "w").exists() and not (tmp_path / "out" / "abinit-work").exists()

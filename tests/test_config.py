@@ -62,7 +62,7 @@ workdir = "runs"
     assert spec.qpoints == ("K", "M", "1/6,1/6,0")
     assert spec.workdir == str(tmp_path / "runs")
     settings = spec.settings()
-    assert settings.spin_orbit and settings.pseudos["W"] == "74w.6.hgh" and settings.pseudos["Se"] == "34se.6.hgh"
+    assert settings.spin_orbit and settings.pseudos == {"W": "74w.6.hgh"}
     assert load_run_config(None).engine == "auto"
 
 

@@ -10,6 +10,7 @@ from phonomag.crystal.materials import MIN_LAYER_VACUUM, MaterialSpec
 from phonomag.crystal.structure_file import read_layer
 from phonomag.engines.abinit.engine import AbinitEngine
 from phonomag.errors import PhonomagError
+from phonomag.io.abinit.inputs import pseudopotential_files
 
 #: Vacuum (Å) that must remain between periodic images of the slab along z.
 MIN_VACUUM_GAP = MIN_LAYER_VACUUM
@@ -50,11 +51,13 @@ def abinit_structure(spec: MaterialSpec, vacuum_cell: float, structure: str | No
 def abinit_engine(spec: MaterialSpec, abinit, output: Path, progress: bool = True) -> AbinitEngine:
     """:class:`AbinitEngine` for the material of ``spec`` with the ``[abinit]`` settings (AbinitRunSpec).
 
+    Every pseudopotential is found before anything runs (:func:`~phonomag.io.abinit.inputs.pseudopotential_files`).
     The layer is the material's or ``abinit.structure`` (:func:`abinit_structure`), with the cell
     length along z ``abinit.vacuum``; the runs live in ``abinit.workdir`` (default
     ``output/abinit-work``) and are reused when their inputs are unchanged.
     """
     atoms = abinit_structure(spec, abinit.vacuum, abinit.structure)
+    pseudopotential_files(atoms, abinit.settings())
     workdir = Path(abinit.workdir) if abinit.workdir else Path(output) / "abinit-work"
     return AbinitEngine(atoms, spec.labels, abinit.settings(), workdir, nproc=abinit.nproc, progress=progress,
                         keep_wavefunctions=abinit.keep_wavefunctions, launcher=abinit.launcher)
@@ -71,6 +74,7 @@ def kernel_job(spec: MaterialSpec, abinit, cluster, output: Path):
 
     atoms = abinit_structure(spec, abinit.vacuum, abinit.structure)
     settings = abinit.settings()
+    pseudopotential_files(atoms, settings)
     workdir = Path(abinit.workdir) if abinit.workdir else Path(output) / "abinit-work"
     return KernelJob(atoms, settings, tuple(irreducible_steps(atoms, settings.kgrid)), Path(output).resolve(),
                      workdir.resolve(), nproc=cluster.cores_per_task or abinit.nproc,

@@ -20,7 +20,7 @@ from scipy.signal import resample
 
 from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.engines.abinit.density_response import one_sided_responses
-from phonomag.io.abinit.inputs import (AbinitSettings, check_finite_q, on_kgrid, response_ground_state_input,
+from phonomag.io.abinit.inputs import (AbinitSettings, check_finite_q, on_kgrid, pseudopotential_names, response_ground_state_input,
                                        response_perturbation_input, response_wfq_input, split_perturbations)
 from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
@@ -237,7 +237,7 @@ class AbinitEngine(StaticCellEngine):
         checks = ", ".join(f"{list(np.round(q, 6))}: {runs.charge_check:.1e}" for q, (runs, _) in self._runs.items())
         return {"engine": f"ABINIT DFPT with spin-orbit coupling + eq. 1: ecut {s.ecut:g} Ha, k grid {list(s.kgrid)}, "
                           f"cell length along z {self.atoms.cell[2, 2]:g} Angstrom, pseudopotentials "
-                          + ", ".join(sorted(set(s.pseudos[x] for x in self.atoms.get_chemical_symbols()))),
+                          + ", ".join(pseudopotential_names(self.atoms, s).values()),
                 "den1_check": checks, "workdir": str(self.workdir)}
 
     def check_qpoint(self, q_reduced) -> None:

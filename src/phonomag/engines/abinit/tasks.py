@@ -29,7 +29,7 @@ from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
 from phonomag.engines.abinit.parsl_tasks import ClusterSpec, Task, run_tasks
 from phonomag.engines.abinit.pattern_response import reduce_patterns
-from phonomag.io.abinit.inputs import AbinitSettings
+from phonomag.io.abinit.inputs import AbinitSettings, pseudopotential_names
 from phonomag.io.abinit.runner import abinit_version
 from phonomag.io.netcdf import write_dataset
 
@@ -89,7 +89,7 @@ def reduce_task(job: KernelJob, step, wfk: Path, folders: list[Path]) -> Path:
     data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, atom_planes(job.atoms), {
         "engine": f"ABINIT {abinit_version()} DFPT with SOC + eq. 1 (phonomag)",
         "ecut_hartree": settings.ecut, "kgrid": list(settings.kgrid), "qgrid": list(settings.kgrid),
-        "pseudopotentials": ", ".join(settings.pseudos[s] for s in dict.fromkeys(job.atoms.get_chemical_symbols())),
+        "pseudopotentials": ", ".join(pseudopotential_names(job.atoms, settings).values()),
         "tolvrs_ground_state": settings.tolvrs_gs, "tolvrs_dfpt": settings.tolvrs_dfpt,
         "charge_check": run.charge_check, "inputs_digest": run.digest, **job.attrs})
     target = job.target(step)

@@ -2,7 +2,8 @@
 
 Units in the files: lengths in Å (``angstrom`` tags), ecut in Hartree, as ABINIT
 reads them. Pseudopotentials default to the HGH set of Debian's ``abinit-data``
-(LDA, with SOC terms; C. Hartwigsen, S. Goedecker, J. Hutter, PRB 58, 3641 (1998)).
+(LDA, with SOC terms; C. Hartwigsen, S. Goedecker, J. Hutter, PRB 58, 3641 (1998)), one file per
+element chosen by :func:`default_pseudopotential`; ``pseudos`` overrides it per species.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from phonomag.errors import PhonomagError
 #: Where Debian's abinit-data puts the HGH pseudopotentials.
 HGH_DIR = Path("/usr/share/abinit/psp/PseudosHGH_pwteter")
 
+#: Atomic numbers of the d-block (groups 3-12): their HGH default keeps the semicore s and p shells.
+_D_BLOCK = set(range(21, 31)) | set(range(39, 49)) | set(range(57, 81))
+
 
 class AbinitInputError(PhonomagError):
     """Settings or structure that ABINIT inputs cannot be written for."""
@@ -29,8 +33,8 @@ class AbinitSettings:
     """Physical settings of an ABINIT calculation.
 
     ecut: plane-wave cutoff (Ha); kgrid: Γ-centred Monkhorst–Pack grid;
-    pseudos: species → file name in ``pseudo_dir`` (semicore HGH files by default
-    for W and Mo); nband: bands (default: half the valence electrons, insulator);
+    pseudos: species → file name in ``pseudo_dir``, overriding :func:`default_pseudopotential`
+    for that species; nband: bands (default: half the valence electrons, insulator);
     spin_orbit: spinors (nspinor 2) with the pseudopotentials' SOC terms;
     tolvrs_gs / tolvrs_dfpt: SCF stopping criteria on the potential residual.
     """
@@ -38,8 +42,7 @@ class AbinitSettings:
     ecut: float = 25.0
     kgrid: tuple[int, int, int] = (6, 6, 1)
     pseudo_dir: Path = HGH_DIR
-    pseudos: dict[str, str] = field(default_factory=lambda: {
-        "W": "74w.14.hgh", "Se": "34se.6.hgh", "Mo": "42mo.14.hgh", "S": "16s.6.hgh"})
+    pseudos: dict[str, str] = field(default_factory=dict)
     nband: int | None = None
     spin_orbit: bool = False
     tolvrs_gs: float = 1e-16
@@ -60,25 +63,58 @@ def _valence(pseudo: Path) -> float:
         raise AbinitInputError(f"cannot read the valence charge from pseudopotential {pseudo}: {exc}") from None
 
 
-def _pseudo_files(atoms: Atoms, settings: AbinitSettings) -> dict[str, Path]:
-    """species → pseudopotential file, in order of first appearance; clear errors if absent."""
+def default_pseudopotential(symbol: str, pseudo_dir: Path = HGH_DIR) -> str | None:
+    """File name of the HGH pseudopotential of element ``symbol`` in ``pseudo_dir`` (``<Z><symbol>.<zion>.hgh``),
+    or None if there is none.
+
+    Where the set has several valences for one element: d-block elements (groups 3-12) take the largest
+    (semicore s and p shells in the valence, e.g. 74w.14.hgh, 42mo.14.hgh), the others the smallest
+    (e.g. 34se.6.hgh, 31ga.3.hgh).
+    """
+    from ase.data import atomic_numbers
+
+    z = atomic_numbers.get(symbol)
+    if z is None:
+        return None
+    valences = []
+    for path in Path(pseudo_dir).glob(f"{z}{symbol.lower()}.*.hgh"):
+        parts = path.name.split(".")
+        if len(parts) == 3 and parts[1].isdigit():
+            valences.append((int(parts[1]), path.name))
+    if not valences:
+        return None
+    return (max if z in _D_BLOCK else min)(valences)[1]
+
+
+def pseudopotential_names(atoms: Atoms, settings: AbinitSettings) -> dict[str, str]:
+    """species → pseudopotential file name, in order of first appearance: ``settings.pseudos``, else the
+    :func:`default_pseudopotential` of ``settings.pseudo_dir``; one error naming every species without one."""
     species = list(dict.fromkeys(atoms.get_chemical_symbols()))
-    missing = [s for s in species if s not in settings.pseudos]
+    names = {s: settings.pseudos.get(s) or default_pseudopotential(s, settings.pseudo_dir) for s in species}
+    missing = [s for s, name in names.items() if name is None]
     if missing:
         raise AbinitInputError(
-            f"no pseudopotential for {', '.join(missing)}; give pseudos = {{species: file}} "
-            f"(known: {', '.join(sorted(settings.pseudos))})")
-    files = [settings.pseudo_dir / settings.pseudos[s] for s in species]
-    absent = [str(f) for f in files if not f.is_file()]
+            f"no pseudopotential for {', '.join(missing)} in {settings.pseudo_dir} (no <Z><element>.<valence>.hgh "
+            f"file there); give pseudos = {{{missing[0]} = \"file\"}} in [abinit], or pseudo_dir, "
+            "or install the HGH set with scripts/install_abinit.sh")
+    return names
+
+
+def pseudopotential_files(atoms: Atoms, settings: AbinitSettings) -> dict[str, Path]:
+    """species → pseudopotential file (:func:`pseudopotential_names` in ``settings.pseudo_dir``); an error naming
+    every file that is absent. Call it before anything runs: it is the whole pseudopotential check."""
+    files = {s: settings.pseudo_dir / name for s, name in pseudopotential_names(atoms, settings).items()}
+    absent = [str(f) for f in files.values() if not f.is_file()]
     if absent:
         raise AbinitInputError(f"pseudopotential file(s) {', '.join(absent)} not found "
                                "(install them with scripts/install_abinit.sh)")
-    return dict(zip(species, files))
+    return files
 
 
 def structure_block(atoms: Atoms, settings: AbinitSettings) -> str:
     """Cell, atoms, species and pseudopotentials of ``atoms`` as ABINIT variables."""
-    species = list(_pseudo_files(atoms, settings))
+    files = pseudopotential_files(atoms, settings)
+    species = list(files)
     typat = [species.index(s) + 1 for s in atoms.get_chemical_symbols()]
     znucl = [int(atoms.numbers[atoms.get_chemical_symbols().index(s)]) for s in species]
     cell = atoms.cell.array
@@ -87,7 +123,7 @@ def structure_block(atoms: Atoms, settings: AbinitSettings) -> str:
     lines += [f"natom {len(atoms)}", f"ntypat {len(species)}",
               "typat " + " ".join(map(str, typat)), "znucl " + " ".join(map(str, znucl)), "xred"]
     lines += [f"  {x[0]:.15f} {x[1]:.15f} {x[2]:.15f}" for x in atoms.get_scaled_positions(wrap=False)]
-    lines += [f'pp_dirpath "{settings.pseudo_dir}"', 'pseudos "' + ", ".join(settings.pseudos[s] for s in species) + '"']
+    lines += [f'pp_dirpath "{settings.pseudo_dir}"', 'pseudos "' + ", ".join(files[s].name for s in species) + '"']
     return "\n".join(lines)
 
 
@@ -106,7 +142,7 @@ def electron_block(atoms: Atoms, settings: AbinitSettings) -> str:
 
 def valence_electrons(atoms: Atoms, settings: AbinitSettings) -> int:
     """Valence electrons per cell with the chosen pseudopotentials."""
-    files = _pseudo_files(atoms, settings)
+    files = pseudopotential_files(atoms, settings)
     total = sum(_valence(files[s]) for s in atoms.get_chemical_symbols())
     return int(round(total))
 
