@@ -19,6 +19,7 @@ from ase import Atoms, units
 from scipy.signal import resample
 
 from phonomag.io.abinit.densities import read_first_order_density
+from phonomag.io.abinit.ground_state import check_insulating
 from phonomag.engines.abinit.density_response import one_sided_responses
 from phonomag.io.abinit.inputs import (AbinitSettings, check_finite_q, on_kgrid, pseudopotential_names, response_ground_state_input,
                                        response_perturbation_input, response_wfq_input, split_perturbations)
@@ -97,9 +98,11 @@ class PerturbationRuns:
 def run_ground_state(atoms: Atoms, settings: AbinitSettings, workdir: Path, nproc: int = 1,
                      progress: bool = True, launcher: str = "auto") -> Path:
     """Run (or reuse) the spinor ground state in workdir/gs with ``nproc`` MPI processes started by
-    ``launcher`` (:mod:`phonomag.io.abinit.launcher`); the path of its wavefunction file (WFK)."""
+    ``launcher`` (:mod:`phonomag.io.abinit.launcher`); the path of its wavefunction file (WFK). A metallic
+    ground state stops here (:func:`~phonomag.io.abinit.ground_state.check_insulating`), before any DFPT."""
     gs_dir = run_abinit(response_ground_state_input(atoms, settings), Path(workdir).resolve() / "gs", "gs", nproc=nproc,
                         progress=progress, launcher=launcher)
+    check_insulating(_one(gs_dir, "gso*_GSR.nc"), atoms.get_chemical_formula())
     return _one(gs_dir, "gso*_WFK.nc")
 
 
