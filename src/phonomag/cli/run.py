@@ -13,7 +13,10 @@ each announced when it starts; the summary lists every file written or reused):
    for the ABINIT engine instead the model-vs-DFPT comparison (table, figure) and the
    time-reversal check of every computed pair q, −q; for the kernel engine also the model on
    the same path (``model_results.nc``, ``model_vs_dfpt.txt``, the Fig. 3 overlay);
-5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields.
+5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields;
+6. ``report.html`` (the modes in the browser, :mod:`phonomag.outputs.report`) and, along a path, the
+   phonon-viewer files ``phonon_website.json`` and ``band.yaml`` (:mod:`phonomag.outputs.phonon_website`),
+   from results.nc and the maps' pictures.
 """
 
 from __future__ import annotations
@@ -182,6 +185,7 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         else:
             lines += _qpoint_stages(config, system, output, state)
         lines += _maps(config, system, plans, output, state)
+        lines += _report(system, plans, output, state)
         lines += [f"removed {path} (not an output of this configuration)" for path in state.prune()]
         summary = output / "summary.txt"
         lines.append(f"wrote  {summary}")
@@ -383,3 +387,24 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
         state.finish(stage, stage_digest, files)
         lines += [f"wrote  {f}" for f in files]
     return lines
+
+
+def _report(system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
+    """report.html and, along a path, phonon_website.json and band.yaml: read from results.nc and maps/."""
+    from phonomag.outputs.phonon_website import BAND_NAME, WEBSITE_NAME, write_viewer_files
+    from phonomag.outputs.report import REPORT_NAME, write_report
+
+    maps = [(plan.entry.name, plan.q, plan.nu) for plan in plans]
+    pictures = sorted(p for p in (output / "maps").glob("*") if p.suffix in (".gif", ".png")) if plans else []
+    stage_digest = digest(file_digests([output / "results.nc", *pictures]), maps, system.spec.atoms.positions,
+                          system.spec.atoms.get_masses(), __version__)
+    if state.done("report", stage_digest):
+        return [f"reused {output / name}" for name in state.data["report"]["files"]]
+    announce("report.html (the modes in the browser) and the phonon-viewer files")
+    names = [REPORT_NAME] + ([WEBSITE_NAME, BAND_NAME] if system.qpoints is None else [])
+    state.start("report", [output / name for name in names])
+    files = [write_report(output, system.spec.atoms, maps)]
+    if system.qpoints is None:
+        files += write_viewer_files(output, system.spec.atoms)
+    state.finish("report", stage_digest, files)
+    return [f"wrote  {f}" for f in files]
