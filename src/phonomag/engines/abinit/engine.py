@@ -236,6 +236,7 @@ class AbinitEngine(StaticCellEngine):
         self._runs: dict[tuple, tuple[PerturbationRuns, np.ndarray]] = {}
 
     def provenance(self) -> dict[str, str]:
+        """The DFPT settings (ecut, k grid, cell, pseudopotentials) and the charge check of each run, for results.nc."""
         s = self.settings
         checks = ", ".join(f"{list(np.round(q, 6))}: {runs.charge_check:.1e}" for q, (runs, _) in self._runs.items())
         return {"engine": f"ABINIT DFPT with spin-orbit coupling + eq. 1: ecut {s.ecut:g} Ha, k grid {list(s.kgrid)}, "
@@ -299,6 +300,7 @@ class AbinitEngine(StaticCellEngine):
     # ------------------------------------------------------------------ its own phonon source
     @property
     def description(self) -> str:
+        """Where the phonons come from (the DDB of the response runs), for the summary and results.nc."""
         return f"ABINIT DFPT phonons at each q (DDB of the response runs, ecut {self.settings.ecut:g} Ha, SOC)"
 
     def modes(self, qpoints) -> PhononModes:

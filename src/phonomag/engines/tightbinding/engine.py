@@ -63,6 +63,7 @@ class TightBindingEngine(PerQEngine):
         return memory, float(seconds)
 
     def provenance(self) -> dict[str, str]:
+        """The k grid of the sums over states and the model file, for results.nc."""
         return {"engine": f"Slater–Koster spinor tight binding, sum over states on a {list(self.kgrid)} k grid",
                 "model": self.source}
 
@@ -72,6 +73,8 @@ class TightBindingEngine(PerQEngine):
             raise EngineCapabilityError(f"response kind {kind!r} is not one of {', '.join(KINDS)}")
 
     def pattern_response(self, q_reduced, kind: str = "one-sided", energy_ev: float = 0.0) -> PatternResponse:
+        """Site-resolved response to the unit patterns at reduced q (electrons per cell per Å); ``energy_ev``:
+        the phonon energy ħω of the finite-frequency response (0: static)."""
         self._check_kind(kind)
         if energy_ev:
             return energy_responses(self.model, q_reduced, self.kgrid, (energy_ev,), kind)[0]
@@ -82,16 +85,20 @@ class TightBindingEngine(PerQEngine):
         return energy_responses(self.model, q_reduced, self.kgrid, tuple(energies_ev), "full")
 
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
+        """∫_cell ñ^β e^{−iG·r} d³r (nG, natoms, 3, 4) of the unit patterns for reduced G (nG, 3), electrons per
+        cell per Å."""
         self._check_kind(kind)
         responses = fourier_responses(self.model, q_reduced, self.kgrid, g_reduced, kind)
         return np.stack([r.tensor.sum(axis=2) for r in responses])
 
     def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
+        """δñ^α at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å (Slater orbitals)."""
         self._check_kind(kind)
         lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
         return plane_field(self.model, q_reduced, density, lattice, shape=(points, points), z=z)
 
     def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
+        """δñ^α on a (n₁, n₂, n₃) grid of one cell for displacements (natoms, 3) Å (Slater orbitals)."""
         self._check_kind(kind)
         lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
         return cell_field(self.model, q_reduced, density, lattice, shape=tuple(shape))
