@@ -80,7 +80,7 @@ def dispersion_figure(data, dataset, table: dict) -> go.Figure:
                         subplot_titles=("phonon dispersion", "RMS in-plane spin moment |m∥|",
                                         "RMS out-of-plane spin moment |m_z|"))
     labels = [str(s) for s in dataset["label"].values]
-    hover = [[f"q = {labels[iq] or qpoint_label(data.qpoints[iq])} ({iq}), ν = {nu}<br>"
+    hover = [[f"q = {labels[iq] or qpoint_label(np.round(data.qpoints[iq], 6) + 0.0)} ({iq}), ν = {nu}<br>"
               f"ħω = {data.frequencies[iq, nu]:.2f} meV, {PARITY_TEXT[int(data.parity[iq, nu])]}<br>"
               f"RMS n⁰ = {table['rms_n0'][iq, nu]:.3e}, RMS M∥ = {table['in_plane'][iq, nu]:.3e}, "
               f"RMS M_z = {table['out_of_plane'][iq, nu]:.3e} (e/cell)<br>{html.escape(table['characters'][iq][nu])}"
@@ -144,7 +144,7 @@ def _mode_data(data, atoms: Atoms, dataset, table: dict) -> dict:
         "colours": [SPECIES_COLOURS[species.index(s) % len(SPECIES_COLOURS)] for s in symbols],
         "cells": list(DRAWN_CELLS), "drawn": DRAWN_DISPLACEMENT,
         "q": np.round(cartesian_q(atoms, data.qpoints), 8).tolist(),
-        "qlabels": [labels[iq] or qpoint_label(q) for iq, q in enumerate(data.qpoints)],
+        "qlabels": [labels[iq] or qpoint_label(np.round(q, 6) + 0.0) for iq, q in enumerate(data.qpoints)],
         "frequency": np.round(data.frequencies, 4).tolist(), "parity": data.parity.astype(int).tolist(),
         "re": _significant(u.real), "im": _significant(u.imag),
         "character": table["characters"],
