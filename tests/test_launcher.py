@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from phonomag.io.abinit.launcher import RUN_AS_ROOT, LauncherError, launch_command
+from phonomag.workflow.launcher import RUN_AS_ROOT, LauncherError, launch_command
 from phonomag.cli.config import load_run_config
 
 

@@ -12,7 +12,7 @@ import pytest
 from phonomag.cli.config import load_run_config
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
-from phonomag.engines.abinit.parsl_tasks import ClusterSpec, Task, TaskGraphError, parsl_config, run_tasks
+from phonomag.workflow.parsl_tasks import ClusterSpec, Task, TaskGraphError, parsl_config, run_tasks
 from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.tasks import KernelJob, atom_planes, kernel_tasks
 from phonomag.io.abinit.inputs import AbinitSettings

@@ -17,8 +17,8 @@ import numpy as np
 
 from phonomag.errors import PhonomagError, read_text
 from phonomag.crystal.qpoints import parse_qpoint
-from phonomag.engines.abinit.parsl_tasks import EXECUTORS, ClusterSpec
-from phonomag.engines.tightbinding.response import KINDS
+from phonomag.workflow.parsl_tasks import EXECUTORS, ClusterSpec
+from phonomag.response.modes import KINDS
 
 
 class ConfigError(PhonomagError):
@@ -94,7 +94,7 @@ class AbinitRunSpec:
     structure: a structure file any ASE reader understands (CIF, POSCAR, QE input, …) holding
     one 2D layer, used instead of the material's structure (same atoms in the same order);
     launcher: how MPI runs start ("auto", "mpirun", "srun", "none" or a template with
-    {nproc} and {command}, :mod:`phonomag.io.abinit.launcher`).
+    {nproc} and {command}, :mod:`phonomag.workflow.launcher`).
     """
 
     ecut: float = 20.0
@@ -398,8 +398,8 @@ def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRu
 
 
 def _launcher(value: Any, source: str, key: str) -> str:
-    """``[abinit] launcher`` or ``[cluster] launcher``, checked (:func:`phonomag.io.abinit.launcher.check_launcher`)."""
-    from phonomag.io.abinit.launcher import LauncherError, check_launcher
+    """``[abinit] launcher`` or ``[cluster] launcher``, checked (:func:`phonomag.workflow.launcher.check_launcher`)."""
+    from phonomag.workflow.launcher import LauncherError, check_launcher
 
     try:
         return check_launcher(value if isinstance(value, str) else repr(value))

@@ -23,6 +23,8 @@ from phonomag.io.netcdf import CONVENTIONS, complex_from, netcdf_attribute, spli
 from phonomag.response.observables import in_plane_out_of_plane, rms_components, spin_magnetic_moment
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
+#: Response kinds: "one-sided" (the paper's N⁺ half) and "full" (N⁺ + N⁻), docs/physics.md.
+KINDS: tuple[str, ...] = ("one-sided", "full")
 #: Pauli components per cell are numbers of electrons per unit cell: units "1", named in long_name.
 _PER_CELL_TEXT = "electrons per unit cell"
 #: units and long_name of each variable of results.nc (and of the same quantities in sqw.nc).

@@ -98,7 +98,7 @@ class PerturbationRuns:
 def run_ground_state(atoms: Atoms, settings: AbinitSettings, workdir: Path, nproc: int = 1,
                      progress: bool = True, launcher: str = "auto") -> Path:
     """Run (or reuse) the spinor ground state in workdir/gs with ``nproc`` MPI processes started by
-    ``launcher`` (:mod:`phonomag.io.abinit.launcher`); the path of its wavefunction file (WFK). A metallic
+    ``launcher`` (:mod:`phonomag.workflow.launcher`); the path of its wavefunction file (WFK). A metallic
     ground state stops here (:func:`~phonomag.io.abinit.ground_state.check_insulating`), before any DFPT."""
     gs_dir = run_abinit(response_ground_state_input(atoms, settings), Path(workdir).resolve() / "gs", "gs", nproc=nproc,
                         progress=progress, launcher=launcher)

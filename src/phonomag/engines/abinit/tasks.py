@@ -5,7 +5,7 @@ time reversal, spglib) the reduced pattern response of
 :mod:`~phonomag.engines.abinit.pattern_response` is written to ``output/q_<n1>_<n2>_<n3>.nc``
 (with the DDB files of its runs, ``q_…_part<i>_DDB``), the files
 :meth:`phonomag.engines.kernel.engine.KernelEngine.from_reduced_files` reads. The tasks
-(:mod:`~phonomag.engines.abinit.parsl_tasks`):
+(:mod:`~phonomag.workflow.parsl_tasks`):
 
 * ``ground-state``: :func:`~phonomag.engines.abinit.engine.run_ground_state`, ``nproc`` MPI processes;
 * ``dfpt-q_…``: one q's perturbations as ``nproc`` serial runs side by side, after the ground state;
@@ -27,7 +27,7 @@ from ase import Atoms
 
 from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
-from phonomag.engines.abinit.parsl_tasks import ClusterSpec, Task, run_tasks
+from phonomag.workflow.parsl_tasks import ClusterSpec, Task, run_tasks
 from phonomag.engines.abinit.pattern_response import reduce_patterns
 from phonomag.io.abinit.inputs import AbinitSettings, pseudopotential_names
 from phonomag.io.abinit.runner import abinit_version
@@ -43,7 +43,7 @@ class KernelJob:
     as grid steps (n₁, n₂, n₃), q = n/kgrid; output: folder of the reduced files; workdir:
     folder of the ABINIT runs; nproc: cores of a task (MPI processes of the ground state,
     serial DFPT runs side by side); launcher: how MPI runs start
-    (:mod:`phonomag.io.abinit.launcher`); attrs: provenance added to every file.
+    (:mod:`phonomag.workflow.launcher`); attrs: provenance added to every file.
     """
 
     atoms: Atoms

@@ -11,10 +11,10 @@ from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.tightbinding.fields import (cell_field, layer_height_range, mode_density_response,
                                                   periodic_amplitude, plane_field, response_lattice_vectors)
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.response import (KINDS, energy_responses, fourier_responses, memory_estimate,
+from phonomag.engines.tightbinding.response import (energy_responses, fourier_responses, memory_estimate,
                                                     orbital_response)
 from phonomag.response.fields import CellField, in_plane_grid
-from phonomag.response.modes import PatternResponse
+from phonomag.response.modes import KINDS, PatternResponse
 
 
 class TightBindingEngine(PerQEngine):

@@ -30,10 +30,9 @@ import numpy as np
 from phonomag.crystal.orbitals import PAULI
 from phonomag.engines.base import single_blas_thread
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.response.modes import PatternResponse
+from phonomag.response.modes import KINDS, PatternResponse
 
 Kind = Literal["one-sided", "full"]
-KINDS: tuple[str, ...] = ("one-sided", "full")
 
 
 

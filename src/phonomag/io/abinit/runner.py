@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from phonomag.io.abinit.launcher import RUN_AS_ROOT, launch_command
+from phonomag.workflow.launcher import RUN_AS_ROOT, launch_command
 from phonomag.errors import PhonomagError
 
 _DATASET = re.compile(r"^\s*==\s*DATASET\s+(\d+)")
@@ -58,7 +58,7 @@ def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: in
                progress: bool = True, launcher: str = "auto") -> Path:
     """Run the input ``text`` as ``workdir/name.abi``; return the directory. Skips a complete run.
 
-    ``launcher`` starts the ``nproc`` MPI processes (:mod:`phonomag.io.abinit.launcher`).
+    ``launcher`` starts the ``nproc`` MPI processes (:mod:`phonomag.workflow.launcher`).
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""How an MPI run of ABINIT is started: ``[abinit] launcher``.
+"""How an MPI run of an engine's code (ABINIT, ...) is started: ``[abinit] launcher``, ``[cluster] launcher``.
 
 Values:
 
@@ -6,7 +6,7 @@ Values:
   the PATH, ``srun -n N``; otherwise ``mpirun -np N`` if ``mpirun`` is on the PATH; one
   process needs no launcher;
 * ``"mpirun"``: ``mpirun -np N``; ``"srun"``: ``srun -n N``;
-* ``"none"``: ABINIT alone (one process, whatever ``nproc`` says);
+* ``"none"``: the program alone (one process, whatever ``nproc`` says);
 * a command template with ``{nproc}`` and ``{command}``, e.g. ``"mpiexec -n {nproc} {command}"``.
 
 Open MPI refuses to start as root unless told; instead of its own ``--allow-run-as-root``
@@ -28,7 +28,7 @@ RUN_AS_ROOT = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": 
 
 
 class LauncherError(PhonomagError):
-    """A launcher setting that cannot start ABINIT."""
+    """A launcher setting that cannot start an MPI program."""
 
 
 def check_launcher(launcher: str) -> str:

@@ -37,7 +37,7 @@ class ClusterSpec:
     executor: "local" or "slurm"; partition: Slurm partition (None: the cluster's default);
     nodes: most Slurm jobs at once, one node each; cores_per_node: cores a job asks for
     (None: one task's cores); cores_per_task: cores of one task (None: ``[abinit] nproc``);
-    walltime: limit of each Slurm job, "HH:MM:SS"; launcher: how ABINIT's MPI runs start
+    walltime: limit of each Slurm job, "HH:MM:SS"; launcher: how an engine's MPI runs start
     inside a task (None: ``[abinit] launcher``); worker_init: shell lines each job runs
     first (modules, environment); scheduler_options: extra ``#SBATCH`` lines; address:
     the driver's address the workers connect to (None: Parsl probes the interfaces);
