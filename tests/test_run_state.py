@@ -128,8 +128,8 @@ def test_interrupted_then_changed_configuration_leaves_no_mixed_outputs(tmp_path
                             "b.toml")
     render = run_module.render_mode
 
-    def killed_half_way(engine, q, frequency, u, nu, name, style, options, folder):
-        render(engine, q, frequency, u, nu, name, style, options, folder)  # the PNG and PDF are written …
+    def killed_half_way(fields, name, style, options, folder):
+        render(fields, name, style, options, folder)  # the PNG and PDF are written …
         raise KeyboardInterrupt  # … and the run is stopped before the stage is recorded
 
     monkeypatch.setattr(run_module, "render_mode", killed_half_way)

@@ -8,7 +8,7 @@ first use, so ``import phonomag`` stays light.
 Data flow: a material (:func:`load_material`) gives a response engine
 (:class:`TightBindingEngine`, :class:`AbinitEngine`) and phonons (:class:`PhononModel`);
 :func:`compute_mode_response` turns them into a :class:`ModeResponse` (RMS, results.nc);
-:func:`render_mode` draws a mode in real space.
+:func:`compute_mode_fields` computes a mode's real-space fields, which :func:`render_mode` draws and writes.
 """
 
 from importlib import import_module
@@ -26,12 +26,14 @@ _EXPORTS = {
     "ResponseEngine": "phonomag.engines.base",
     "compute_mode_response": "phonomag.engines.base",
     "compute_scattering_amplitudes": "phonomag.engines.base",
+    "compute_mode_fields": "phonomag.engines.base",
     "TightBindingEngine": "phonomag.engines.tightbinding.engine",
     "AbinitEngine": "phonomag.engines.abinit.engine",
     "ModeResponse": "phonomag.response.modes",
     "PatternResponse": "phonomag.response.modes",
     "read_results": "phonomag.response.modes",
     "CellField": "phonomag.response.fields",
+    "ModeFields": "phonomag.response.fields",
     "compare_responses": "phonomag.response.comparison",
     "dynamic_structure_factor": "phonomag.response.structure_factor",
     "MapOptions": "phonomag.outputs.maps",

@@ -18,6 +18,8 @@ import numpy as np
 from phonomag.errors import PhonomagError, read_text
 from phonomag.crystal.qpoints import parse_qpoint
 from phonomag.workflow.parsl_tasks import EXECUTORS, ClusterSpec
+from phonomag.cli.engines import Capability, canonical, engine_choices, engine_names, with_capability
+from phonomag.cli.engines import entry as engine_entry
 from phonomag.response.modes import KINDS
 
 
@@ -72,8 +74,6 @@ def paper_maps(label: str) -> list[MapSpec]:
             for selector, style, name in PAPER_MAPS]
 
 
-#: Engines of ``phonomag run``: the built-in tight-binding model, or ABINIT DFPT with SOC.
-ENGINES = ("auto", "model", "abinit", "kernel")
 #: Phonons of a kernel run: the material's ``[phonons]``, or the kernel data's own DFPT dynamical
 #: matrices (its q_*_DDB files, the same ground state and settings as its responses).
 KERNEL_PHONONS = ("material", "kernel")
@@ -229,8 +229,9 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
             raise _fail(source, "path.labels", f"has a segment of zero length, {labels[n]!r} to {labels[n + 1]!r}; "
                         "consecutive points must differ")
     engine = run.get("engine", default.engine)
-    if engine not in ENGINES:
-        raise _fail(source, "run.engine", f"must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine not in engine_names():
+        raise _fail(source, "run.engine", f"must be one of {', '.join(engine_choices())}, got {engine!r}")
+    engine = canonical(engine)
     kind = resp.get("kind", default.kind)
     if kind not in KINDS:
         raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -289,10 +290,11 @@ def _kernel_phonons(table: dict, engine: str, source: str) -> str:
 
 
 def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
-    """An error unless the kernel's own phonons (``phonons = "kernel"``) go with an engine that may be the kernel."""
-    if phonons == "kernel" and engine not in ("auto", "kernel"):
-        raise _fail(source, "kernel.phonons", "= 'kernel' (the kernel's own phonons) needs the kernel engine "
-                    f"('kernel', or 'auto' when it takes the kernel); the engine is {engine!r}")
+    """An error unless the engine's own phonons (``phonons = "kernel"``) go with an engine that has them
+    (:attr:`~phonomag.cli.engines.Capability.OWN_PHONONS`), or with "auto" (checked again once it chose)."""
+    if phonons == "kernel" and engine != "auto" and not engine_entry(engine).can(Capability.OWN_PHONONS):
+        raise _fail(source, "kernel.phonons", f"= 'kernel' (the engine's own phonons) needs "
+                    f"{with_capability(Capability.OWN_PHONONS)} (or 'auto' when it takes it); the engine is {engine!r}")
 
 
 def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,

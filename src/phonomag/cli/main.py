@@ -16,6 +16,7 @@ import click
 import numpy as np
 
 from phonomag import __version__
+from phonomag.cli.engines import Capability, engine_names
 from phonomag.errors import PhonomagError, QPointError
 
 MATERIAL_OPTION = click.option(
@@ -115,7 +116,7 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 @click.option("--shape", type=click.Choice(["gaussian", "lorentzian"]), default="gaussian", show_default=True)
 @click.option("--plane-omega", type=float, default=None,
               help="Also map S on the Q plane h b1 + k b2 (−1 ≤ h, k ≤ 1) at this energy transfer (meV).")
-@click.option("--engine", "engine_choice", type=click.Choice(["auto", "model", "kernel"]), default="auto",
+@click.option("--engine", "engine_choice", type=click.Choice(engine_names(Capability.ANY_Q)), default="auto",
               show_default=True,
               help="auto: the shipped first-principles kernel where it applies (in-plane G), else the model.")
 @click.option("--phonons", "phonon_choice", type=click.Choice(["material", "kernel"]), default="material",
@@ -170,7 +171,7 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Run configuration (TOML). Without it: the built-in default (WSe2).")
 @OUTPUT_OPTION
-@click.option("--engine", type=click.Choice(["auto", "model", "abinit", "kernel"]), default=None,
+@click.option("--engine", type=click.Choice(engine_names()), default=None,
               help="Override [run] engine: auto (the first-principles kernel where one is shipped or "
                    "given, else the model), the built-in model, ABINIT DFPT with SOC ([abinit]) or the "
                    "DFPT response kernel ([kernel]).")

@@ -16,19 +16,19 @@ def physical_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_resources(config: RunConfig, engine, model=None, force: bool = False) -> None:
+def check_resources(config: RunConfig, engine, model=None, force: bool = False, n_qpoints: int | None = None) -> None:
     """Estimate the memory and time of the run — its engine and ``model``, the tight-binding engine
     computed beside a first-principles one (engines with ``cost_estimate``) —; raise a PhonomagError
-    above this machine's memory, or above :data:`TIME_LIMIT` unless ``force``."""
+    above this machine's memory, or above :data:`TIME_LIMIT` unless ``force``. ``n_qpoints``: the
+    q-points of an engine that computes at fixed q (None: the path and the summary q-points)."""
     drawn = config.figures or config.movies
     n_fields = len(config.maps) * (int(drawn) + int(config.field_files))
-    path_q = config.path_points + len(config.summary_q)
-    # (engine, q-points, mode fields): a model run draws its maps itself; beside the kernel the model
-    # covers the path and summary q, beside the ABINIT engine its q-points, without fields
-    parts = [(engine, path_q, n_fields)] if config.engine == "model" else []
-    if model is not None:
-        parts.append((model, len(config.abinit.qpoints) if config.engine == "abinit" else path_q, 0))
-    estimates = [part.cost_estimate(n_q, fields) for part, n_q, fields in parts if hasattr(part, "cost_estimate")]
+    n_q = config.path_points + len(config.summary_q) if n_qpoints is None else n_qpoints
+    # (engine, q-points, mode fields): the engine draws the maps; the model beside a first-principles
+    # engine covers the same q-points, without fields
+    parts = [(engine, n_q, n_fields)] + ([(model, n_q, 0)] if model is not None else [])
+    parts = [part for part in parts if hasattr(part[0], "cost_estimate")]
+    estimates = [part.cost_estimate(n_q, fields) for part, n_q, fields in parts]
     if not estimates:
         return
     memory, seconds = max(m for m, _ in estimates), sum(t for _, t in estimates)

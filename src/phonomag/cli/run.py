@@ -30,19 +30,21 @@ import numpy as np
 
 from phonomag import __version__
 from phonomag.cli.config import RunConfig, check_kernel_phonons, load_run_config
+from phonomag.cli.engines import Capability, EngineEntry, kind_capability, select
+from phonomag.cli.engines import entry as engine_entry
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
-from phonomag.cli.systems import BUILTIN_KERNEL_DATA, auto_kernel, kernel_phonons, load_phonons, load_system
+from phonomag.cli.systems import load_phonons
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
-from phonomag.engines.base import compute_mode_response
+from phonomag.engines.base import compute_mode_fields, compute_mode_response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
-from phonomag.outputs.maps import MapOptions, planned_files, render_mode
+from phonomag.outputs.maps import FIELD_GRID, MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.description import select_mode
@@ -61,41 +63,30 @@ def announce(text: str) -> None:
 
 def input_files(spec: MaterialSpec, config: RunConfig) -> list[Path]:
     """Every data file a run reads besides the model file: the structure file, the phonons' files
-    (:func:`~phonomag.phonons.model.phonon_input_files`) and, for the ABINIT engine, its structure file."""
+    (:func:`~phonomag.phonons.model.phonon_input_files`) and the engine's own (its registry entry's)."""
     structure = spec.raw.get("structure", {})
     files = [spec.base_dir / structure["file"]] if isinstance(structure.get("file"), str) else []
     files += phonon_input_files(spec.phonons, spec.base_dir)
-    if config.engine == "abinit" and config.abinit.structure:
-        files.append(Path(config.abinit.structure))
-    if config.engine == "kernel":
-        files += sorted(kernel_data_folder(config).glob("q_*"))
-    return files
-
-
-def kernel_data_folder(config: RunConfig) -> Path:
-    """``[kernel] data``, or the shipped first-principles WSe₂ data (src/phonomag/data/response/WSe2_soc_dfpt)."""
-    return Path(config.kernel_data) if config.kernel_data else BUILTIN_KERNEL_DATA
+    return files + engine_entry(config.engine).input_files(config, spec)
 
 
 def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, str | None, object | None]:
-    """``engine = "auto"`` made concrete (:func:`~phonomag.cli.systems.auto_kernel`: the first-principles
-    kernel when one is at hand, complete, and the run asks for the static one-sided response; else the
-    model). Returns (the configuration with the chosen engine, a summary line saying why — None for an
-    explicit engine —, the kernel engine if it was built)."""
-    if config.engine != "auto":
-        return config, None, None
-    kernel, why = auto_kernel(spec, config.kernel_data,
-                              None if config.kind == "one-sided" else f"the {config.kind} response")
-    return dataclasses.replace(config, engine="model" if kernel is None else "kernel"), why, kernel
+    """The engine of ``config.engine`` for this run (:func:`~phonomag.cli.engines.select`: an explicit one must
+    give the configured response kind; "auto" takes the first-principles kernel when one is at hand, complete,
+    and gives it; else the model). Returns (the configuration with the engine's registered name, a summary
+    line saying why — None for an explicit engine —, the engine if "auto" built it)."""
+    chosen = select(config.engine, config, spec, {kind_capability(config.kind): f"the {config.kind} response"})
+    return dataclasses.replace(config, engine=chosen.entry.name), chosen.why, chosen.engine
 
 
 @dataclasses.dataclass
 class System:
-    """What a run computes with: the material, the response engine, its phonon source, the q-points
-    it computes (None: the configured path) with their labels, the digest of everything read, and the
-    tight-binding engine computed beside a first-principles engine for comparison (None in a model run)."""
+    """What a run computes with: the material, the engine's registry entry, the response engine, its phonon
+    source, the q-points it computes (None: the configured path) with their labels, the digest of everything
+    read, and the tight-binding engine computed beside a first-principles engine for comparison (else None)."""
 
     spec: MaterialSpec
+    entry: EngineEntry
     engine: object
     phonons: object
     qpoints: dict[str, np.ndarray] | None
@@ -103,33 +94,19 @@ class System:
     model: TightBindingEngine | None = None
 
 
-def build_system(config: RunConfig, output: Path, spec: MaterialSpec, kernel=None) -> System:
-    """The engine of ``config.engine`` (concrete, :func:`resolve_engine`) for ``spec``; all checks before
-    any expensive step. ``kernel``: the kernel engine if :func:`resolve_engine` built it.
+def build_system(config: RunConfig, output: Path, spec: MaterialSpec, engine=None) -> System:
+    """The engine of ``config.engine`` (registered, :func:`resolve_engine`) for ``spec``, built by its registry
+    entry; all checks before any expensive step. ``engine``: the engine if :func:`resolve_engine` built it.
 
     The fingerprint digests the model file, the content of every data file it names, the package
     version and the engine (with its settings)."""
-    inputs = (spec.raw, file_digests(input_files(spec, config)), __version__, config.engine)
-    if config.engine == "abinit":
-        from phonomag.cli.abinit_setup import abinit_engine
-
-        engine = abinit_engine(spec, config.abinit, output)
-        qpoints = {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.qpoints}
-        for q in qpoints.values():
-            engine.check_qpoint(q)
-        return System(spec, engine, engine, qpoints, digest(*inputs, config.abinit),
-                      TightBindingEngine.from_material(spec, config.kgrid))
-    if config.engine == "kernel":
-        from phonomag.engines.kernel.engine import KernelEngine
-
-        engine = kernel or KernelEngine.from_reduced_files(kernel_data_folder(config), spec.labels)
-        engine.check_structure(spec.atoms)
-        phonons = (kernel_phonons(spec, kernel_data_folder(config), engine.kernel.qgrid)
-                   if config.kernel_phonons == "kernel" else load_phonons(spec))
-        return System(spec, engine, phonons, None, digest(*inputs, config.kernel_phonons),
-                      TightBindingEngine.from_material(spec, config.kgrid))
-    spec, engine, phonons = load_system(config.material, config.kgrid)
-    return System(spec, engine, phonons, None, digest(*inputs))
+    chosen = engine_entry(config.engine)
+    engine = engine or chosen.build(config, spec, output)
+    qpoints = None if chosen.can(Capability.ANY_Q) else chosen.qpoints(config, spec)
+    model = TightBindingEngine.from_material(spec, config.kgrid) if chosen.can(Capability.FIRST_PRINCIPLES) else None
+    fingerprint = digest(spec.raw, file_digests(input_files(spec, config)), __version__, config.engine,
+                         *chosen.settings(config))
+    return System(spec, chosen, engine, chosen.phonons(config, spec, engine), qpoints, fingerprint, model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,10 +144,11 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         removed = remove_temporaries(output)
         announce("checking the configuration and the model")
         spec = load_material(config.material)
-        config, choice, kernel = resolve_engine(config, spec)
+        config, choice, engine = resolve_engine(config, spec)
         check_kernel_phonons(config.kernel_phonons, config.engine, config.source + (f" ({choice})" if choice else ""))
-        system = build_system(config, output, spec, kernel)
-        check_resources(config, system.engine, system.model, force)
+        system = build_system(config, output, spec, engine)
+        check_resources(config, system.engine, system.model, force,
+                        None if system.qpoints is None else len(system.qpoints))
         plans = _plan_maps(config, system)
         state = RunState(output)
         state.start("summary", [output / "summary.txt"])
@@ -204,8 +182,8 @@ def _overview(config: RunConfig, system: System, output: Path, state: RunState) 
                              for ext in ("png", "pdf")])
     lines, files = electronic_overview(config.material, output)
     phonon_lines, phonon_files = phonon_overview(
-        config.material, output, export=False,  # the ABINIT engine's phonons exist at its q only
-        phonons=None if config.engine == "abinit" else system.phonons)
+        config.material, output, export=False,  # an engine at fixed q has phonons at its q only
+        phonons=system.phonons if system.entry.can(Capability.ANY_Q) else None)
     state.finish("overview", stage_digest, files + phonon_files)
     return lines + phonon_lines
 
@@ -256,7 +234,7 @@ def _path_stages(config: RunConfig, system: System, output: Path, state: RunStat
     lines += mode_table(summary, dict(enumerate(summary_labels)))
     if config.figures:
         lines += _figure3(system, output, state, data, distances, ticks, tick_labels, results_digest)
-    if config.engine != "model":
+    if system.model is not None:
         lines += _model_along_path(config, system, output, state, (data, distances, ticks, tick_labels),
                                    (summary, summary_labels), results_digest)
     return lines
@@ -365,14 +343,14 @@ def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
 
 def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
     """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them)."""
-    volumes = config.field_files and config.engine != "kernel"  # the kernel keeps planes, not volumes
+    volumes = config.field_files and system.entry.can(Capability.VOLUME_FIELDS)
     options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
                          config.figures, config.movies, volumes)
     skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
     if config.field_files and not volumes:
-        lines.append("field files: none, the kernel engine stores the W and Se planes and the z integral only")
+        lines.append(f"field files: none, {system.entry.label} gives {system.entry.gives}, no volume fields")
     for number, plan in enumerate(plans, 1):
         stage, name = f"map:{plan.entry.name}", plan.entry.name
         stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.kgrid, dataclasses.asdict(options),
@@ -382,8 +360,12 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
             continue
         announce(f"map {number}/{len(plans)}: {name} (q = {plan.entry.q}, mode {plan.nu})")
         state.start(stage, planned_files(name, plan.entry.style, options, output / "maps"))
-        files = render_mode(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu, name,
-                            plan.entry.style, options, output / "maps")
+        files = []
+        if np.any(plan.displacements):  # a mode at rest (ω = 0) draws nothing
+            fields = compute_mode_fields(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu,
+                                         options.height, options.points, options.kind,
+                                         FIELD_GRID if options.field_files else None)
+            files = render_mode(fields, name, plan.entry.style, options, output / "maps")
         state.finish(stage, stage_digest, files)
         lines += [f"wrote  {f}" for f in files]
     return lines

@@ -31,7 +31,9 @@ from phonomag.response.structure_factor import (
     sectors,
 )
 from phonomag.cli.overviews import DEFAULT_PATH
-from phonomag.cli.systems import SHIPPED_KERNELS, auto_kernel, kernel_phonons, load_system
+from phonomag.cli.config import RunConfig
+from phonomag.cli.engines import Capability, select, with_capability
+from phonomag.crystal.materials import load_material
 from phonomag.engines.base import EngineCapabilityError, compute_scattering_amplitudes
 
 #: S is (electrons per unit cell)² per meV; the count is dimensionless, so the units string is meV^-1.
@@ -98,18 +100,22 @@ def _plane_geometry(plane: QPlane, reciprocal: np.ndarray) -> tuple[np.ndarray, 
     return corners, centres, view
 
 
-def _response_engine(spec, model_engine, choice: str, g_shift: np.ndarray):
-    """(the engine of ``choice``, a line saying which and why or None): "model", "kernel" (the shipped
-    first-principles kernel, an error if it is not usable) or "auto"."""
-    if choice == "model":
-        return model_engine, None
-    unsupported = None if g_shift[2] == 0 else f"G = {qpoint_label(g_shift)} with an out-of-plane component"
-    shipped = SHIPPED_KERNELS.get(spec.name) if choice == "kernel" else None
-    if choice == "kernel" and (shipped is None or unsupported):
-        raise EngineCapabilityError(f"the kernel engine cannot do this: " + (
-            unsupported and f"it gives in-plane G only, not {unsupported}" or f"no first-principles kernel for {spec.name}"))
-    kernel, why = auto_kernel(spec, shipped, unsupported)
-    return (model_engine if kernel is None else kernel), (None if choice == "kernel" else why)
+def _response_engine(config: RunConfig, spec, choice: str, g_shift: np.ndarray, own_phonons: bool):
+    """(the engine of ``choice``, its phonons, a line saying which and why or None) for S(Q, ω) along Q = q +
+    ``g_shift`` (:func:`~phonomag.cli.engines.select`: Fourier components at any q, at out-of-plane G when
+    G₃ ≠ 0; "auto" takes the shipped first-principles kernel where it can). ``own_phonons``: the engine's
+    own phonons (it must have them)."""
+    needs = {Capability.STATIC_ONE_SIDED: "the static one-sided response", Capability.ANY_Q: "any q"}
+    if g_shift[2] == 0:
+        needs[Capability.FOURIER_IN_PLANE] = "Fourier components"
+    else:
+        needs[Capability.FOURIER_ANY_G] = f"G = {qpoint_label(g_shift)} with an out-of-plane component"
+    chosen = select(choice, config, spec, needs)
+    engine = chosen.engine or chosen.entry.build(config, spec, None)
+    if own_phonons and not chosen.entry.can(Capability.OWN_PHONONS):
+        raise EngineCapabilityError(f"--phonons kernel needs {with_capability(Capability.OWN_PHONONS)}; the "
+                                    f"engine is {engine.name}" + (f" ({chosen.why})" if chosen.why else ""))
+    return engine, chosen.entry.phonons(config, spec, engine), chosen.why
 
 
 def sqw_overview(
@@ -133,24 +139,20 @@ def sqw_overview(
     temperature in K; width (line FWHM), resolution (Gaussian FWHM) and omega_max (largest
     |ħω| of the grid; default 1.1 × the highest phonon + 3 FWHM) in meV; g_shift in reduced
     coordinates (integers); shape "gaussian" or "lorentzian"; engine_choice "auto" (the shipped
-    first-principles kernel when it is complete, :func:`~phonomag.cli.systems.auto_kernel`), "model"
-    (tight binding on ``kgrid``) or "kernel"; phonon_choice "material" (the material's ``[phonons]``) or
-    "kernel" (the shipped kernel's own DFPT phonons, :func:`~phonomag.cli.systems.kernel_phonons`; needs
-    the kernel engine).
+    first-principles kernel when it is complete, :func:`~phonomag.cli.engines.select`), "model"
+    (tight binding on ``kgrid``) or "kernel" (any engine of the registry with Fourier components at any q);
+    phonon_choice "material" (the material's ``[phonons]``) or "kernel" (the engine's own DFPT phonons,
+    :func:`~phonomag.cli.systems.kernel_phonons`; needs an engine with them).
     """
     from phonomag.outputs.plotting.sqw import plot_sqw_cuts, plot_sqw_maps, plot_sqw_plane
 
     output = Path(output)
-    spec, engine, phonons = load_system(material, kgrid)
+    spec = load_material(material)
     g_shift = np.asarray(g_shift, dtype=float)
     if not np.allclose(g_shift, np.round(g_shift)):
         raise ValueError(f"g_shift must be a reciprocal lattice vector (integers), got {g_shift.tolist()}")
-    engine, choice = _response_engine(spec, engine, engine_choice, g_shift)
-    if phonon_choice == "kernel":
-        if engine.name != "dfpt-kernel":
-            raise EngineCapabilityError(f"--phonons kernel needs the kernel engine; the engine is {engine.name}"
-                                        + (f" ({choice})" if choice else ""))
-        phonons = kernel_phonons(spec, SHIPPED_KERNELS[spec.name], engine.kernel.qgrid)
+    config = RunConfig(material=str(material), kgrid=tuple(kgrid), kernel_phonons=phonon_choice)
+    engine, phonons, choice = _response_engine(config, spec, engine_choice, g_shift, phonon_choice == "kernel")
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
     data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)
     omega = _omega_grid(data.frequencies, width, resolution, omega_max)

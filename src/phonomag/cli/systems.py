@@ -41,31 +41,6 @@ def load_system(material: str | Path, kgrid: tuple[int, int, int]) -> tuple[Mate
 
 #: The shipped first-principles WSe₂ pattern responses (scripts/wse2_response_kernel.py).
 BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" / "WSe2_soc_dfpt"
-#: Built-in material → its shipped first-principles kernel data, which the engine choice "auto" uses.
+#: Built-in material → its shipped first-principles kernel data, which the engine choice "auto" uses
+#: (:mod:`phonomag.cli.engines`).
 SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA}
-
-
-def auto_kernel(spec: MaterialSpec, kernel_data: str | Path | None = None, unsupported: str | None = None):
-    """The engine choice "auto": (the first-principles kernel engine, or None for the tight-binding model,
-    and a line saying why). The kernel is taken when one is at hand — ``kernel_data``, or the data shipped
-    for a built-in material (:data:`SHIPPED_KERNELS`) —, complete and for ``spec``'s structure, and the
-    caller asks for nothing it lacks (``unsupported``: what the caller needs that the kernel's static,
-    one-sided, in-plane-G response does not give, or None). Data the user named must be usable (else the
-    :class:`EngineCapabilityError`)."""
-    from phonomag.engines.kernel.engine import KernelEngine
-
-    built_in = spec.source.removeprefix("built-in:") if spec.source.startswith("built-in:") else None
-    folder = Path(kernel_data) if kernel_data else SHIPPED_KERNELS.get(built_in)
-    if folder is None:
-        return None, f"engine auto: the tight-binding model (no first-principles kernel for {spec.name})"
-    if unsupported:
-        return None, (f"engine auto: the tight-binding model (the first-principles kernel gives the static "
-                      f"one-sided response with in-plane G only, not {unsupported})")
-    try:
-        engine = KernelEngine.from_reduced_files(folder, spec.labels)
-        engine.check_structure(spec.atoms)
-    except EngineCapabilityError as exc:
-        if kernel_data:
-            raise
-        return None, f"engine auto: the tight-binding model; the shipped first-principles kernel is not usable: {exc}"
-    return engine, f"engine auto: the first-principles response kernel ({folder})"

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from phonomag.errors import PhonomagError
 from phonomag.phonons.amplitudes import mode_displacements
-from phonomag.response.fields import CellField
+from phonomag.response.fields import CellField, ModeFields
 from phonomag.response.modes import ModeResponse, PatternResponse
 from phonomag.response.structure_factor import ScatteringAmplitudes, fold_to_zone
 
@@ -191,6 +191,19 @@ def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided"
     patterns = engine.pattern_responses(modes.qpoints, kind, progress)
     return ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
                                       engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
+
+
+def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, displacements, nu: int,
+                        height: float = 0.0, points: int = 48, kind: str = "one-sided",
+                        volume_shape: tuple[int, int, int] | None = None) -> ModeFields:
+    """The fields of mode ν that the outputs draw: δñ^α on the plane at ``height`` (Å), ``points`` × ``points``
+    per cell, and, with ``volume_shape`` (n₁, n₂, n₃), on that volume grid; ``displacements`` (natoms, 3) Å,
+    ``frequency`` ħω in meV."""
+    u = np.asarray(displacements)
+    plane = engine.plane_field(q_reduced, u, height, points, kind)
+    volume = None if volume_shape is None else engine.volume_field(q_reduced, u, tuple(volume_shape), kind)
+    return ModeFields(engine.name, engine.atoms, tuple(engine.atom_labels), np.asarray(q_reduced, float),
+                      float(frequency), int(nu), u, plane, volume)
 
 
 def compute_finite_frequency_response(engine, modes, amplitude: str | float = "zero-point",

@@ -1,8 +1,9 @@
 """Real-space pictures of one mode from any engine: maps (Figs. 1, 2), movies and field files.
 
-Glue between an engine's fields (:meth:`~phonomag.engines.base.ResponseEngine.plane_field`,
-``volume_field``) and the writers (:mod:`phonomag.outputs.plotting.maps`,
-:mod:`phonomag.outputs.plotting.movies`, :mod:`phonomag.outputs.field_files`).
+Outputs only read: the pipeline computes a mode's fields (:class:`~phonomag.response.fields.ModeFields`,
+:func:`~phonomag.engines.base.compute_mode_fields`) and this module hands them to the writers
+(:mod:`phonomag.outputs.plotting.maps`, :mod:`phonomag.outputs.plotting.movies`,
+:mod:`phonomag.outputs.field_files`).
 Snapshots are taken at ωt = 0, where the atoms of q and −q stand at the same
 positions (e_{−q} = e_q*), so the maps of a time-reversal pair compare directly.
 """
@@ -19,9 +20,10 @@ from phonomag.outputs.field_files import write_field
 from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
 from phonomag.outputs.plotting.movies import write_movie
 from phonomag.phonons.description import characterise_mode
-from phonomag.response.fields import atom_wave
+from phonomag.response.fields import ModeFields, atom_wave
 
-#: Field-file grid per cell (a₁, a₂, z) and the components written for each map style.
+#: Field-file grid per cell (a₁, a₂, z), the volume the pipeline computes, and the components written for
+#: each map style.
 FIELD_GRID = (20, 20, 48)
 FIELD_COMPONENTS = {"in-plane": ("n0", "mx", "my"), "out-of-plane": ("n0", "mz")}
 
@@ -53,19 +55,20 @@ def planned_files(name: str, style: str, options: MapOptions, folder: Path) -> l
     return files
 
 
-def render_mode(engine, q: np.ndarray, frequency: float, displacements: np.ndarray, nu: int, name: str,
-                style: str, options: MapOptions, folder: Path) -> list[Path]:
-    """Draw mode ν (``displacements`` (natoms, 3) Å, ħω ``frequency`` meV) at reduced q in ``style``
-    ("in-plane": Fig. 1, "out-of-plane": Fig. 2) as ``folder/name*``; returns the files written."""
-    u = np.asarray(displacements)
+def render_mode(fields: ModeFields, name: str, style: str, options: MapOptions, folder: Path) -> list[Path]:
+    """Draw and write the computed ``fields`` of one mode (:func:`~phonomag.engines.base.compute_mode_fields`)
+    in ``style`` ("in-plane": Fig. 1, "out-of-plane": Fig. 2) as ``folder/name*``: the figure and movie
+    over ``options.cells`` cells, the field files of ``fields.volume`` when there is one and
+    ``options.field_files`` asks for them; returns the files written."""
+    u, q = fields.displacements, fields.q_reduced
     if not np.any(u):
         return []
-    title = (f"{engine.name}, q = {qpoint_label(q)}, ν = {nu}, {frequency:.1f} meV: "
-             f"{characterise_mode(u, engine.atom_labels)}")
+    title = (f"{fields.engine}, q = {qpoint_label(q)}, ν = {fields.nu}, {fields.frequency:.1f} meV: "
+             f"{characterise_mode(u, fields.atom_labels)}")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
-    wave = engine.plane_field(q, u, options.height, options.points, options.kind).wave(options.cells)
-    atoms = atom_wave(engine.atoms, engine.atom_labels, q, u, options.cells)
+    wave = fields.plane.wave(options.cells)
+    atoms = atom_wave(fields.atoms, fields.atom_labels, q, u, options.cells)
     if options.figures:
         plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
         files += plot(wave, atoms, folder / name, title=title)
@@ -73,12 +76,11 @@ def render_mode(engine, q: np.ndarray, frequency: float, displacements: np.ndarr
         panels = "inplane" if style == "in-plane" else "mz-charge"
         files += write_movie(wave, atoms, folder / f"{name}_movie", panels=panels, frames=options.frames,
                              title=title)
-    if options.field_files:
-        volume = engine.volume_field(q, u, FIELD_GRID, options.kind)
+    if options.field_files and fields.volume is not None:
         cells = smallest_supercell(q)[:2]
         for component in FIELD_COMPONENTS[style]:
-            files.append(write_field(folder / f"{name}_{component}.cube", engine.atoms, volume, component,
+            files.append(write_field(folder / f"{name}_{component}.cube", fields.atoms, fields.volume, component,
                                      cells=cells))
         main = FIELD_COMPONENTS[style][1]
-        files.append(write_field(folder / f"{name}_{main}.xsf", engine.atoms, volume, main, cells=cells))
+        files.append(write_field(folder / f"{name}_{main}.xsf", fields.atoms, fields.volume, main, cells=cells))
     return files

@@ -82,6 +82,29 @@ class CellField:
         return self.amplitude.sum(axis=(1, 2, 3)) * area / (n1 * n2) * dz
 
 
+@dataclass(frozen=True)
+class ModeFields:
+    """The real-space response of one mode, computed by the pipeline for the outputs, which only draw and
+    write it (:func:`~phonomag.engines.base.compute_mode_fields`, :func:`~phonomag.outputs.maps.render_mode`).
+
+    engine: the engine's name; atoms (Å) and atom_labels: the structure the engine computed;
+    q_reduced (3,); frequency: ħω (meV); nu: the mode index; displacements (natoms, 3) complex Å;
+    plane: δñ^α on the plane of the maps (:class:`CellField`, one cell); volume: δñ^α on the volume grid of
+    the field files, or None (none asked for, or the engine has no volume fields). Conventions: the module
+    docstring and docs/physics.md.
+    """
+
+    engine: str
+    atoms: Atoms
+    atom_labels: tuple[str, ...]
+    q_reduced: np.ndarray
+    frequency: float
+    nu: int
+    displacements: np.ndarray
+    plane: CellField
+    volume: CellField | None = None
+
+
 def in_plane_grid(cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Cartesian in-plane points (n₁, n₂, 3) at fractional (i/n₁, j/n₂), z = 0."""
     f1 = np.arange(shape[0]) / shape[0]
