@@ -350,7 +350,7 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
     if config.field_files and not volumes:
-        lines.append(f"field files: none, {system.entry.label} gives {system.entry.gives}, no volume fields")
+        lines.append(f"field files: none, {system.entry.label} gives no volume fields")
     for number, plan in enumerate(plans, 1):
         stage, name = f"map:{plan.entry.name}", plan.entry.name
         stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.kgrid, dataclasses.asdict(options),
