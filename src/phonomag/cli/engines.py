@@ -16,9 +16,10 @@ below it know neither the configuration nor each other (the import-linter contra
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from phonomag.crystal.materials import MaterialSpec
