@@ -76,23 +76,37 @@ def _layer_map(operation: Operation, layers: tuple, cell: np.ndarray) -> list[in
     return out
 
 
-def apply_operation(operation: Operation, fields: np.ndarray, layers: tuple, cell: np.ndarray) -> np.ndarray:
-    """Pattern fields at q′ = Sq from those at q (module docstring), same layers and grid."""
-    natoms, _, nlayers, _, n1, n2 = fields.shape
+def _source_indices(operation: Operation, n1: int, n2: int) -> tuple[np.ndarray | None, str | None]:
+    """For every point r′ = j′/n of the in-plane n₁×n₂ grid, the grid index of r = S⁻¹(r′ − t), (2, n1, n2);
+    or None and the reason why the operation does not map that grid onto itself."""
     rotation = operation.rotation
     if np.abs(rotation[:2, 2]).max() or np.abs(rotation[2, :2]).max():
-        raise ValueError("the operation mixes in-plane and out-of-plane coordinates: not a layer symmetry")
+        return None, "the operation mixes in-plane and out-of-plane coordinates: not a layer symmetry"
     shift = operation.translation[:2] * np.array([n1, n2])
     if np.abs(shift - np.rint(shift)).max() > 1e-6:
-        raise ValueError(f"the translation {operation.translation[:2]} is not on the {n1}×{n2} grid")
-    # r′ = j′/n ↦ r = R⁻¹(r′ − t): source grid index of every target index
+        return None, (f"the translation {np.round(operation.translation[:2], 6).tolist()} of a space-group "
+                      f"operation is not on the {n1}×{n2} FFT grid of the fields")
     inverse = np.rint(np.linalg.inv(rotation[:2, :2])).astype(int)
     j1, j2 = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
     target = np.stack([j1 / n1, j2 / n2], axis=-1) - operation.translation[:2]
     source = (target @ inverse.T) * np.array([n1, n2])
     if np.abs(source - np.rint(source)).max() > 1e-6:
-        raise ValueError(f"the rotation does not map the {n1}×{n2} grid onto itself")
-    s1, s2 = (np.rint(source).astype(int) % np.array([n1, n2])).transpose(2, 0, 1)
+        return None, f"the rotation does not map the {n1}×{n2} FFT grid of the fields onto itself"
+    return (np.rint(source).astype(int) % np.array([n1, n2])).transpose(2, 0, 1), None
+
+
+def grid_problems(operations: list[Operation], n1: int, n2: int) -> list[str]:
+    """Why some operations cannot carry pattern fields on the n₁×n₂ grid (empty if all can), each reason once."""
+    return list(dict.fromkeys(reason for op in operations if (reason := _source_indices(op, n1, n2)[1])))
+
+
+def apply_operation(operation: Operation, fields: np.ndarray, layers: tuple, cell: np.ndarray) -> np.ndarray:
+    """Pattern fields at q′ = Sq from those at q (module docstring), same layers and grid."""
+    natoms, _, nlayers, _, n1, n2 = fields.shape
+    source, problem = _source_indices(operation, n1, n2)
+    if problem:
+        raise ValueError(problem)
+    s1, s2 = source
     moved = fields[..., s1, s2]  # (κ, β, layer, α, n1, n2) at S⁻¹(r′ − t)
     s_cart = operation.cartesian
     components = np.eye(4)

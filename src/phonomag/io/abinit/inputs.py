@@ -171,10 +171,11 @@ def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:
     return "\n".join(lines) + "\n"
 
 
-def response_ground_state_input(atoms: Atoms, settings: AbinitSettings, empty_bands: int = 4) -> str:
+def response_ground_state_input(atoms: Atoms, settings: AbinitSettings, empty_bands: int = 4, nstep: int = 100) -> str:
     """Spinor ground state on the full k grid for eq. 1: no symmetry, istwfk 1, netCDF WFK.
 
-    ``empty_bands`` above the occupied ones are a buffer for the SCF (nbdbuf).
+    ``empty_bands`` above the occupied ones are a buffer for the SCF (nbdbuf); ``nstep`` 0 stops ABINIT after
+    its set-up, which prints the dimensions of the run (:mod:`phonomag.io.abinit.dimensions`).
     """
     if not settings.spin_orbit:
         raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
@@ -182,7 +183,7 @@ def response_ground_state_input(atoms: Atoms, settings: AbinitSettings, empty_ba
     return "\n".join([
         "# spinor ground state for the charge–spin response (written by phonomag)",
         structure_block(atoms, gs), electron_block(atoms, gs), "nsym 1 kptopt 3 istwfk *1 iomode 3",
-        f"tolvrs {settings.tolvrs_gs:g} nstep 100 nbdbuf {empty_bands}", ""])
+        f"tolvrs {settings.tolvrs_gs:g} nstep {nstep} nbdbuf {empty_bands}", ""])
 
 
 def response_wfq_input(atoms: Atoms, settings: AbinitSettings, qpoint, den: Path, empty_bands: int = 4) -> str:
