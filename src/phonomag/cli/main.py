@@ -226,9 +226,12 @@ def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecu
               help="Run configuration (TOML): [run] material, [abinit] settings (kgrid is the q grid), [cluster].")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("dfpt-kernel"),
               show_default=True, help="Folder of the reduced per-q files q_<n1>_<n2>_<n3>.nc.")
-def dfpt_kernel_command(config_path: Path | None, output: Path) -> None:
+@click.option("--plan", "plan_only", is_flag=True,
+              help="Print the irreducible q, perturbations and the estimated time, disk and memory; run nothing.")
+def dfpt_kernel_command(config_path: Path | None, output: Path, plan_only: bool) -> None:
     """Ground state, DFPT and eq. 1 at every irreducible q of the [abinit] k grid, as tasks where [cluster] says.
 
+    The plan (:mod:`phonomag.cli.kernel_plan`) comes first, and what would fail later fails there.
     Resumable: q-points whose file exists are skipped, finished ABINIT runs reused. The folder
     then holds what ``KernelEngine.from_reduced_files`` reads (docs/cluster.md).
     """
@@ -236,11 +239,16 @@ def dfpt_kernel_command(config_path: Path | None, output: Path) -> None:
 
     from phonomag.cli.abinit_setup import kernel_job
     from phonomag.cli.config import load_run_config
+    from phonomag.cli.kernel_plan import done_steps, plan_kernel
     from phonomag.crystal.materials import load_material
     from phonomag.engines.abinit.tasks import compute_kernel_files
 
     config = load_run_config(config_path)
     job = kernel_job(load_material(config.material), config.abinit, config.cluster, output)
+    for line in plan_kernel(job).lines(done_steps(job)):
+        click.echo(line, err=not plan_only)
+    if plan_only:
+        return
     files = compute_kernel_files(job, config.cluster,
                                  progress=lambda line: click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True))
     click.echo(f"{len(files)} reduced q-point files in {job.output}")
