@@ -87,7 +87,7 @@ def test_sigma_h_selection_rule_at_k(run):
 
 
 def test_time_reversal_between_k_and_minus_k(run):
-    # W sits at the origin, so ABINIT's pattern e^{iq·R} is the τ-including one: DESIGN.md §2.1
+    # W sits at the origin, so ABINIT's pattern e^{iq·R} is the τ-including one: docs/physics.md §10
     # gives n⁰_{−q}(r) = n⁰_q(r)* and M_{−q}(r) = −M_q(r)* for the cell-periodic parts.
     for pert in (W_X, W_Z):
         ground, first, density = _files(run, 2, pert)
@@ -249,7 +249,7 @@ def test_k_plus_q_run_gives_the_on_grid_response_and_any_q_works(tmp_path):
 
 @pytest.mark.slow
 def test_symmetry_unfolding_of_dfpt_fields_matches_direct_runs_at_equivalent_q(tmp_path):
-    """DESIGN.md §5 on first-principles data (about 10 minutes, one core): the reduced pattern fields at q = (1/3, 0)
+    """docs/physics.md §11 on first-principles data (about 10 minutes, one core): the reduced pattern fields at q = (1/3, 0)
     unfolded by a rotation (and by a mirror) to (0, −1/3) ≡ (0, 2/3), and by time reversal to
     (−1/3, 0) ≡ (2/3, 0), both brought back by a shift by G, against direct DFPT runs there — z
     integral and the W and Se planes, to the SCF tolerance; a wrong rule (M rotated as a polar

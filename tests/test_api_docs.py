@@ -21,7 +21,7 @@ def test_api_example_runs(tmp_path, monkeypatch, capsys):
     response = namespace["response"]
     odd = response.parity[0] == -1
     scale = max(response.in_plane.max(), response.out_of_plane.max())
-    # σ_h (DESIGN.md §2.4): odd modes carry in-plane M only, even modes M_z only
+    # σ_h (docs/physics.md §6.4): odd modes carry in-plane M only, even modes M_z only
     assert np.all(response.out_of_plane[0, odd] < 1e-8 * scale)
     assert np.all(response.in_plane[0, ~odd] < 1e-8 * scale)
     assert response.in_plane[0, 1] > 1e-3 * scale and response.engine == "tight-binding"

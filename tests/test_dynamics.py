@@ -1,4 +1,4 @@
-"""Non-adiabatic (finite-frequency) response and phonon angular momentum (DESIGN.md §2.2)."""
+"""Non-adiabatic (finite-frequency) response and phonon angular momentum (docs/physics.md §6.2)."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """The response kernel (engines/kernel/interpolation.py) on the tight-binding engine's pattern fields.
 
-Exact at the grid q-points (DESIGN.md §5); off the grid its error is that of the
+Exact at the grid q-points (docs/physics.md §11); off the grid its error is that of the
 truncation, which must shrink when the q grid is refined (3×3 → 6×6), measured against
 the engine's direct evaluation.
 """

@@ -26,7 +26,7 @@ def along_path(system):
 
 
 def test_sigma_h_selection_rule_for_every_mode_on_the_path(along_path):
-    """Even modes: cell-integrated M along z only; odd modes: in plane only (DESIGN.md §2.4)."""
+    """Even modes: cell-integrated M along z only; odd modes: in plane only (docs/physics.md §6.4)."""
     moments = along_path.cell_moments
     even = along_path.parity == 1
     odd = along_path.parity == -1
@@ -47,7 +47,7 @@ def test_rigid_translations_at_gamma_give_zero_not_nan(along_path):
 
 
 def test_time_reversal_of_modes(system):
-    """With e(−q) = e(q)*: n⁰(−q) = n⁰(q)*, M(−q) = −M(q)* mode by mode (DESIGN.md §2.1)."""
+    """With e(−q) = e(q)*: n⁰(−q) = n⁰(q)*, M(−q) = −M(q)* mode by mode (docs/physics.md §6.1)."""
     _, model, engine = system
     q = np.array([0.23, 0.11, 0.0])
     data = compute_mode_response(TightBindingEngine(model, GRID), engine.modes(np.array([q, -q])), progress=False)
@@ -81,7 +81,7 @@ def test_paper_statements_at_k(system):
 def test_time_reversed_snapshots_have_opposite_magnetization(system):
     """Paper, Supplementary Figs. 1–2: at ωt = 0 the atoms of modes at K and K′ = −K stand at
     the same positions, the induced charge is the same and the magnetization is reversed,
-    point by point in real space (DESIGN.md §2.1)."""
+    point by point in real space (docs/physics.md §6.1)."""
     from phonomag.engines.tightbinding.fields import mode_density_response, plane_field
     from phonomag.response.fields import atom_wave
     from phonomag.phonons.amplitudes import mode_displacements

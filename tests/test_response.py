@@ -1,4 +1,4 @@
-"""Physics of the charge–spin response (DESIGN.md §2), each against an independent fact.
+"""Physics of the charge–spin response (docs/physics.md §6), each against an independent fact.
 
 Exact identities are checked to ≤ 1e-8 (relative): gauge invariance, time reversal,
 the cancellation of the full static magnetization, λ = 0, the σ_h selection rule,

@@ -1,6 +1,6 @@
 """phonomag: phonon-induced charge and spin densities in crystals with spin-orbit coupling.
 
-The equations and conventions are in docs/physics.md and DESIGN.md: the one-sided 2x2
+The equations and conventions are in docs/physics.md: the one-sided 2x2
 charge-spin response N_qν of Iturbe-Beristain, Eiguren, Gurtubay, Commun. Phys. 3, 22
 (2020). A script needs the names in ``__all__`` (see docs/api.md); they are imported on
 first use, so ``import phonomag`` stays light.

@@ -2,7 +2,7 @@
 
 An engine knows the electrons of one material: for a phonon wavevector q it returns
 the charge–spin response to the unit displacement patterns u_κ(R) = ε̂_α e^{iq·(R+τ_κ)}
-(1 Å, DESIGN.md §3, §5), cell-integrated (:meth:`ResponseEngine.pattern_response`),
+(1 Å, docs/physics.md §10, §11), cell-integrated (:meth:`ResponseEngine.pattern_response`),
 as Fourier components at q + G (:meth:`ResponseEngine.fourier_response`), and in real
 space for given displacements (:meth:`ResponseEngine.plane_field`,
 :meth:`ResponseEngine.volume_field`). Nothing downstream knows which engine it is
@@ -208,7 +208,7 @@ def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, dis
 
 def compute_finite_frequency_response(engine, modes, amplitude: str | float = "zero-point",
                                       phonon_source: str = "", progress: bool = True) -> ModeResponse:
-    """Full (N⁺ + N⁻) response of every mode at its own frequency, ħω = ħω_qν (DESIGN.md §2.2).
+    """Full (N⁺ + N⁻) response of every mode at its own frequency, ħω = ħω_qν (docs/physics.md §6.2).
 
     The static full response has no net magnetization; at finite ω the two halves have
     denominators ε_v − ε_c ± ħω and a magnetization odd in ω survives. Its ratio to the

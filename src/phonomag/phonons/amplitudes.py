@@ -1,4 +1,4 @@
-"""Displacement amplitudes and angular momentum of phonon modes (DESIGN.md §3).
+"""Displacement amplitudes and angular momentum of phonon modes (docs/physics.md §5).
 
 Conventions
 -----------

@@ -1,6 +1,6 @@
 """Describing and selecting modes: the character of a displacement pattern, a mode chosen by index or parity.
 
-The character names the paper's modes by what the atoms do (DESIGN.md §3, "name the
+The character names the paper's modes by what the atoms do (docs/physics.md §10, "name the
 paper's modes by their character").
 """
 

@@ -5,7 +5,7 @@ force constants (not mass-weighted), here always in the *position* convention
 
     C_{κα,κ'β}(q) = Σ_l Φ_{κα,κ'β}(0, l) exp(i q·(R_l + τ_κ' − τ_κ))     (eV/Å²),
 
-the convention of phonopy's dynamical matrix (DESIGN.md §3). This module fills
+the convention of phonopy's dynamical matrix (docs/physics.md §5). This module fills
 the whole q-grid from the irreducible points with the crystal's space group
 (spglib) and time reversal, and Fourier transforms it to the force constants of
 the commensurate supercell, which phonopy then interpolates at any q.

@@ -1,6 +1,6 @@
 """Phonon modes at a set of wavevectors: frequencies, eigenvectors, σ_h parities.
 
-Conventions (DESIGN.md §3):
+Conventions (docs/physics.md §5):
 
 * q in reduced coordinates of the reciprocal basis of the primitive cell.
 * Frequencies ħω in meV; an imaginary frequency is stored as −|ω|.

@@ -61,7 +61,7 @@ def time_reversal_deviations(data: ModeResponse, q_labels: list[str]) -> list[tu
     """For every computed pair q, −q (mod G): (label q, label −q, max |Δħω| meV, {n0, M_par, M_z: max |ΔRMS|/max RMS}).
 
     Time reversal maps mode (q, ν) onto (−q, ν) with the same frequency, n⁰ → n⁰* and
-    M → −M* (DESIGN.md §2.1), so the RMS of each component must agree.
+    M → −M* (docs/physics.md §6.1), so the RMS of each component must agree.
     """
     out = []
     parts = {"n0": data.rms[..., 0], "M_par": data.in_plane, "M_z": data.out_of_plane}

@@ -1,6 +1,6 @@
 """Real-space fields of a mode's response, and the atoms' motion, as data the outputs read.
 
-Conventions (DESIGN.md §1): lengths Å, wavevectors 1/Å (Cartesian) or reduced;
+Conventions (docs/physics.md §1, §3): lengths Å, wavevectors 1/Å (Cartesian) or reduced;
 Pauli components δñ^α (α = 0, x, y, z) in electrons/Å³ (induced electrons 2n⁰, spin
 polarisation ⟨σ⟩ = 2M, spin moment m ≈ −2 μ_B M). Time dependence of one coherent mode
 (phase φ = ωt): n^α(r, t) = Re[δñ^α(r) e^{i(q·r − φ)}], u_κ(R, t) = Re[u_κ e^{i(q·(R+τ_κ) − φ)}].

@@ -3,7 +3,7 @@
 Every engine (tight-binding, ABINIT DFPT, …) yields a :class:`PatternResponse` per q —
 the cell-integrated response to the unit displacement patterns — and a phonon source
 yields the modes; :meth:`ModeResponse.from_patterns` contracts them. Plots, tables and
-files read a :class:`ModeResponse` only. Conventions: DESIGN.md §1, §3,
+files read a :class:`ModeResponse` only. Conventions: docs/physics.md §3–§5,
 :mod:`phonomag.phonons.amplitudes` and :mod:`phonomag.response.observables`.
 """
 

@@ -1,4 +1,4 @@
-"""Mode-resolved observables: cell moments and RMS (DESIGN.md §1, eq. 3 of the paper).
+"""Mode-resolved observables: cell moments and RMS (docs/physics.md §4, eq. 3 of the paper).
 
 n̄^α (α = 0, x, y, z): cell-integrated Pauli components of δñ, electrons per cell;
 RMS_α = |n̄^α|/√2; in-plane √(RMS_x² + RMS_y²), out-of-plane RMS_z.

@@ -1,4 +1,4 @@
-"""Dynamic charge–spin structure factor S^{αβ}(Q, ω) of one-phonon scattering (paper eq. 5, DESIGN.md §1).
+"""Dynamic charge–spin structure factor S^{αβ}(Q, ω) of one-phonon scattering (paper eq. 5, docs/physics.md §8).
 
 What experiments see: inelastic neutron and X-ray scattering and spin-polarised EELS
 probe S^{αβ}(ω, Q) with Q = q + G anywhere in reciprocal space. For a mode (q, ν) of

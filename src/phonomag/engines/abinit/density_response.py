@@ -3,7 +3,7 @@
 For one perturbation (an atom displaced along one reduced direction with the
 pattern e^{iq·R}, ABINIT's convention) ABINIT gives the first-order wavefunctions
 δu_{v,k+q} of the occupied spinors, already projected on the empty manifold at
-k+q. Eq. 1 (DESIGN.md §1) in cell-periodic form is then
+k+q. Eq. 1 (docs/physics.md §2) in cell-periodic form is then
 
     N_{st}(r) = Σ_k w_k Σ_v δu_{v,k+q,s}(r) u*_{v,k,t}(r)        (electrons/bohr³),
 

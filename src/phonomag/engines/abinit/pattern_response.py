@@ -2,7 +2,7 @@
 
 ABINIT perturbs atom κ along reduced direction i with the pattern e^{iq·R} and unit
 reduced amplitude. phonomag's unit pattern (κ, β) displaces atom κ of cell R by 1 Å along
-Cartesian β with the phase e^{iq·(R+τ_κ)} (DESIGN.md §3, §5). By linearity its response is
+Cartesian β with the phase e^{iq·(R+τ_κ)} (docs/physics.md §10, §11). By linearity its response is
 (:func:`~phonomag.engines.abinit.perturbations.perturbation_coefficients`)
 
     N_{κβ}(r) = Σ_i [(Aᵀ)⁻¹]_{iβ} e^{iq·τ_κ} N_{κi}(r)        (A: rows = lattice vectors, Å).
@@ -94,7 +94,7 @@ def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, 
          "cell": (("vector", "cartesian"), cell, {"units": "angstrom"}),
          "positions": (("atom", "cartesian"), atoms.positions, {"units": "angstrom"})},
         coords={**coords, "species": ("atom", atoms.get_chemical_symbols())},
-        attrs={"conventions": "DESIGN.md §5: unit pattern of atom kappa along Cartesian beta, displacement "
+        attrs={"conventions": "docs/physics.md §11: unit pattern of atom kappa along Cartesian beta, displacement "
                               "1 Angstrom x exp(i q.(R + tau_kappa)); cell-periodic part of N; n^a = Tr[N sigma_a]/2; "
                               "r = j1/n1 a1 + j2/n2 a2 (+ z)", **attrs})
 

@@ -3,7 +3,7 @@
 ABINIT perturbs one atom κ along one reduced direction i with the pattern e^{iq·R}
 (cell vector only) and unit reduced amplitude, i.e. a Cartesian displacement
 a_i e^{iq·R}. A mode of phonomag displaces atom κ of cell R by U_κ e^{iq·(R+τ_κ)}
-(DESIGN.md §3), which is the superposition with coefficients
+(docs/physics.md §10), which is the superposition with coefficients
 
     x_{κi} = [(Aᵀ)⁻¹ U_κ]_i e^{iq·τ_κ}          (A: rows = lattice vectors, Å),
 

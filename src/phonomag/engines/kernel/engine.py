@@ -1,4 +1,4 @@
-"""The kernel engine: any q from pattern fields on a coarse q grid (DESIGN.md §5), behind the engine protocol.
+"""The kernel engine: any q from pattern fields on a coarse q grid (docs/physics.md §11), behind the engine protocol.
 
 Built from the pattern fields at the irreducible q-points of an N₁×N₂ grid — from DFPT
 (the reduced files of :mod:`phonomag.engines.abinit.pattern_response`, e.g. the shipped WSe₂
@@ -121,7 +121,7 @@ class KernelEngine(StaticCellEngine):
 
     def provenance(self) -> dict[str, str]:
         n1, n2 = self.kernel.qgrid
-        return {"engine": f"response kernel from a {n1}×{n2} q grid, Wigner–Seitz images (DESIGN.md §5)",
+        return {"engine": f"response kernel from a {n1}×{n2} q grid, Wigner–Seitz images (docs/physics.md §11)",
                 "source": self.source}
 
     def pattern_responses(self, qpoints, kind: str = "one-sided", progress: bool = True) -> list[PatternResponse]:

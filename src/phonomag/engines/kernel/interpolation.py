@@ -1,4 +1,4 @@
-"""The response kernel: pattern fields on a coarse q grid → real space → any q (DESIGN.md §5).
+"""The response kernel: pattern fields on a coarse q grid → real space → any q (docs/physics.md §11).
 
 From the cell-periodic pattern fields ñ_{q,κβ}(x) at every q of an N₁×N₂ grid
 (:func:`~phonomag.engines.kernel.symmetry.fill_grid`), the response to displacing atom κ of

@@ -1,7 +1,7 @@
 """Pattern fields at every q of a grid from the irreducible ones: space group and time reversal.
 
 A *pattern field* is the cell-periodic response ñ^α_{q,κβ}(r) (α = 0, x, y, z Pauli
-components) to the unit Cartesian pattern u_κ(R) = ε̂_β e^{iq·(R+τ_κ)} (DESIGN.md §3, §5),
+components) to the unit Cartesian pattern u_κ(R) = ε̂_β e^{iq·(R+τ_κ)} (docs/physics.md §10, §11),
 on the in-plane grid r = j₁/n₁ a₁ + j₂/n₂ a₂ of a set of *layers*: the z integral
 (``None``) and planes at heights z (Å). Arrays are (natoms, 3, nlayers, 4, n₁, n₂).
 
@@ -12,7 +12,7 @@ phases the Bloch factors cancel and
 
     ñ_{q′,κ′γ}(r′) = Σ_β S_γβ  R_S ñ_{q,κβ}(S⁻¹(r′ − t)),   R_S = diag(1, det S · S).
 
-Time reversal (the one-sided response to the conjugate pattern, DESIGN.md fact 1):
+Time reversal (the one-sided response to the conjugate pattern, docs/physics.md §6.1):
 n⁰_{−q} = (n⁰_q)*, M_{−q} = −(M_q)*.
 """
 

@@ -20,7 +20,7 @@ from phonomag.response.modes import KINDS, PatternResponse
 class TightBindingEngine(PerQEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`TightBindingModel` with Brillouin-zone sums on ``kgrid``.
 
-    Sum over states (DESIGN.md §1), batched over k; any q, any G, static or finite
+    Sum over states (docs/physics.md §2), batched over k; any q, any G, static or finite
     frequency, one-sided or full; site-resolved cell moments (on-site form factors).
     ``source``: where the model came from (model file), for the provenance.
     """

@@ -2,7 +2,7 @@
 
 The response of one mode is known as real-space orbital density matrices P(L)
 (:func:`phonomag.engines.tightbinding.response.orbital_response` contracted with the mode's displacement
-amplitudes). On a grid it reads (DESIGN.md §1)
+amplitudes). On a grid it reads (docs/physics.md §3)
 
     N(r)  = Σ_{R,R′} e^{iq·(R+τ_μ)} P(R − R′)[sμ, s′ν] χ_μ(r − R − τ_μ) χ_ν(r − R′ − τ_ν),
     δñ(r) = e^{−iq·r} N(r)                   (cell periodic),

@@ -1,6 +1,6 @@
 """Slater–Koster spinor tight-binding model and its electron–phonon vertex.
 
-Conventions (DESIGN.md §3)
+Conventions (docs/physics.md §10)
 --------------------------
 * Bloch sums in the τ-including gauge: φ_{kμ} = N^{-1/2} Σ_R e^{ik·(R+τ_μ)} φ_μ(r−R−τ_μ),
   so H_{μν}(k) = Σ_bonds E_{μν}(d) e^{ik·d} with d = R + τ_ν − τ_μ.
@@ -269,7 +269,7 @@ class TightBindingModel:
         """Spin-independent hopping part H_orb(k), (nk, n_orb, n_orb) eV.
 
         ``displacements`` (natoms, 3) Å moves the atoms in the hopping integrals only;
-        the Bloch phases stay at the undisplaced positions (DESIGN.md §3).
+        the Bloch phases stay at the undisplaced positions (docs/physics.md §10).
         """
         mats = self._bond_matrices
         if displacements is not None:

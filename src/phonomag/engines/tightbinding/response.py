@@ -1,6 +1,6 @@
 """Charge–spin density response of the electrons to a lattice displacement pattern.
 
-Implements DESIGN.md §1 (the paper's eq. 1) by sum over states, batched over k:
+Implements docs/physics.md §2 (the paper's eq. 1) by sum over states, batched over k:
 
     N⁺(q) = (1/N_k) Σ_{k, v occ, c empty} |ψ_{c,k+q}⟩ g_cv(k,q) / (ε_{v,k} − ε_{c,k+q}) ⟨ψ_{v,k}|
     N⁻(q) = (1/N_k) Σ_{k, v occ, c empty} |ψ_{v,k+q}⟩ g_vc(k,q) / (ε_{v,k+q} − ε_{c,k}) ⟨ψ_{c,k}|
@@ -12,7 +12,7 @@ for the 3·n_atoms unit patterns u_κ(R) = ε̂_α e^{iq·(R+τ_κ)} (per Å of
 displacement) as an *orbital-resolved response tensor*; a phonon mode with
 displacement amplitudes u_κα = A e_κα/√M_κ is a contraction of it.
 
-Cell-integrated values (DESIGN.md §1) ∫_cell δñ_ss′ d³r keep the on-site orbital
+Cell-integrated values (docs/physics.md §4) ∫_cell δñ_ss′ d³r keep the on-site orbital
 products with their form factors, n̄_κ = Σ_{μ,ν∈κ} N_{sμ,s′ν} F_μν(q)
 (:mod:`phonomag.engines.tightbinding.form_factors`), and neglect two-centre products
 (orthonormal tight-binding basis); without radial functions in the model F = 1
@@ -67,8 +67,8 @@ def _amplitudes(
 
     ``occupation_difference`` is f_r − f_l: +1 for N⁺ (l empty at k+q, r occupied at k),
     −1 for N⁻ (l occupied, r empty). ``energy`` = ħω (eV) of a perturbation W e^{−iωt}
-    (first-order time-dependent perturbation theory; 0 gives the static response, DESIGN.md
-    §2.2: N⁺ has ε_v − ε_c + ħω, N⁻ has ε_v − ε_c − ħω). Returns the eigenvector columns x (k, 2n, l) at k+q,
+    (first-order time-dependent perturbation theory; 0 gives the static response, docs/physics.md
+    §6.2: N⁺ has ε_v − ε_c + ħω, N⁻ has ε_v − ε_c − ħω). Returns the eigenvector columns x (k, 2n, l) at k+q,
     y (k, 2n, r) at k, and the amplitudes (k, κα, l, r) for every unit pattern κα.
     """
     n_orb, nk = model.n_orbitals, len(vec_k)
@@ -128,7 +128,7 @@ def sampling_grid(kgrid: tuple[int, int, int], q_reduced: np.ndarray) -> np.ndar
 
     This grid maps onto itself under k → −k − q. N⁻ at k is the time-reversed partner of
     N⁺ at −k − q, so on it the static cancellation of their magnetization and the equality
-    of their charges (DESIGN.md §2.2) are exact for every q, not only for q on the grid;
+    of their charges (docs/physics.md §6.2) are exact for every q, not only for q on the grid;
     and the grid of −q is the inversion of the grid of q (time reversal, §2.1).
     """
     return monkhorst_pack(kgrid) - 0.5 * np.asarray(q_reduced, dtype=float)
@@ -259,7 +259,7 @@ def energy_responses(
 ) -> list[PatternResponse]:
     """Cell-integrated responses to a perturbation e^{−iωt} at several ħω (eV), one per energy.
 
-    The non-adiabatic response of DESIGN.md §2.2: the full response keeps a net
+    The non-adiabatic response of docs/physics.md §6.2: the full response keeps a net
     magnetization that is odd in ω (zero in the static limit). Bands and vertex are shared.
     """
     tensors = _response_tensors(model, q_reduced, kgrid, np.zeros((1, 3)), tuple(energies), kind, 2048,

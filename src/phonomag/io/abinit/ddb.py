@@ -11,7 +11,7 @@ so the block at q is, in Hartree,
 with x the displacement in reduced coordinates and the phase on the cell vector
 R_b only (X. Gonze, C. Lee, PRB 55, 10355 (1997), eq. 4: no atomic positions in
 the phase). :func:`read_phonon_blocks` turns it into Cartesian eV/Å² in the
-position convention of phonopy and DESIGN.md §3,
+position convention of phonopy and docs/physics.md §5,
 
     C_{κα,κ'β}(q) = Σ_b Φ_{κα,κ'β}(0, b) exp(i q·(R_b + τ_κ' − τ_κ)).
 

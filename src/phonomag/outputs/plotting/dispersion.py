@@ -3,7 +3,7 @@
 Plotting only reads a :class:`~phonomag.response.modes.ModeResponse`; it computes no physics.
 
 Magnetization unit: the spin magnetic moment per unit cell, m ≈ −2 μ_B M (g_s ≈ 2,
-DESIGN.md §1), so RMS |m| = 2 RMS(M) μ_B per cell, shown as a multiple of a power of ten
+docs/physics.md §3), so RMS |m| = 2 RMS(M) μ_B per cell, shown as a multiple of a power of ten
 chosen from the data. Numerically this equals the RMS spin polarisation 2 RMS(M) per cell.
 """
 

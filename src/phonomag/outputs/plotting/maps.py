@@ -3,7 +3,7 @@
 Plotting only reads a :class:`~phonomag.response.fields.FieldWave` on a plane and an
 :class:`~phonomag.response.fields.AtomWave`; it computes no physics.
 
-Quantities and units (DESIGN.md §1, one convention in every panel): the spin
+Quantities and units (docs/physics.md §3, one convention in every panel): the spin
 polarisation density ⟨σ⟩ = 2M in Å⁻³ (the spin moment density is m ≈ −μ_B · 2M, so the
 arrows point opposite to the moments) and the induced electron density 2n⁰ in
 electrons/Å³, both on the plane of the field. Colour and arrow scales are fixed by the
