@@ -91,3 +91,55 @@ def test_a_missing_pseudopotential_is_named_before_anything_runs(tmp_path, capsy
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert "no pseudopotential for W, Se" in err, err
     assert not (tmp_path / "w").exists() and not (tmp_path / "out" / "abinit-work").exists()
+
+
+def _mos2_with_structure(tmp_path, structure: str):
+    """The documented MoS₂ model file with its [structure] block replaced by ``structure``."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "MoS2.toml").read_text(encoding="utf-8")
+    start, end = text.index("[structure]"), text.index("[species.Mo]")
+    path = tmp_path / "MoS2_cell.toml"
+    path.write_text(text[:start] + structure + "\n" + text[end:], encoding="utf-8")
+    return path
+
+
+def _sites(rows):
+    return "".join(f'[[structure.sites]]\nlabel = "{label}"\nspecies = "{label[:2].rstrip("_0123456789")}"\n'
+                   f"position = {list(position)}\n\n" for label, position in rows)
+
+
+@pytest.mark.parametrize("name, structure, message", [
+    ("AA bulk, one layer per cell (c = 6.2 Å)",
+     "[structure]\ncell = [[3.117543, 0.0, 0.0], [-1.558771, 2.699871, 0.0], [0.0, 0.0, 6.2]]\n\n"
+     + _sites([("Mo", (0.0, 0.0, 0.0)), ("S_t", (0.0, 1.799914, 1.558907)), ("S_b", (0.0, 1.799914, -1.558907))]),
+     "only 3.08 Å of vacuum"),
+    ("2H bulk, two layers per cell (c = 12.3 Å)",
+     "[structure]\ncell = [[3.117543, 0.0, 0.0], [-1.558771, 2.699871, 0.0], [0.0, 0.0, 12.3]]\n\n"
+     + _sites([("Mo", (0.0, 0.0, 0.0)), ("S_t", (0.0, 1.799914, 1.558907)), ("S_b", (0.0, 1.799914, -1.558907)),
+               ("Mo2", (0.0, 1.799914, 6.15)), ("S_t2", (0.0, 0.0, 7.708907)), ("S_b2", (0.0, 0.0, 4.591093))]),
+     "2 × 2D"),
+], ids=["AA-bulk", "2H-bulk"])
+def test_a_bulk_cell_in_a_model_file_is_never_made_a_slab(tmp_path, capsys, name, structure, message):
+    """Before, a₃ was replaced by (0, 0, vacuum): the 2H bulk became an isolated bilayer without a word.
+    Now one line, before anything runs; the documented monolayer is the control."""
+    material = _mos2_with_structure(tmp_path, structure)
+    config = tmp_path / "run.toml"
+    config.write_text(f'[run]\nmaterial = "{material}"\n[abinit]\nworkdir = "w"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--engine", "abinit", "-c", str(config), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err, err
+    assert message in err and "material MoS2" in err, err
+    assert not (tmp_path / "w").exists()
+
+
+def test_the_documented_monolayer_passes_the_layer_check():
+    from pathlib import Path
+
+    from phonomag.cli.abinit_setup import abinit_structure
+    from phonomag.crystal.materials import load_material
+
+    spec = load_material(Path(__file__).resolve().parents[1] / "docs" / "examples" / "MoS2.toml")
+    atoms = abinit_structure(spec, 18.0)
+    assert atoms.cell[2, 2] == 18.0 and atoms.get_chemical_symbols() == ["Mo", "S", "S"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from phonomag.crystal.materials import MIN_LAYER_VACUUM, MaterialSpec
-from phonomag.crystal.structure_file import read_layer
+from phonomag.crystal.structure_file import check_layer, read_layer
 from phonomag.engines.abinit.engine import AbinitEngine
 from phonomag.errors import PhonomagError
 from phonomag.io.abinit.inputs import pseudopotential_files
@@ -28,7 +28,10 @@ def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
 def abinit_structure(spec: MaterialSpec, vacuum_cell: float, structure: str | None = None):
     """The layer ABINIT computes: the material's, or that of ``structure`` (any ASE-readable file,
     :func:`~phonomag.crystal.structure_file.read_layer`, same atoms in the same order as the material),
-    with a₃ = (0, 0, vacuum_cell) Å."""
+    with a₃ = (0, 0, vacuum_cell) Å. Either must be one 2D layer with vacuum
+    (:func:`~phonomag.crystal.structure_file.check_layer`): a bulk cell is refused, never made a slab."""
+    if structure is None:
+        check_layer(spec.atoms, f"the structure of material {spec.name}", MIN_VACUUM_GAP)
     atoms = spec.atoms.copy() if structure is None else read_layer(Path(structure), MIN_VACUUM_GAP)
     if atoms.get_chemical_symbols() != spec.atoms.get_chemical_symbols():
         raise PhonomagError(

@@ -25,6 +25,37 @@ class StructureFileError(PhonomagError):
     """A structure file that cannot be read or does not hold one 2D layer."""
 
 
+def check_layer(atoms: Atoms, where: str, min_vacuum: float) -> tuple[float, np.ndarray, np.ndarray, int]:
+    """A StructureFileError unless ``atoms`` (periodic in all three directions) is one 2D layer in the a1-a2
+    plane with at least ``min_vacuum`` Å between it and its image along a3 = (0, 0, c): a bulk crystal, a
+    cell of several layers or a layer without vacuum is never turned into a slab. ``where`` names the
+    structure in the message. Returns c, the sorted heights modulo c, the gaps between them and the
+    index of the widest gap (the vacuum)."""
+    cell = atoms.cell.array
+    if len(atoms) == 0 or atoms.cell.rank != 3:
+        raise StructureFileError(f"{where} holds no periodic crystal (atoms and three cell vectors are needed)")
+    if np.abs(cell[:2, 2]).max() > 1e-6 or np.abs(cell[2, :2]).max() > 1e-6:
+        raise StructureFileError(
+            f"{where}: the layer must lie in the a1-a2 plane with a1, a2 in the xy plane and a3 along z; "
+            f"the cell is {np.round(cell, 4).tolist()} Å")
+    periodic = Atoms(atoms.numbers, positions=atoms.positions, cell=cell, pbc=True)
+    found = {kind: len(parts) for kind, parts in isolate_components(periodic).items()}
+    if found != {"2D": 1}:
+        text = ", ".join(f"{n} × {kind}" for kind, n in sorted(found.items()))
+        raise StructureFileError(
+            f"{where} holds bonded components {text}; phonomag's ABINIT engine needs exactly one 2D layer "
+            "(cut a monolayer and add vacuum along c)")
+    c = cell[2, 2]
+    z = np.sort(atoms.positions[:, 2] % c)
+    gaps = np.diff(np.append(z, z[0] + c))
+    widest = int(np.argmax(gaps))
+    if gaps[widest] < min_vacuum:
+        raise StructureFileError(
+            f"{where}: only {gaps[widest]:.2f} Å of vacuum between the layer and its image along c "
+            f"(c = {c:.3f} Å); at least {min_vacuum:g} Å are needed")
+    return c, z, gaps, widest
+
+
 def read_layer(path: Path, min_vacuum: float) -> Atoms:
     """The layer of ``path`` (see the module docstring); StructureFileError names what is wrong."""
     path = Path(path)
@@ -34,28 +65,7 @@ def read_layer(path: Path, min_vacuum: float) -> Atoms:
         atoms = ase.io.read(path)
     except Exception as exc:  # ASE's readers raise many kinds for a bad file
         raise StructureFileError(f"ASE cannot read a structure from {path}: {type(exc).__name__}: {exc}") from None
-    cell = atoms.cell.array
-    if len(atoms) == 0 or atoms.cell.rank != 3:
-        raise StructureFileError(f"{path} holds no periodic crystal (atoms and three cell vectors are needed)")
-    if np.abs(cell[:2, 2]).max() > 1e-6 or np.abs(cell[2, :2]).max() > 1e-6:
-        raise StructureFileError(
-            f"{path}: the layer must lie in the a1-a2 plane with a1, a2 in the xy plane and a3 along z; "
-            f"the cell is {np.round(cell, 4).tolist()} Å")
-    periodic = Atoms(atoms.numbers, positions=atoms.positions, cell=cell, pbc=True)
-    found = {kind: len(parts) for kind, parts in isolate_components(periodic).items()}
-    if found != {"2D": 1}:
-        text = ", ".join(f"{n} × {kind}" for kind, n in sorted(found.items()))
-        raise StructureFileError(
-            f"{path} holds bonded components {text}; phonomag's ABINIT engine needs exactly one 2D layer "
-            "(cut a monolayer and add vacuum along c)")
-    c = cell[2, 2]
-    z = np.sort(atoms.positions[:, 2] % c)
-    gaps = np.diff(np.append(z, z[0] + c))
-    widest = int(np.argmax(gaps))
-    if gaps[widest] < min_vacuum:
-        raise StructureFileError(
-            f"{path}: only {gaps[widest]:.2f} Å of vacuum between the layer and its image along c "
-            f"(c = {c:.3f} Å); at least {min_vacuum:g} Å are needed")
+    c, z, gaps, widest = check_layer(atoms, str(path), min_vacuum)
     bottom = z[(widest + 1) % len(z)]
     thickness = c - gaps[widest]
     layer = atoms.copy()
