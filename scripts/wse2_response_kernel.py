@@ -28,6 +28,7 @@ from phonomag.cli.config import AbinitRunSpec, load_run_config
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.tasks import KernelJob, compute_kernel_files
+from phonomag.engines.kernel.data import write_manifest
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "phonomag" / "data" / "response" / "WSe2_soc_dfpt"
 QGRID = (6, 6, 1)
@@ -70,6 +71,7 @@ def main() -> None:
                     attrs={"produced_by": "scripts/wse2_response_kernel.py"})
     for path in compute_kernel_files(job, cluster):
         print(f"{path.stem}: {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    print(f"checksums: {write_manifest(DATA)}")
 
 
 if __name__ == "__main__":

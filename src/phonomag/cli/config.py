@@ -77,6 +77,9 @@ def paper_maps(label: str) -> list[MapSpec]:
 #: Phonons of a kernel run: the material's ``[phonons]``, or the kernel data's own DFPT dynamical
 #: matrices (its q_*_DDB files, the same ground state and settings as its responses).
 KERNEL_PHONONS = ("material", "kernel")
+#: ``[run] fallback``: what engine "auto" does when the shipped first-principles kernel is not usable —
+#: stop with the reason ("none"), or take the tight-binding model ("model"), saying why in the summary.
+FALLBACKS = ("none", "model")
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class RunConfig:
     field_files: bool = True
     summary_q: tuple[str, ...] = ("K", "M")
     engine: str = "auto"
+    fallback: str = "none"
     abinit: AbinitRunSpec = AbinitRunSpec()
     kernel_data: str | None = None
     kernel_phonons: str = "material"
@@ -151,7 +155,7 @@ class RunConfig:
 
 
 _SECTIONS = {
-    "run": {"material", "engine"},
+    "run": {"material", "engine", "fallback"},
     "path": {"labels", "npoints"},
     "response": {"kgrid", "kind", "amplitude"},
     "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
@@ -232,6 +236,9 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
     if engine not in engine_names():
         raise _fail(source, "run.engine", f"must be one of {', '.join(engine_choices())}, got {engine!r}")
     engine = canonical(engine)
+    fallback = run.get("fallback", default.fallback)
+    if fallback not in FALLBACKS:
+        raise _fail(source, "run.fallback", f"must be one of {', '.join(FALLBACKS)}, got {fallback!r}")
     kind = resp.get("kind", default.kind)
     if kind not in KINDS:
         raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -258,6 +265,7 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
         field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
         summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
         engine=engine,
+        fallback=fallback,
         abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
         kernel_data=_kernel_data(raw.get("kernel", {}), source, base_dir),
         kernel_phonons=_kernel_phonons(raw.get("kernel", {}), engine, source),

@@ -210,7 +210,10 @@ def select(choice: str, config, spec: MaterialSpec, needs: dict[Capability, str]
         except EngineCapabilityError as exc:
             if data.named:
                 raise
-            why = why or f"engine auto: {fallback.title}; the shipped {candidate.data_noun} is not usable: {exc}"
+            from phonomag.cli.systems import shipped_kernel_unusable
+
+            # shipped data that is not usable stops the run unless [run] fallback = "model" allows the model
+            why = why or shipped_kernel_unusable(exc, config.fallback)
             continue
         return Selection(candidate, engine, f"engine auto: {candidate.title} ({data.folder})")
     return Selection(fallback, None, why or f"engine auto: {fallback.title}")

@@ -44,3 +44,15 @@ BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" 
 #: Built-in material → its shipped first-principles kernel data, which the engine choice "auto" uses
 #: (:mod:`phonomag.cli.engines`).
 SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA}
+
+
+def shipped_kernel_unusable(exc: EngineCapabilityError, fallback: str) -> str:
+    """Engine "auto" when the shipped kernel cannot be used (``exc`` says why): the summary line of the
+    tight-binding model if ``fallback`` is "model" (``[run] fallback``), else an error naming the problem.
+    Never a silent switch: the model's values differ from the kernel's up to 40-fold (docs/kernel.md)."""
+    if fallback != "model":
+        raise EngineCapabilityError(f"engine auto: the shipped first-principles kernel is not usable: {exc}; "
+                                    "for the tight-binding model instead, ask for it: --engine model "
+                                    "(or [run] fallback = \"model\")") from None
+    return (f"engine auto: the tight-binding model ([run] fallback = \"model\"); the shipped first-principles "
+            f"kernel is not usable: {exc}")

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 from ase import Atoms
 from scipy.signal import resample
 
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
+from phonomag.engines.kernel.data import KernelDataError, check_together, open_reduced, verify_manifest
 from phonomag.engines.kernel.interpolation import ResponseKernel
-from phonomag.engines.kernel.symmetry import fill_grid, space_group
+from phonomag.engines.kernel.symmetry import InconsistentImages, fill_grid, space_group
 from phonomag.io.netcdf import complex_from
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
 from phonomag.response.modes import PatternResponse
@@ -28,11 +28,12 @@ from phonomag.response.modes import PatternResponse
 
 @dataclass(frozen=True)
 class ReducedGrid:
-    """The reduced DFPT files of some q-points of one grid (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`).
+    """The reduced DFPT files of some q-points of one grid (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`),
+    checked as a whole (:mod:`~phonomag.engines.kernel.data`).
 
     fields: {grid steps (m₁, m₂): pattern fields (natoms, 3, nlayers, 4, n₁, n₂)}, layers (None: the z
     integral, then the plane heights in Å); qgrid (N₁, N₂) and kgrid as the files state; attrs: those
-    of the first file.
+    of the first file (equal in every file where they describe the calculation); files: {grid steps: path}.
     """
 
     fields: dict
@@ -41,26 +42,23 @@ class ReducedGrid:
     qgrid: tuple[int, int]
     kgrid: tuple[int, ...]
     attrs: dict
+    files: dict
 
     @classmethod
     def read(cls, files) -> "ReducedGrid":
-        """From files ``q_<m1>_<m2>_0.nc``; an error if they are of different grids."""
-        fields, first = {}, None
-        for path in files:
-            with xr.open_dataset(path) as data:
-                data = data.load()
-            first = first if first is not None else data
-            qgrid = tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"])[:2])
-            if qgrid != tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2]):
-                raise EngineCapabilityError(f"{path} is of the {qgrid} q grid, the other files are not")
-            steps = tuple(int(n) for n in np.rint(data["qpoint"].values[:2] * qgrid))
-            zint, planes = complex_from(data["zint"]), complex_from(data["plane"])
-            fields[steps] = np.concatenate([zint[:, :, None], planes], axis=2)
+        """From files ``q_<m1>_<m2>_0.nc``; a :class:`~phonomag.engines.kernel.data.KernelDataError` naming the
+        file if one is damaged, off its grid, from another calculation or a second file for a grid point."""
+        datasets = {Path(path): open_reduced(path) for path in files}
+        paths = check_together(datasets)
+        fields = {steps: np.concatenate([complex_from(datasets[path]["zint"])[:, :, None],
+                                         complex_from(datasets[path]["plane"])], axis=2)
+                  for steps, path in paths.items()}
+        first = next(iter(datasets.values()))
         atoms = Atoms(list(first["species"].values), positions=first["positions"].values,
                       cell=first["cell"].values, pbc=True)
         layers = (None, *(float(h) for h in first["height"].values))
         return cls(fields, atoms, layers, tuple(int(n) for n in np.atleast_1d(first.attrs["qgrid"])[:2]),
-                   tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"])), dict(first.attrs))
+                   tuple(int(n) for n in np.atleast_1d(first.attrs["kgrid"])), dict(first.attrs), paths)
 
     def cell_integrals(self, steps) -> np.ndarray:
         """∫_cell ñ_{q,κβ} d²x (natoms, 3, 4) of the z-integral layer at grid steps (m₁, m₂): the direct values."""
@@ -96,7 +94,10 @@ class KernelEngine(StaticCellEngine):
     @classmethod
     def from_reduced_files(cls, folder: Path, atom_labels) -> "KernelEngine":
         """From the per-q files ``q_<m1>_<m2>_0.nc`` of :func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`
-        (one per irreducible q of the grid named in their ``qgrid`` attribute)."""
+        (one per irreducible q of the grid named in their ``qgrid`` attribute), checked as a whole first
+        (:mod:`~phonomag.engines.kernel.data`: the manifest if there is one, every file, files that map onto
+        the same grid point by symmetry agreeing)."""
+        verify_manifest(folder)
         files = sorted(Path(folder).glob("q_*.nc"))
         if not files:
             raise EngineCapabilityError(f"no reduced DFPT files q_*.nc in {folder}")
@@ -105,6 +106,8 @@ class KernelEngine(StaticCellEngine):
         try:
             return cls.from_irreducible(grid.fields, grid.atoms, atom_labels, grid.qgrid, grid.layers, grid.kgrid,
                                         source)
+        except InconsistentImages as exc:
+            raise KernelDataError(f"{grid.files[exc.first]} and {grid.files[exc.second]} disagree: {exc}") from None
         except ValueError as exc:  # the files do not cover the grid
             raise EngineCapabilityError(f"{folder}: {exc}; compute the missing irreducible q-points "
                                         "(e.g. python scripts/wse2_response_kernel.py)") from None

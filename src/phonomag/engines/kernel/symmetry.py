@@ -138,13 +138,42 @@ def shift_by_g(fields: np.ndarray, g_reduced, fractional: np.ndarray) -> np.ndar
     return fields * pattern[:, None, None, None, None, None] * bloch
 
 
+#: Largest difference, relative to the largest value of the layer, of two files' images at one grid point:
+#: the shipped WSe₂ data's own images (rotations, mirrors, time reversal of each q onto itself) agree to
+#: 4.6e-7 (SCF tolerance of the DFPT, docs/kernel.md); 1e-5 is the level of symmetry-zero SCF noise there.
+IMAGE_TOLERANCE = 1e-5
+
+
+class InconsistentImages(ValueError):
+    """Two irreducible inputs (grid steps ``first``, ``second``) whose symmetry images at one grid point differ."""
+
+    def __init__(self, text: str, first, second):
+        super().__init__(text)
+        self.first, self.second = first, second
+
+
+def _check_images(key, image: np.ndarray, kept: np.ndarray, steps, source, layers: tuple) -> None:
+    """An :class:`InconsistentImages` unless the image at grid point ``key`` from ``steps`` equals that from
+    ``source`` to :data:`IMAGE_TOLERANCE` per layer."""
+    for index, layer in enumerate(layers):
+        scale = max(np.abs(kept[:, :, index]).max(), np.abs(image[:, :, index]).max())
+        deviation = np.abs(image[:, :, index] - kept[:, :, index]).max() / scale if scale else 0.0
+        if deviation > IMAGE_TOLERANCE:
+            where = "the z integral" if layer is None else f"the plane z = {layer:g} Å"
+            raise InconsistentImages(
+                f"their symmetry images at the grid point {key} differ by {deviation:.2g} of the largest value "
+                f"({where}; SCF noise is below {IMAGE_TOLERANCE:g})", source, steps)
+
+
 def fill_grid(irreducible: dict, qgrid: tuple[int, int], operations: list[Operation], layers: tuple,
               atoms: Atoms) -> dict:
     """{grid steps (m₁, m₂): fields at q = (m₁/N₁, m₂/N₂, 0), 0 ≤ m_i < N_i} from the irreducible
-    {steps: fields}, by the space group and time reversal. An error if a grid point is not reached."""
+    {steps: fields}, by the space group and time reversal. An error if a grid point is not reached, and an
+    :class:`InconsistentImages` if images of two different inputs at one grid point differ."""
     grid = np.array(qgrid)
     cell, fractional = atoms.cell.array, atoms.get_scaled_positions(wrap=False)
     full: dict = {}
+    source: dict = {}
     for steps, fields in irreducible.items():
         q = np.array([steps[0] / grid[0], steps[1] / grid[1], 0.0])
         for operation in operations:
@@ -154,11 +183,15 @@ def fill_grid(irreducible: dict, qgrid: tuple[int, int], operations: list[Operat
                 image_q = sign * q_image
                 canonical = np.rint(image_q[:2] * grid).astype(int) % grid
                 key = (int(canonical[0]), int(canonical[1]))
-                if key in full:
+                if key in full and source[key] == steps:
                     continue
                 image = rotated if sign == 1 else time_reverse(rotated)
                 g = np.append(canonical / grid - image_q[:2], 0.0)  # canonical q = image q + G
-                full[key] = shift_by_g(image, np.rint(g), fractional)
+                value = shift_by_g(image, np.rint(g), fractional)
+                if key in full:
+                    _check_images(key, value, full[key], steps, source[key], layers)
+                    continue
+                full[key], source[key] = value, steps
     missing = [(m1, m2) for m1 in range(grid[0]) for m2 in range(grid[1]) if (m1, m2) not in full]
     if missing:
         classes = grid_classes(atoms, (*qgrid, 1))
