@@ -13,6 +13,7 @@ from ase import units
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
 from phonomag.engines.abinit.pattern_response import reduce_patterns
+from phonomag.engines.base import EngineCapabilityError
 from phonomag.io.netcdf import write_dataset
 from phonomag.response.modes import VARIABLE_ATTRS
 
@@ -110,7 +111,8 @@ def test_the_model_beside_the_kernel_is_sized_before_anything_is_written(tmp_pat
 
 def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, monkeypatch):
     """engine = "auto" (the default): the shipped kernel of a built-in material when it is complete and
-    the run asks for the static one-sided response; else the model, with the reason in the summary."""
+    the run asks for the static one-sided response; else the model, with the reason in the summary; an
+    incomplete shipped kernel stops the run unless [run] fallback = "model"."""
     import dataclasses
 
     from phonomag.cli import run as run_module
@@ -129,8 +131,10 @@ def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, mo
     config, why, engine = run_module.resolve_engine(dataclasses.replace(RunConfig(), kind="full"), spec)
     assert config.engine == "model" and engine is None and "not the full response" in why
     monkeypatch.setitem(systems.SHIPPED_KERNELS, "WSe2", partial)
-    config, why, engine = run_module.resolve_engine(RunConfig(), spec)
-    assert config.engine == "model" and "not usable" in why and "(1, 1)" in why
+    with pytest.raises(EngineCapabilityError, match=r"not usable.*\(1, 1\).*--engine model"):
+        run_module.resolve_engine(RunConfig(), spec)  # never the model silently
+    config, why, engine = run_module.resolve_engine(dataclasses.replace(RunConfig(), fallback="model"), spec)
+    assert config.engine == "model" and "not usable" in why and "(1, 1)" in why and "fallback" in why
     explicit = dataclasses.replace(RunConfig(), engine="model")
     assert run_module.resolve_engine(explicit, spec) == (explicit, None, None)
     monkeypatch.delitem(systems.SHIPPED_KERNELS, "WSe2")

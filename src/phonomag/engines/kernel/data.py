@@ -146,8 +146,9 @@ def check_together(datasets: dict) -> dict:
                       and np.allclose(data["positions"].values, first["positions"].values, atol=ATOMS_TOLERANCE, rtol=0)
                       and np.allclose(data["cell"].values, first["cell"].values, atol=ATOMS_TOLERANCE, rtol=0))
         if not same_atoms:
-            raise KernelDataError(f"{path} is from another calculation: its atoms (species {list(data['species'].values)}"
-                                  f", positions or cell) differ from those of {first_path}")
+            species = list(data["species"].values)
+            raise KernelDataError(f"{path} is from another calculation: its atoms (species {species}, positions or "
+                                  f"cell) differ from those of {first_path}")
         if (data["plane"].shape != first["plane"].shape or data["zint"].shape != first["zint"].shape
                 or not np.allclose(data["height"].values, first["height"].values, atol=ATOMS_TOLERANCE, rtol=0)):
             raise KernelDataError(f"{path} is from another calculation: its planes or FFT grid (plane "

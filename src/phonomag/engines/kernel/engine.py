@@ -28,8 +28,8 @@ from phonomag.response.modes import PatternResponse
 
 @dataclass(frozen=True)
 class ReducedGrid:
-    """The reduced DFPT files of some q-points of one grid (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`),
-    checked as a whole (:mod:`~phonomag.engines.kernel.data`).
+    """The reduced DFPT files of some q-points of one grid
+    (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`), checked as a whole (:mod:`~phonomag.engines.kernel.data`).
 
     fields: {grid steps (m₁, m₂): pattern fields (natoms, 3, nlayers, 4, n₁, n₂)}, layers (None: the z
     integral, then the plane heights in Å); qgrid (N₁, N₂) and kgrid as the files state; attrs: those
