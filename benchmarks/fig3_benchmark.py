@@ -14,9 +14,8 @@ import argparse
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from peak import matmul_peak
+from threadpoolctl import threadpool_limits
 
 from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
@@ -26,7 +25,8 @@ from phonomag.engines.tightbinding.engine import TightBindingEngine
 
 
 def response_flops(n_k: int, n_basis: int, n_orb: int, n_occ: int, natoms: int) -> float:
-    """Real flop of one q-point of :func:`phonomag.engines.tightbinding.response.displacement_response` (dominant terms).
+    """Real flop of one q-point of :func:`phonomag.engines.tightbinding.response.displacement_response`
+    (dominant terms).
 
     This is the reference work of the straightforward algorithm (issue 14's "lower bound"), kept
     fixed so that the ratio to peak compares versions: the code does less — half-size σ_h blocks
@@ -77,7 +77,9 @@ def one_q_split(model, q: np.ndarray, kgrid: tuple[int, int, int]) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npoints", type=int, default=151, help="q-points along Γ–M–K–Γ")
-    parser.add_argument("--kgrid", type=int, default=24, help="n for an n×n×1 k grid (24: RMS at K converged to < 0.1 %)")
+    parser.add_argument(
+        "--kgrid", type=int, default=24, help="n for an n×n×1 k grid (24: RMS at K converged to < 0.1 %)"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
 

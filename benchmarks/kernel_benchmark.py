@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from peak import matmul_peak
+from threadpoolctl import threadpool_limits
 
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
@@ -62,7 +61,9 @@ def main() -> None:
     n_q, n_modes = data.frequencies.shape
     images = sum(len(table) for table in engine.kernel.lattice)
     n_layers, grid = len(engine.kernel.layers), engine.kernel.weighted[0].shape[-1]
-    flops = n_q * images * 3 * 4 * grid**2 * 8  # the z-integral layer's phase-weighted sum over the WS images (complex MAC)
+    flops = (
+        n_q * images * 3 * 4 * grid**2 * 8
+    )  # the z-integral layer's phase-weighted sum over the WS images (complex MAC)
     peak = matmul_peak()
     with threadpool_limits(limits=1, user_api="blas"):
         peak_one = matmul_peak()

@@ -12,7 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-
 from phonomag.cli.config import RunConfig
 from phonomag.cli.systems import load_system
 from phonomag.crystal.qpoints import parse_qpoint
@@ -55,7 +54,9 @@ def main() -> None:
         end = time.perf_counter()
         still += middle - start
         movies += end - middle
-        print(f"{entry.name:28s} still map {middle - start:6.2f} s   movie ({args.frames} frames) {end - middle:6.2f} s")
+        print(
+            f"{entry.name:28s} still map {middle - start:6.2f} s   movie ({args.frames} frames) {end - middle:6.2f} s"
+        )
     print(f"maps stage: still maps {still:7.2f} s, movies {movies:7.2f} s, total {still + movies:7.2f} s")
     print(f"per movie frame: {movies / (len(waves) * args.frames) * 1e3:7.1f} ms")
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.crystal.materials import load_material
+from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.base import PerQEngine, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine, ReducedGrid
 from phonomag.engines.tightbinding.engine import TightBindingEngine
@@ -139,7 +139,7 @@ def dfpt(args) -> None:
     at_own = kernel.pattern_responses(np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2 in own]),
                                       progress=False)
     exact = max(np.abs(r.tensor[:, :, 0] - grid.cell_integrals(s)).max() / np.abs(grid.cell_integrals(s)).max()
-                for r, s in zip(at_own, own))
+                for r, s in zip(at_own, own, strict=False))
     print(f"the sub-grid kernel at its own q {own}: max |kernel − direct| / max |direct| = {exact:.1e}")
     qpoints = np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2 in tests])
     modes = PhononModel.from_material(spec).modes(qpoints)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import spglib
 
+from phonomag.crystal.materials import load_material
 from phonomag.io.abinit.inputs import AbinitSettings, phonon_input, relax_input
 from phonomag.io.abinit.runner import run_abinit
-from phonomag.crystal.materials import load_material
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "phonomag" / "data" / "phonons" / "WSe2_lda_dfpt"
 QGRID = (6, 6, 1)

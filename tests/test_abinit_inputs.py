@@ -5,15 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms
 import pytest
+from ase import Atoms
 
-from phonomag.response.comparison import pair_modes
-from phonomag.io.abinit.inputs import (HGH_DIR, AbinitInputError, AbinitSettings, default_pseudopotential,
-                                      phonon_input, pseudopotential_names, response_ground_state_input,
-                                   response_perturbation_input, split_perturbations)
-from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.crystal.materials import load_material
+from phonomag.engines.abinit.perturbations import perturbation_coefficients
+from phonomag.io.abinit.inputs import (
+    HGH_DIR,
+    AbinitInputError,
+    AbinitSettings,
+    default_pseudopotential,
+    phonon_input,
+    pseudopotential_names,
+    response_ground_state_input,
+    response_perturbation_input,
+    split_perturbations,
+)
+from phonomag.response.comparison import pair_modes
 
 HGH = AbinitSettings().pseudo_dir
 
@@ -129,7 +137,9 @@ def test_plane_from_grid_interpolates_band_limited_fields_exactly(atoms):
     f = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, np.arange(n3) / n3, indexing="ij"))
 
     def analytic(f1, f2, f3):
-        return np.exp(2j * np.pi * (2 * f1 - f2)) * (1 + 0.5 * np.cos(2 * np.pi * f3)) + 0.3 * np.sin(2 * np.pi * 3 * f2)
+        return np.exp(2j * np.pi * (2 * f1 - f2)) * (1 + 0.5 * np.cos(2 * np.pi * f3)) + 0.3 * np.sin(
+            2 * np.pi * 3 * f2
+        )
 
     fields = np.broadcast_to(analytic(*f), (4, n1, n2, n3))
     z = 3 * cell[2, 2] / n3  # on an FFT plane: no z interpolation error

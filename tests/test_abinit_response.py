@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from phonomag.io.abinit.densities import read_first_order_density
+from phonomag.crystal.materials import load_material
 from phonomag.engines.abinit.density_response import cell_integrals, one_sided_response, pauli_components
+from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.io.abinit.inputs import AbinitSettings, response_ground_state_input, response_perturbation_input
 from phonomag.io.abinit.runner import run_abinit
 from phonomag.io.abinit.wavefunctions import WavefunctionFileError, read_wavefunctions
-from phonomag.crystal.materials import load_material
 
 pytestmark = pytest.mark.skipif(shutil.which("abinit") is None,
                                 reason="abinit not installed (run scripts/install_abinit.sh)")
@@ -249,7 +249,8 @@ def test_k_plus_q_run_gives_the_on_grid_response_and_any_q_works(tmp_path):
 
 @pytest.mark.slow
 def test_symmetry_unfolding_of_dfpt_fields_matches_direct_runs_at_equivalent_q(tmp_path):
-    """docs/physics.md §11 on first-principles data (about 10 minutes, one core): the reduced pattern fields at q = (1/3, 0)
+    """docs/physics.md §11 on first-principles data (about 10 minutes, one core): the reduced pattern fields at
+    q = (1/3, 0)
     unfolded by a rotation (and by a mirror) to (0, −1/3) ≡ (0, 2/3), and by time reversal to
     (−1/3, 0) ≡ (2/3, 0), both brought back by a shift by G, against direct DFPT runs there — z
     integral and the W and Se planes, to the SCF tolerance; a wrong rule (M rotated as a polar

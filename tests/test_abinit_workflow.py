@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from phonomag.cli.abinit_setup import check_vacuum
+from phonomag.cli.config import DEFAULT_MAPS
+from phonomag.cli.main import main
 from phonomag.cli.run import maps_at
+from phonomag.errors import PhonomagError
 from phonomag.outputs.tables import time_reversal_lines
 from phonomag.response.comparison import time_reversal_deviations
 from phonomag.response.modes import ModeResponse
-from phonomag.cli.main import main
-from phonomag.cli.config import DEFAULT_MAPS
-from phonomag.errors import PhonomagError
 
 
 def _response(results: dict) -> tuple[ModeResponse, list[str]]:

@@ -26,7 +26,8 @@ SCHEMA_IN_PACKAGE = "cffconvert/schemas/1.2.0/schema.json"
 
 
 def _cff_schema(folder: Path) -> dict:
-    """The CFF 1.2.0 schema of cffconvert: from the installed package, else from its wheel (downloaded, not installed)."""
+    """The CFF 1.2.0 schema of cffconvert: from the installed package, else from its wheel (downloaded, not
+    installed)."""
     try:
         return json.loads((resources.files("cffconvert") / "schemas" / "1.2.0" / "schema.json").read_text())
     except ModuleNotFoundError:
@@ -35,7 +36,9 @@ def _cff_schema(folder: Path) -> dict:
                                "cffconvert==2.0.0", "-d", str(folder)], capture_output=True, text=True, timeout=120)
     wheels = sorted(folder.glob("cffconvert-*.whl"))
     if download.returncode != 0 or not wheels:
-        pytest.skip(f"cffconvert (the CFF 1.2.0 schema) is neither installed nor downloadable: {download.stderr[-200:]}")
+        pytest.skip(
+            f"cffconvert (the CFF 1.2.0 schema) is neither installed nor downloadable: {download.stderr[-200:]}"
+        )
     with zipfile.ZipFile(wheels[0]) as wheel:
         return json.loads(wheel.read(SCHEMA_IN_PACKAGE))
 

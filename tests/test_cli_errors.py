@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from file_checks import UNITS, check_cf_metadata, plot_against_path_distance
+
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
 

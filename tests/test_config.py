@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from phonomag.cli.main import main
 from phonomag.cli.config import RunConfig, load_run_config
+from phonomag.cli.main import main
 
 
 def write(tmp_path, text):

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from phonomag.io.abinit.ddb import read_phonon_blocks
-from phonomag.errors import PhononSourceError
 from phonomag.crystal.materials import load_material
+from phonomag.errors import PhononSourceError
+from phonomag.io.abinit.ddb import read_phonon_blocks
 
 K_DDB = load_material("WSe2").base_dir.parent / "phonons" / "WSe2_lda_dfpt" / "q7_DDB"
 ELEMENT = re.compile(r"^\s*(\d)\s+(\d)\s+(\d)\s+(\d)\s+\S+\s+\S+\s*$")

@@ -40,7 +40,9 @@ def test_the_project_cites_its_own_conventions_page():
     assert [str(p.relative_to(ROOT)) for p, text in texts.items() if note in text] == []
     sections = set(re.findall(r"^## (\d+)\.", (ROOT / "docs" / "physics.md").read_text(encoding="utf-8"), re.M))
     rules = set(re.findall(r"^(\d+)\. \*\*", (ROOT / "docs" / "physics.md").read_text(encoding="utf-8"), re.M))
-    cited = {m for text in texts.values() for m in re.findall(r"physics\.md(?:\]\(physics\.md\))? §(\d+(?:\.\d+)?)", text)}
+    cited = {
+        m for text in texts.values() for m in re.findall(r"physics\.md(?:\]\(physics\.md\))? §(\d+(?:\.\d+)?)", text)
+    }
     assert cited, "nothing cites a section of docs/physics.md"
     for section in cited:
         major, _, minor = section.partition(".")

@@ -23,7 +23,9 @@ DOCS = ROOT / "docs"
 
 
 def test_mkdocs_strict_build(tmp_path):
-    pytest.importorskip("mkdocstrings_handlers.python", reason="pip install -e '.[docs]' (mkdocs-material, mkdocstrings)")
+    pytest.importorskip(
+        "mkdocstrings_handlers.python", reason="pip install -e '.[docs]' (mkdocs-material, mkdocstrings)"
+    )
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")]
     result = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from phonomag.phonons.amplitudes import phonon_angular_momentum
-from phonomag.engines.tightbinding.response import displacement_response, energy_responses
 from phonomag.cli.systems import load_model, load_phonons
+from phonomag.engines.tightbinding.response import displacement_response, energy_responses
+from phonomag.phonons.amplitudes import phonon_angular_momentum
 
 Q = np.array([0.213, 0.071, 0.0])
 GRID = (12, 12, 1)

@@ -17,13 +17,13 @@ from ase.io.xsf import read_xsf
 from ase.units import Bohr
 from scipy.integrate import quad
 
+from phonomag.crystal.materials import load_material
 from phonomag.engines.tightbinding import fields
-from phonomag.response.fields import atom_wave
-from phonomag.outputs import field_files as export
 from phonomag.engines.tightbinding.form_factors import slater_radial
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.crystal.materials import load_material
 from phonomag.engines.tightbinding.response import PAULI4, displacement_response, response_matrices, sampling_grid
+from phonomag.outputs import field_files as export
+from phonomag.response.fields import atom_wave
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 M = np.array([0.5, 0.0, 0.0])

@@ -5,8 +5,8 @@ import pytest
 from ase.units import Bohr
 from scipy.spatial.transform import Rotation
 
-from phonomag.engines.tightbinding.form_factors import onsite_form_factors
 from phonomag.crystal.orbitals import D_TENSORS
+from phonomag.engines.tightbinding.form_factors import onsite_form_factors
 
 D_NAMES = ("dxy", "dyz", "dxz", "dx2-y2", "dz2")
 P_NAMES = ("px", "py", "pz")

@@ -147,8 +147,8 @@ def test_sqw_takes_the_kernel_where_it_can(tmp_path, monkeypatch):
     are the kernel's cell moments of the modes), the model for an out-of-plane G; "kernel" there is one line."""
     from phonomag.cli import systems
     from phonomag.cli.sqw import sqw_overview
-    from phonomag.engines.base import compute_mode_response
     from phonomag.cli.systems import load_phonons
+    from phonomag.engines.base import compute_mode_response
     from phonomag.engines.kernel.engine import KernelEngine
 
     (tmp_path / "data").mkdir()

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from phonomag.workflow.launcher import RUN_AS_ROOT, LauncherError, launch_command
 from phonomag.cli.config import load_run_config
+from phonomag.workflow.launcher import RUN_AS_ROOT, LauncherError, launch_command
 
 
 @pytest.fixture()

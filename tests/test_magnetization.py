@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.engines.base import compute_mode_response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
-from phonomag.cli.systems import load_model, load_phonons
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 GRID = (12, 12, 1)
@@ -83,8 +83,8 @@ def test_time_reversed_snapshots_have_opposite_magnetization(system):
     the same positions, the induced charge is the same and the magnetization is reversed,
     point by point in real space (docs/physics.md §6.1)."""
     from phonomag.engines.tightbinding.fields import mode_density_response, plane_field
-    from phonomag.response.fields import atom_wave
     from phonomag.phonons.amplitudes import mode_displacements
+    from phonomag.response.fields import atom_wave
 
     spec, model, engine = system
     snapshots, atoms = [], []

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from phonomag.crystal.materials import load_material
 from phonomag.engines.tightbinding.bands import valence_splitting
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.crystal.materials import load_material
 from phonomag.phonons.model import build_phonon_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -10,8 +10,8 @@ import pytest
 from ase import Atoms, units
 
 from phonomag.engines.abinit.density_response import cell_integrals, pauli_components
-from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.engines.abinit.pattern_response import planes_at, read_patterns, reduce_patterns
+from phonomag.engines.abinit.perturbations import perturbation_coefficients
 
 SHAPE = (6, 6, 16)
 

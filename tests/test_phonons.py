@@ -11,21 +11,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 import phonopy
+import pytest
 from file_checks import phonopy_frequencies
-from phonopy.file_IO import write_FORCE_CONSTANTS, write_FORCE_SETS, write_force_constants_to_hdf5
+from phonopy.file_IO import write_FORCE_CONSTANTS, write_force_constants_to_hdf5, write_FORCE_SETS
 from scipy import constants
 
-from phonomag.errors import PhononSourceError
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.phonons.amplitudes import mode_displacements
+from phonomag.errors import PhononSourceError
+from phonomag.outputs.plotting.phonons import plot_dispersion
 from phonomag.phonons import build_phonon_model
+from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.mirror import sigma_h_operator, sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV
 from phonomag.phonons.phonopy_export import write_phonopy_params
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, mx2_cell
-from phonomag.outputs.plotting.phonons import plot_dispersion
 
 SW_CONFIG = {"source": "stillinger-weber", "potential": "WSe2", "supercell": [6, 6, 1], "displacement": 0.01}
 
@@ -377,8 +377,8 @@ def test_exported_phonopy_params_reproduce_the_engine(engine, tmp_path):
 
 def test_phonons_command_exports_the_phonons_it_used(tmp_path):
     from phonomag.cli.main import main
-    from phonomag.crystal.materials import load_material
     from phonomag.cli.overviews import load_phonons
+    from phonomag.crystal.materials import load_material
 
     main(["phonons", "-o", str(tmp_path), "--npoints", "12"])
     q = np.array([[0.5, 0.0, 0.0], [1 / 3, 1 / 3, 0.0]])
@@ -395,7 +395,7 @@ def test_hexagonal_path_corners(cell, path):
     b = cell.cell.reciprocal() * 2 * np.pi
     lengths = [np.linalg.norm(np.array(p) @ b) for p in ([0.5, 0, 0], [1 / 6, -1 / 3, 0], [1 / 3, 1 / 3, 0])]
     assert np.allclose(np.diff(ticks), lengths)
-    for tick, corner in zip(ticks, ([0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0, 0, 0])):
+    for tick, corner in zip(ticks, ([0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0, 0, 0]), strict=True):
         assert np.allclose(q[np.argmin(np.abs(dist - tick))], corner)
     assert len(q) == 121 and np.all(np.diff(dist) > 0)
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from phonomag.response.modes import ModeResponse
 from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
 from phonomag.outputs.tables import mode_table
 from phonomag.phonons.description import characterise_mode
+from phonomag.response.modes import ModeResponse
 
 SITES = ("W", "Se_t", "Se_b")
 POSITIONS = np.array([[0.0, 0.0, 0.0], [0.0, 1.877, 1.668], [0.0, 1.877, -1.668]])

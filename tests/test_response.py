@@ -10,10 +10,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.vertex_check import CommensurateSupercell
 from phonomag.crystal.materials import load_material
+from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.engines.tightbinding.response import displacement_response, response_matrices
+from phonomag.engines.tightbinding.vertex_check import CommensurateSupercell
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 # A low-symmetry q on the k grid: the N⁻/N⁺ cancellation pairs k with −k−q, so it is exact

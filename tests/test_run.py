@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
-
 from file_checks import UNITS, check_cf_metadata, phonopy_frequencies, plot_against_path_distance
+
 from phonomag import __version__
 from phonomag.cli.main import main
 from phonomag.io.netcdf import complex_from
@@ -108,8 +108,8 @@ def test_results_file_has_cf_metadata_that_pint_reads(finished_run):
 
 def test_phonopy_reads_the_exported_phonons(finished_run):
     """phonopy_params.yaml loaded by phonopy gives the frequencies of the run's engine at Γ, M, K."""
-    from phonomag.crystal.materials import load_material
     from phonomag.cli.overviews import load_phonons
+    from phonomag.crystal.materials import load_material
 
     _, out = finished_run
     q = np.array([[0, 0, 0], [0.5, 0, 0], [1 / 3, 1 / 3, 0], [0.1, 0.27, 0]])

@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from phonomag.crystal.orbitals import D_TENSORS, angular_momentum, onsite_l_matrices, spin_orbit_matrix
-from phonomag.crystal.orbitals import CHANNELS
+from phonomag.crystal.orbitals import CHANNELS, D_TENSORS, angular_momentum, onsite_l_matrices, spin_orbit_matrix
 from phonomag.engines.tightbinding.slater_koster import two_centre_block
 
 PAIRS = [(a, b) for (l1, l2) in CHANNELS for (a, b) in {(l1, l2), (l2, l1)}]
 
 
-def rotation_representation(l, q):
+def rotation_representation(ell, q):
     """D_νμ(Q) defined by f_μ(Qᵀr) = Σ_ν f_ν(r) D_νμ, from the orbital polynomials."""
-    if l == 0:
+    if ell == 0:
         return np.ones((1, 1))
-    if l == 1:
+    if ell == 1:
         return q
     norms = np.einsum("mij,mij->m", D_TENSORS, D_TENSORS)
     return np.einsum("nij,jk,mkl,il->nm", D_TENSORS, q, D_TENSORS, q) / norms[:, None]
@@ -97,12 +96,12 @@ def test_distance_scaling():
     assert e[0, 0, 0] == pytest.approx(-1.0 * (2 / 3) ** 3)
 
 
-@pytest.mark.parametrize("l", [1, 2])
-def test_angular_momentum_algebra(l):
-    lx, ly, lz = angular_momentum(l)
+@pytest.mark.parametrize("ell", [1, 2])
+def test_angular_momentum_algebra(ell):
+    lx, ly, lz = angular_momentum(ell)
     assert np.allclose(lx @ ly - ly @ lx, 1j * lz, atol=1e-14)
     assert np.allclose(ly @ lz - lz @ ly, 1j * lx, atol=1e-14)
-    assert np.allclose(lx @ lx + ly @ ly + lz @ lz, l * (l + 1) * np.eye(2 * l + 1), atol=1e-14)
+    assert np.allclose(lx @ lx + ly @ ly + lz @ lz, ell * (ell + 1) * np.eye(2 * ell + 1), atol=1e-14)
     for mat in (lx, ly, lz):
         assert np.allclose(mat, mat.conj().T)
 

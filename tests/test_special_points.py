@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from ase.cell import Cell
 
-from phonomag.errors import QPointError
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_points
+from phonomag.errors import QPointError
 
 A, C = 3.251866, 18.0
 CELL_120 = np.array([[A, 0, 0], [-A / 2, A * np.sqrt(3) / 2, 0], [0, 0, C]])

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.cli.systems import load_model, load_phonons
 from phonomag.engines.base import compute_mode_response, compute_scattering_amplitudes
 from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.response.structure_factor import (
     KB_MEV,
     QPlane,
@@ -20,7 +21,6 @@ from phonomag.response.structure_factor import (
     plane_sectors,
     sectors,
 )
-from phonomag.cli.systems import load_model, load_phonons
 
 GRID = (9, 9, 1)
 K = np.array([1 / 3, 1 / 3, 0.0])
@@ -197,7 +197,7 @@ def test_q_points_side_by_side_in_threads_give_the_serial_numbers(system):
         s_threaded = compute_scattering_amplitudes(threaded, phonons, QS, progress=False)
         after = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
     assert after == {2}
-    assert [np.array_equal(x.tensor, y.tensor) for x, y in zip(a, b)] == [True] * len(qs)
+    assert [np.array_equal(x.tensor, y.tensor) for x, y in zip(a, b, strict=True)] == [True] * len(qs)
     assert np.array_equal([x.q for x in b], qs)
     s_serial = compute_scattering_amplitudes(serial, phonons, QS, progress=False)
     assert np.array_equal(s_serial.amplitudes, s_threaded.amplitudes) and np.abs(s_serial.amplitudes).max() > 0

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from phonomag.cli.abinit_setup import abinit_structure
-from phonomag.io.abinit.inputs import AbinitSettings, phonon_input
-from phonomag.crystal.structure_file import StructureFileError, read_layer
-from phonomag.cli.main import main
 from phonomag.cli.config import load_run_config
+from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
+from phonomag.crystal.structure_file import StructureFileError, read_layer
+from phonomag.io.abinit.inputs import AbinitSettings, phonon_input
 
 SPEC = load_material("WSe2")
 

@@ -12,10 +12,10 @@ import pytest
 from phonomag.cli.config import load_run_config
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
-from phonomag.workflow.parsl_tasks import ClusterSpec, Task, TaskGraphError, parsl_config, run_tasks
 from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.tasks import KernelJob, atom_planes, kernel_tasks
 from phonomag.io.abinit.inputs import AbinitSettings
+from phonomag.workflow.parsl_tasks import ClusterSpec, Task, TaskGraphError, parsl_config, run_tasks
 
 
 def add(a, *upstream):

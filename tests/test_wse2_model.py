@@ -8,10 +8,10 @@ of the supercell Hamiltonian (an independent computation of the vertex).
 import numpy as np
 import pytest
 
+from phonomag.crystal.materials import load_material
 from phonomag.engines.tightbinding.bands import valence_splitting
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.engines.tightbinding.vertex_check import finite_difference_vertex
-from phonomag.crystal.materials import load_material
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 M = np.array([0.5, 0.0, 0.0])

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from phonomag.cli.systems import load_phonons
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
-from phonomag.cli.systems import load_phonons
 
 INV_CM_PER_MEV = 1 / 0.12398419843
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from phonomag.errors import PhonomagError, read_text
-from phonomag.crystal.qpoints import parse_qpoint
-from phonomag.workflow.parsl_tasks import EXECUTORS, ClusterSpec
 from phonomag.cli.engines import Capability, canonical, engine_choices, engine_names, with_capability
 from phonomag.cli.engines import entry as engine_entry
+from phonomag.crystal.qpoints import parse_qpoint
+from phonomag.errors import PhonomagError, read_text
 from phonomag.response.modes import KINDS
+from phonomag.workflow.parsl_tasks import EXECUTORS, ClusterSpec
 
 
 class ConfigError(PhonomagError):
@@ -228,7 +229,7 @@ def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunCon
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
         raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
     points = [parse_qpoint(label) for label in labels]
-    for n, (a, b) in enumerate(zip(points, points[1:])):
+    for n, (a, b) in enumerate(pairwise(points)):
         if np.allclose(a, b):
             raise _fail(source, "path.labels", f"has a segment of zero length, {labels[n]!r} to {labels[n + 1]!r}; "
                         "consecutive points must differ")
@@ -354,7 +355,11 @@ def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
     specs = []
     for i, entry in enumerate(value):
         key = f"maps.modes[{i}]"
-        if not isinstance(entry, dict) or set(entry) - {"name", "q", "mode", "style"} or not {"q", "mode"} <= set(entry):
+        if (
+            not isinstance(entry, dict)
+            or set(entry) - {"name", "q", "mode", "style"}
+            or not {"q", "mode"} <= set(entry)
+        ):
             raise _fail(source, key, f"must be a table with q, mode and optional name, style; got {entry!r}")
         parse_qpoint(entry["q"])
         style = entry.get("style", "in-plane")

@@ -73,9 +73,11 @@ def plan_kernel(job: KernelJob) -> KernelPlan:
     dims = ground_state_dimensions(job.atoms, job.settings)
     problems = grid_problems(space_group(job.atoms), *dims.ngfft[:2])
     if problems:
-        raise PhonomagError(f"the kernel of {job.atoms.get_chemical_formula()} cannot be built: {problems[0]} "
-                            f"(ecut {job.settings.ecut:g} Ha gives ABINIT's FFT grid {'×'.join(map(str, dims.ngfft))}); "
-                            "no DFPT was started")
+        raise PhonomagError(
+            f"the kernel of {job.atoms.get_chemical_formula()} cannot be built: {problems[0]} "
+            f"(ecut {job.settings.ecut:g} Ha gives ABINIT's FFT grid {'×'.join(map(str, dims.ngfft))}); "
+            "no DFPT was started"
+        )
     natoms = len(job.atoms)
     perturbations = 3 * natoms
     core_seconds = perturbations * CORE_SECONDS_PER_UNIT * dims.kpoints * dims.occupied * dims.plane_waves

@@ -125,10 +125,9 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
                 width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str,
                 phonon_choice: str) -> None:
     """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
-    from phonomag.crystal.qpoints import parse_qpoint
-    from phonomag.cli.sqw import sqw_overview
-
     from phonomag.cli.config import finite_number
+    from phonomag.cli.sqw import sqw_overview
+    from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.response.structure_factor import QPlane
 
     _check_counts(npoints=(npoints, 2), kgrid=(kgrid, 1))
@@ -151,13 +150,18 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
 @cli.command("check-vertex", short_help="Check the e–ph vertex by finite differences.")
 @MATERIAL_OPTION
 @click.option("--q", "q_text", default="K", show_default=True, help="Wavevector: label (G, M, K, K') or '1/3,1/3,0'.")
-@click.option("--supercell", "supercell_text", default=None, help="Commensurate supercell, e.g. 3x3x1 (default: smallest diagonal one).")
+@click.option(
+    "--supercell",
+    "supercell_text",
+    default=None,
+    help="Commensurate supercell, e.g. 3x3x1 (default: smallest diagonal one).",
+)
 @click.option("--k", "k_text", default="0.13,0.27,0", show_default=True, help="Electron wavevector (reduced).")
 def check_vertex_command(material: str, q_text: str, supercell_text: str | None, k_text: str) -> None:
     """Compare the analytic vertex with finite differences of the supercell Hamiltonian."""
+    from phonomag.cli.overviews import vertex_check_table
     from phonomag.crystal.materials import load_material
     from phonomag.crystal.qpoints import parse_qpoint
-    from phonomag.cli.overviews import vertex_check_table
 
     cell = load_material(material).atoms.cell.array
     q = parse_qpoint(q_text, cell)
@@ -198,11 +202,25 @@ def run_command(config_path: Path | None, output: Path, engine: str | None, forc
               show_default=True, help="Folder of the ABINIT runs (a finished run is reused).")
 @click.option("--structure", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Layer for ABINIT from any ASE-readable file (CIF, POSCAR, QE input, …) instead of the material's.")
-@click.option("--launcher", default="auto", show_default=True,
-              help="How MPI runs start: auto, mpirun, srun, none, or a template such as 'mpiexec -n {nproc} {command}'.")
-def ab_initio_command(material: str, output: Path, q_texts: tuple[str, ...], ecut: float, kgrid: int,
-                      vacuum_cell: float, model_kgrid: int, nproc: int, workdir: Path,
-                      structure: Path | None, launcher: str) -> None:
+@click.option(
+    "--launcher",
+    default="auto",
+    show_default=True,
+    help="How MPI runs start: auto, mpirun, srun, none, or a template such as 'mpiexec -n {nproc} {command}'.",
+)
+def ab_initio_command(
+    material: str,
+    output: Path,
+    q_texts: tuple[str, ...],
+    ecut: float,
+    kgrid: int,
+    vacuum_cell: float,
+    model_kgrid: int,
+    nproc: int,
+    workdir: Path,
+    structure: Path | None,
+    launcher: str,
+) -> None:
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
     import dataclasses
 

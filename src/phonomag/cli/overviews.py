@@ -11,6 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from phonomag.cli.systems import load_model, load_phonons, load_system
+from phonomag.crystal.materials import load_material
+from phonomag.crystal.qpoints import check_commensurate, qpoint_label, smallest_supercell
+from phonomag.crystal.special_points import hexagonal_points
 from phonomag.engines.tightbinding.bands import (
     hexagonal_zone_corners,
     spin_bands,
@@ -18,10 +22,6 @@ from phonomag.engines.tightbinding.bands import (
     zone_grid,
 )
 from phonomag.engines.tightbinding.vertex_check import finite_difference_vertex
-from phonomag.crystal.materials import load_material
-from phonomag.crystal.qpoints import check_commensurate, qpoint_label, smallest_supercell
-from phonomag.crystal.special_points import hexagonal_points
-from phonomag.cli.systems import load_model, load_phonons, load_system
 
 DEFAULT_PATH = ("G", "M", "K", "G")
 
@@ -81,8 +81,10 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
     lines = [f"material   {spec.name} ({spec.source}); phonons: {phonons.description}",
              f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
              "frequencies in meV, σ_h parity (+ even, - odd):"]
-    for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity):
-        lines.append(f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity)))
+    for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity, strict=True):
+        lines.append(
+            f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity, strict=True))
+        )
     if export:
         files.append(write_phonopy_params(phonons, Path(output) / FILE_NAME))
     return lines + [f"wrote      {f}" for f in files], files
@@ -117,8 +119,8 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     """
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.engines.base import compute_finite_frequency_response, compute_mode_response
-    from phonomag.phonons.amplitudes import phonon_angular_momentum
     from phonomag.outputs.plotting.dynamics import plot_dynamics
+    from phonomag.phonons.amplitudes import phonon_angular_momentum
 
     spec, engine, phonons = load_system(material, kgrid)
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
@@ -139,8 +141,10 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
              "  ν   ħω (meV)  σ_h    l_z (ħ)   one-sided |M|   net |M| at ħω   ratio"]
     for nu in range(modes.frequencies.shape[1]):
         s, d = total(static)[k_index, nu], total(dynamic)[k_index, nu]
-        lines.append(f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
-                     f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}")
+        lines.append(
+            f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
+            f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}"
+        )
     m_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["M"]), axis=1)))
     lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
                  f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")

@@ -40,10 +40,10 @@ from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle
-from phonomag.io.atomic import remove_temporaries, write_atomically
-from phonomag.io.cf_metadata import path_point_labels
 from phonomag.engines.base import compute_mode_fields, compute_mode_response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.io.atomic import remove_temporaries, write_atomically
+from phonomag.io.cf_metadata import path_point_labels
 from phonomag.outputs.maps import FIELD_GRID, MapOptions, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
@@ -52,8 +52,6 @@ from phonomag.phonons.model import phonon_input_files
 from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.response.comparison import compare_responses, time_reversal_deviations
 from phonomag.response.modes import ModeResponse, read_results
-
-
 
 
 def announce(text: str) -> None:

@@ -15,9 +15,14 @@ import numpy as np
 import xarray as xr
 
 from phonomag import __version__
-from phonomag.engines.tightbinding.bands import hexagonal_zone_corners
+from phonomag.cli.config import RunConfig
+from phonomag.cli.engines import Capability, select, with_capability
+from phonomag.cli.overviews import DEFAULT_PATH
 from phonomag.crystal.kpath import path_from_labels
+from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import qpoint_label
+from phonomag.engines.base import EngineCapabilityError, compute_scattering_amplitudes
+from phonomag.engines.tightbinding.bands import hexagonal_zone_corners
 from phonomag.io.cf_metadata import DIMENSIONLESS, finish, path_coordinates, path_point_labels
 from phonomag.io.netcdf import split_complex, write_dataset
 from phonomag.response.modes import COMPONENTS, VARIABLE_ATTRS
@@ -30,11 +35,6 @@ from phonomag.response.structure_factor import (
     plane_sectors,
     sectors,
 )
-from phonomag.cli.overviews import DEFAULT_PATH
-from phonomag.cli.config import RunConfig
-from phonomag.cli.engines import Capability, select, with_capability
-from phonomag.crystal.materials import load_material
-from phonomag.engines.base import EngineCapabilityError, compute_scattering_amplitudes
 
 #: S is (electrons per unit cell)² per meV; the count is dimensionless, so the units string is meV^-1.
 S_UNITS = "meV^-1"
@@ -160,15 +160,18 @@ def sqw_overview(
                                            resolution))
     cross_axis = int(np.argmax(np.abs(sec.charge_spin.real).max(axis=(0, 1))))
     # cuts at the distinct corners of the path
-    corner_index = {label: int(np.argmin(np.abs(distances - t))) for t, label in zip(ticks, tick_labels)}
+    corner_index = {label: int(np.argmin(np.abs(distances - t))) for t, label in zip(ticks, tick_labels, strict=True)}
     cut_labels, cut_index = list(corner_index), list(corner_index.values())
     stokes, anti = bose_parts(data.amplitudes[cut_index], data.frequencies[cut_index], omega, temperature, width,
                               shape, resolution)
     balance = detailed_balance_residual(stokes, anti, omega, data.frequencies[cut_index], temperature)
 
     shift_text = qpoint_label(g_shift) if g_shift.any() else "0"
-    title = (f"{spec.name} ({engine.name} engine): S(Q, ω) along Q = q + G, G = {shift_text}; T = {temperature:g} K, {shape} FWHM "
-             f"{width:g} meV" + (f", resolution {resolution:g} meV" if resolution else ""))
+    title = (
+        f"{spec.name} ({engine.name} engine): S(Q, ω) along Q = q + G, G = {shift_text}; T = {temperature:g} K, "
+        f"{shape} FWHM "
+        f"{width:g} meV" + (f", resolution {resolution:g} meV" if resolution else "")
+    )
     files = plot_sqw_maps(distances, omega, sec.charge, sec.spin_trace, sec.charge_spin[..., cross_axis].real,
                           cross_axis, ticks, tick_labels, output / "sqw_maps", title)
     files += plot_sqw_cuts(omega, cut_labels, sec.charge[cut_index], sec.spin_trace[cut_index],

@@ -33,7 +33,9 @@ def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int]) -> 
     return build_phonon_model(spec.atoms, {"source": "abinit-ddb", "ddb": ddb, "qgrid": [*qgrid, 1]}, Path(folder))
 
 
-def load_system(material: str | Path, kgrid: tuple[int, int, int]) -> tuple[MaterialSpec, TightBindingEngine, PhononModel]:
+def load_system(
+    material: str | Path, kgrid: tuple[int, int, int]
+) -> tuple[MaterialSpec, TightBindingEngine, PhononModel]:
     """(material spec, its tight-binding engine on ``kgrid``, its phonon model)."""
     spec = load_material(material)
     return spec, TightBindingEngine.from_material(spec, kgrid), PhononModel.from_material(spec)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from phonomag.errors import QPointError
 from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
+from phonomag.errors import QPointError
 
 #: How labels are printed on axes.
 TICK_TEXT = {"G": "Γ", "K'": "K′"}
@@ -59,7 +59,7 @@ def path_from_labels(
         counts[np.argmax(counts)] += npoints - 1 - counts.sum()
     fractions = [np.arange(n) / n for n in counts]
     qpoints = np.concatenate(
-        [start + f[:, None] * (end - start) for start, end, f in zip(corners[:-1], corners[1:], fractions)]
+        [start + f[:, None] * (end - start) for start, end, f in zip(corners[:-1], corners[1:], fractions, strict=True)]
         + [corners[-1:]])
     steps = np.linalg.norm(np.diff(qpoints, axis=0) @ reciprocal, axis=1)
     distances = np.concatenate([[0.0], np.cumsum(steps)])

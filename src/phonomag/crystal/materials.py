@@ -208,7 +208,7 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
         raise electrons.fail("hoppings", "must be a non-empty array of tables [[electrons.hoppings]]")
     symbols = atoms.get_chemical_symbols()
     shells: dict[str, set[str]] = {}
-    for label, symbol in zip(labels, symbols):
+    for label, symbol in zip(labels, symbols, strict=True):
         letters = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in species[symbol].orbitals}
         for key in (label, symbol):
             shells.setdefault(key, set()).update(letters)

@@ -34,7 +34,7 @@ ORBITALS_BY_L: dict[int, tuple[str, ...]] = {
 
 #: Angular momentum and index within its l-shell for every orbital name.
 ORBITAL_INDEX: dict[str, tuple[int, int]] = {
-    name: (l, m) for l, names in ORBITALS_BY_L.items() for m, name in enumerate(names)
+    name: (ell, m) for ell, names in ORBITALS_BY_L.items() for m, name in enumerate(names)
 }
 
 _SQ3 = np.sqrt(3.0)
@@ -56,11 +56,11 @@ D_TENSORS = _d_tensors()
 
 def mirror_parity(name: str) -> int:
     """±1: the orbital's shape under σ_h (z → −z), from its polynomial (s: +; p_z: −; d_xz, d_yz: −)."""
-    l, m = ORBITAL_INDEX[name]
-    if l == 0:
+    ell, m = ORBITAL_INDEX[name]
+    if ell == 0:
         return 1
     mirror = np.diag([1.0, 1.0, -1.0])
-    if l == 1:
+    if ell == 1:
         return int(round(mirror[m, m]))
     image = mirror @ D_TENSORS[m] @ mirror
     return 1 if np.allclose(image, D_TENSORS[m]) else -1
@@ -69,17 +69,17 @@ for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     _LEVI_CIVITA[_a, _b, _c], _LEVI_CIVITA[_a, _c, _b] = 1.0, -1.0
 
 
-def angular_momentum(l: int) -> np.ndarray:
+def angular_momentum(ell: int) -> np.ndarray:
     """Matrices (L_x, L_y, L_z) in units of ħ, shape (3, 2l+1, 2l+1), canonical order.
 
     (L_a)_{μν} = ⟨μ|L_a|ν⟩ with L_a = −i ε_abc r_b ∂_c acting on the shapes above.
     """
-    if l == 0:
+    if ell == 0:
         return np.zeros((3, 1, 1), dtype=complex)
-    if l == 1:
+    if ell == 1:
         # ∂_c (e_ν · r) = δ_cν, so L_a e_ν = −i ε_abν r_b: ⟨μ|L_a|ν⟩ = −i ε_aμν.
         return -1j * _LEVI_CIVITA.astype(complex)
-    if l == 2:
+    if ell == 2:
         norms = np.einsum("mij,mij->m", D_TENSORS, D_TENSORS)
         result = np.zeros((3, 5, 5), dtype=complex)
         for a in range(3):
@@ -88,7 +88,7 @@ def angular_momentum(l: int) -> np.ndarray:
             b = 0.5 * (b + np.swapaxes(b, 1, 2))
             result[a] = -1j * np.einsum("mij,nij->mn", D_TENSORS, b) / norms[:, None]
         return result
-    raise ValueError(f"angular momentum l={l} is not supported (s, p, d only)")
+    raise ValueError(f"angular momentum l={ell} is not supported (s, p, d only)")
 
 
 def orbital_l(name: str) -> int:
@@ -108,7 +108,7 @@ def onsite_l_matrices(orbitals: list[str]) -> np.ndarray:
     """
     n = len(orbitals)
     result = np.zeros((3, n, n), dtype=complex)
-    full = {l: angular_momentum(l) for l in ORBITALS_BY_L}
+    full = {ell: angular_momentum(ell) for ell in ORBITALS_BY_L}
     for i, oi in enumerate(orbitals):
         li, mi = ORBITAL_INDEX[oi]
         for j, oj in enumerate(orbitals):

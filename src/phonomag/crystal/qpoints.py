@@ -17,8 +17,8 @@ import numpy as np
 import spglib
 from ase import Atoms
 
-from phonomag.errors import QPointError
 from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
+from phonomag.errors import QPointError
 
 #: High-symmetry points of the hexagonal zone in the 120° setting, reduced coordinates.
 HEXAGONAL_POINTS = STANDARD_POINTS
@@ -93,8 +93,8 @@ def grid_classes(atoms: Atoms, qgrid) -> dict[tuple[int, ...], tuple[int, ...]]:
     qgrid = tuple(int(n) for n in qgrid)
     mapping, grid = spglib.get_ir_reciprocal_mesh(qgrid, (atoms.cell.array, atoms.get_scaled_positions(wrap=False),
                                                           atoms.numbers), is_shift=[0, 0, 0])
-    steps = [tuple(int(n) % g for n, g in zip(point, qgrid)) for point in grid]
-    return {step: steps[int(m)] for step, m in zip(steps, mapping)}
+    steps = [tuple(int(n) % g for n, g in zip(point, qgrid, strict=True)) for point in grid]
+    return {step: steps[int(m)] for step, m in zip(steps, mapping, strict=True)}
 
 
 def irreducible_steps(atoms: Atoms, qgrid) -> list[tuple[int, ...]]:

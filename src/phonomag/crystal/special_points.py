@@ -19,7 +19,12 @@ import numpy as np
 from phonomag.errors import QPointError
 
 #: Points in the reduced coordinates of the 120° setting.
-STANDARD_POINTS: dict[str, tuple[float, float, float]] = {"G": (0.0, 0.0, 0.0), "M": (0.5, 0.0, 0.0), "K": (1 / 3, 1 / 3, 0.0), "K'": (-1 / 3, -1 / 3, 0.0)}
+STANDARD_POINTS: dict[str, tuple[float, float, float]] = {
+    "G": (0.0, 0.0, 0.0),
+    "M": (0.5, 0.0, 0.0),
+    "K": (1 / 3, 1 / 3, 0.0),
+    "K'": (-1 / 3, -1 / 3, 0.0),
+}
 
 
 def hexagonal_angle(cell, tol: float = 1e-6) -> float | None:

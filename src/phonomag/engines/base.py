@@ -154,7 +154,7 @@ class PerQEngine:
     def fourier_responses(self, qpoints, g_lists, kind: str = "one-sided", progress: bool = True) -> list[np.ndarray]:
         """:meth:`ResponseEngine.fourier_response` at each q (nq, 3) for its own G (a list of (nG, 3))."""
         return self._map_q(lambda item: self.fourier_response(item[0], item[1], kind),
-                           list(zip(np.atleast_2d(qpoints), g_lists)), "S(Q,ω) response", progress)
+                           list(zip(np.atleast_2d(qpoints), g_lists, strict=True)), "S(Q,ω) response", progress)
 
 
 class StaticCellEngine(PerQEngine):
@@ -222,7 +222,7 @@ def compute_finite_frequency_response(engine, modes, amplitude: str | float = "z
     for iq in tqdm(range(len(modes.qpoints)), desc="ω-response", unit="q", disable=None if progress else True):
         energies = tuple(np.maximum(modes.frequencies[iq], 0.0) * 1e-3)
         responses = engine.frequency_responses(modes.qpoints[iq], energies)
-        site.append([r.for_displacements(u) for r, u in zip(responses, displacements[iq])])
+        site.append([r.for_displacements(u) for r, u in zip(responses, displacements[iq], strict=True)])
     return ModeResponse(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
                         displacements, np.array(site), tuple(engine.atom_labels), responses[0].site_labels,
                         "full, ħω = ħω_qν", amplitude, tuple(engine.kgrid), engine.name,
@@ -244,7 +244,7 @@ def compute_scattering_amplitudes(engine: ResponseEngine, phonons, Q: np.ndarray
     result = np.zeros((len(q), modes.frequencies.shape[1], 4), dtype=complex)
     members = [np.flatnonzero(group == i) for i in range(len(first))]
     tensors = engine.fourier_responses(modes.qpoints, [G[m] for m in members], kind, progress)  # (nG, κ, α, 4) each
-    for i, (m, t) in enumerate(zip(members, tensors)):
+    for i, (m, t) in enumerate(zip(members, tensors, strict=True)):
         result[m] = np.einsum("nka,gkab->gnb", u[i], t)
     return ScatteringAmplitudes(np.atleast_2d(np.asarray(Q, dtype=float)), modes.qpoints[group], G,
                                 modes.frequencies[group], modes.parity[group], result)

@@ -23,13 +23,13 @@ def atomic_paths(paths: Sequence[Path], suffixes: Sequence[str]) -> Iterator[lis
     completes each is renamed to its path (mode 0644). Leftovers are removed in every case."""
     temporaries = []
     try:
-        for path, suffix in zip(paths, suffixes):
+        for path, suffix in zip(paths, suffixes, strict=True):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=TEMP_PREFIX, suffix=suffix)
             os.close(fd)
             temporaries.append(tmp)
         yield temporaries
-        for path, tmp in zip(paths, temporaries):
+        for path, tmp in zip(paths, temporaries, strict=True):
             os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, path)
     except OSError as exc:

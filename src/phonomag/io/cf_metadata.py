@@ -30,7 +30,7 @@ def path_point_labels(distances: np.ndarray, ticks, tick_labels) -> list[str]:
     distances (n,) and ticks in 1/Å as returned by :func:`phonomag.crystal.kpath.path_from_labels`.
     """
     labels = [NO_LABEL] * len(distances)
-    for tick, text in zip(ticks, tick_labels):
+    for tick, text in zip(ticks, tick_labels, strict=True):
         index = int(np.argmin(np.abs(np.asarray(distances) - tick)))
         if abs(distances[index] - tick) <= 1e-9 * max(1.0, abs(tick)):
             labels[index] = text

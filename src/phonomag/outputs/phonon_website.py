@@ -102,7 +102,7 @@ def band_yaml_data(data: ModeResponse, atoms: Atoms, distances: np.ndarray, labe
         "natom": len(atoms),
         "lattice": atoms.cell.array.tolist(),
         "points": [{"symbol": s, "coordinates": [float(x) for x in r], "mass": float(m)}
-                   for s, r, m in zip(symbols, reduced, atoms.get_masses())],
+                   for s, r, m in zip(symbols, reduced, atoms.get_masses(), strict=True)],
         "phonon": phonon,
     }
 

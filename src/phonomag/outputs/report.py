@@ -116,7 +116,10 @@ def _map_pictures(folder: Path, data, maps) -> tuple[dict, list[str]]:
         if not np.allclose(data.qpoints[iq], q, atol=1e-8):
             notes.append(f"map {name}: q = {qpoint_label(q)} is not a computed q of results.nc")
             continue
-        candidates = [(folder / "maps" / f"{name}_movie.gif", "image/gif"), (folder / "maps" / f"{name}.png", "image/png")]
+        candidates = [
+            (folder / "maps" / f"{name}_movie.gif", "image/gif"),
+            (folder / "maps" / f"{name}.png", "image/png"),
+        ]
         found = [(path, mime) for path, mime in candidates if path.is_file()]
         if not found:
             notes.append(f"map {name}: the run wrote no picture (figures and movies off)")
@@ -248,7 +251,8 @@ function select(iq, nu) {{
   }})}};
   const parity = {{"1": "σh even", "-1": "σh odd", "0": "no σh parity"}}[String(M.parity[iq][nu])];
   document.getElementById("mode-title").textContent =
-    `q = ${{M.qlabels[iq]}} (point ${{iq}}), ν = ${{nu}}: ħω = ${{M.frequency[iq][nu].toFixed(2)}} meV, ${{parity}}, ${{M.character[iq][nu]}}`;
+    `q = ${{M.qlabels[iq]}} (point ${{iq}}), ν = ${{nu}}: ħω = ${{M.frequency[iq][nu].toFixed(2)}} meV, ` +
+    `${{parity}}, ${{M.character[iq][nu]}}`;
   const map = P.maps[`${{iq}},${{nu}}`], box = document.getElementById("map");
   box.innerHTML = "";
   if (map) {{
@@ -269,7 +273,8 @@ function select(iq, nu) {{
 
 function positions(phi) {{
   const c = Math.cos(phi), s = Math.sin(phi);
-  return SITES.map((site, n) => [0, 1, 2].map(i => site.r[i] + current.waves[n][i][0] * c + current.waves[n][i][1] * s));
+  return SITES.map((site, n) => [0, 1, 2].map(
+    i => site.r[i] + current.waves[n][i][0] * c + current.waves[n][i][1] * s));
 }}
 
 function draw(id, a, b, names) {{

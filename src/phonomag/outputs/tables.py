@@ -9,6 +9,7 @@ from __future__ import annotations
 from phonomag.phonons.description import AT_REST, PARITY_NAMES, PURE_FRACTION, characterise_mode
 from phonomag.response.modes import ModeResponse
 
+
 def _amplitude_text(amplitude: str | float) -> str:
     if isinstance(amplitude, str):
         return f"{amplitude} (u_κ = √(ħ/2M_κω) e_κ)"
@@ -22,7 +23,8 @@ def mode_table(data: ModeResponse, q_labels: dict[int, str]) -> list[str]:
     out-of-plane RMS M_z, charge RMS n⁰ (all cell-integrated Pauli components, electrons
     per cell, RMS = |n̄|/√2), the site-resolved ratio |M|/|n⁰|
     (:attr:`~phonomag.response.modes.ModeResponse.magnetization_to_charge`) and the
-    mode's character (:func:`~phonomag.phonons.description.characterise_mode`). Header lines state units and conventions.
+    mode's character (:func:`~phonomag.phonons.description.characterise_mode`). Header lines state units and
+    conventions.
     """
     nq = len(data.qpoints)
     bad = [i for i in q_labels if not -nq <= i < nq]
@@ -33,7 +35,8 @@ def mode_table(data: ModeResponse, q_labels: dict[int, str]) -> list[str]:
     header = (f"{'q':<{width}} {'ν':>3} {'ħω (meV)':>9} {'σ_h':>4} {'RMS M_∥':>10} {'RMS M_z':>10} "
               f"{'RMS n⁰':>10} {'|M|/|n⁰|':>10}  character")
     lines = [
-        f"Mode-resolved response ({data.kind}, {data.engine} engine), amplitude {_amplitude_text(data.amplitude)}, k grid {grid}",
+        f"Mode-resolved response ({data.kind}, {data.engine} engine), amplitude {_amplitude_text(data.amplitude)}, "
+        f"k grid {grid}",
         "RMS = |n̄^α|/√2 of cell-integrated Pauli components, electrons per cell "
         "(⟨σ⟩ = 2M, m ≈ −2 μ_B M, induced electrons 2n⁰); M_∥ = √(RMS_x² + RMS_y²)",
         "|M|/|n⁰| = (Σ_κ|M̄_κ|²)^½ / (Σ_κ|n̄⁰_κ|²)^½ over sites; character per site: "

@@ -52,7 +52,7 @@ def characterise_mode(displacements: np.ndarray, site_labels) -> str:
     if not np.any(u):
         return "no motion"
     groups: dict[str, list[str]] = {}
-    for label, word in zip(site_labels, site_characters(u)):
+    for label, word in zip(site_labels, site_characters(u), strict=True):
         groups.setdefault(word, []).append(label)
     return ", ".join(f"{'+'.join(labels)} {word}" for word, labels in groups.items())
 

@@ -65,8 +65,8 @@ def expand_to_grid(atoms: Atoms, mesh, qpoints, matrices, symprec: float = 1e-4)
         raise PhononSourceError("spglib could not find the symmetry of the structure")
     inverse_cell = np.linalg.inv(cell)
     full = np.full((np.prod(mesh), 3 * natoms, 3 * natoms), np.nan, dtype=complex)
-    for q, matrix in zip(np.asarray(qpoints, float), np.asarray(matrices, complex)):
-        for rotation, translation in zip(dataset["rotations"], dataset["translations"]):
+    for q, matrix in zip(np.asarray(qpoints, float), np.asarray(matrices, complex), strict=True):
+        for rotation, translation in zip(dataset["rotations"], dataset["translations"], strict=True):
             s_cart = cell.T @ rotation @ inverse_cell.T
             image = frac @ rotation.T + translation
             perm = _atom_map(image, frac, symprec)

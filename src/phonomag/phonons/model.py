@@ -39,10 +39,10 @@ from phonopy.file_IO import parse_FORCE_CONSTANTS, parse_FORCE_SETS, read_force_
 from phonopy.interface.calculator import get_calculator_physical_units
 from phonopy.structure.atoms import PhonopyAtoms
 
-from phonomag.io.abinit.ddb import read_phonon_blocks
 from phonomag.errors import PhononSourceError, QPointError
-from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_force_constants
+from phonomag.io.abinit.ddb import read_phonon_blocks
 from phonomag.phonons.born import set_born_charges
+from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_force_constants
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV, PhononModes, modes_from_dynamical_matrices
 from phonomag.phonons.stillinger_weber import StillingerWeberMX2, load_sw_parameters, potential_path
@@ -76,8 +76,9 @@ class PhononModel:
     description: str
 
     @classmethod
-    def from_material(cls, spec) -> "PhononModel":
-        """The phonons of a material (:class:`~phonomag.crystal.materials.MaterialSpec`), from its ``[phonons]`` table."""
+    def from_material(cls, spec) -> PhononModel:
+        """The phonons of a material (:class:`~phonomag.crystal.materials.MaterialSpec`), from its ``[phonons]``
+        table."""
         return build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
 
     @property

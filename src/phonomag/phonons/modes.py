@@ -79,7 +79,7 @@ def modes_from_dynamical_matrices(
     if np.any(split):
         dyn = dynamical_matrices[split]
         parts_values, parts_vectors, parts_parity = [], [], []
-        for sign, basis in zip((1, -1), parity_subspaces(mirror_permutation)):
+        for sign, basis in zip((1, -1), parity_subspaces(mirror_permutation), strict=True):
             w, v = np.linalg.eigh(basis.T @ dyn @ basis)
             parts_values.append(w)
             parts_vectors.append(basis @ v)

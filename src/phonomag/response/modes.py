@@ -94,12 +94,24 @@ class ModeResponse:
     @classmethod
     def from_patterns(cls, modes, displacements: np.ndarray, patterns: list[PatternResponse], atom_labels,
                       amplitude, kgrid, engine: str, provenance: dict[str, str],
-                      kind: str | None = None) -> "ModeResponse":
-        """Contract the pattern responses (one per q of ``modes``) with the mode displacements (nq, nmodes, natoms, 3)."""
-        site = np.array([p.for_displacements(u) for p, u in zip(patterns, displacements)])
-        return cls(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
-                   displacements, site, tuple(atom_labels), patterns[0].site_labels, kind or patterns[0].kind, amplitude,
-                   tuple(int(n) for n in kgrid), engine, dict(provenance))
+                      kind: str | None = None) -> ModeResponse:
+        """Contract the pattern responses (one per q of ``modes``) with the mode displacements
+        (nq, nmodes, natoms, 3)."""
+        site = np.array([p.for_displacements(u) for p, u in zip(patterns, displacements, strict=True)])
+        return cls(
+            np.asarray(modes.qpoints),
+            np.asarray(modes.frequencies),
+            np.asarray(modes.parity),
+            displacements,
+            site,
+            tuple(atom_labels),
+            patterns[0].site_labels,
+            kind or patterns[0].kind,
+            amplitude,
+            tuple(int(n) for n in kgrid),
+            engine,
+            dict(provenance),
+        )
 
     @property
     def cell_moments(self) -> np.ndarray:
@@ -170,12 +182,15 @@ class ModeResponse:
                 "provenance": json.dumps(self.provenance, ensure_ascii=False), "response_kind": self.kind,
                 "amplitude": str(self.amplitude), "kgrid": list(self.kgrid)}
         base.update(attrs or {})
-        data = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=dict(VARIABLE_ATTRS[k])) for k, v in variables.items()},
-                          coords=coords, attrs={k: netcdf_attribute(v) for k, v in base.items()})
+        data = xr.Dataset(
+            {k: xr.DataArray(v[1], dims=v[0], attrs=dict(VARIABLE_ATTRS[k])) for k, v in variables.items()},
+            coords=coords,
+            attrs={k: netcdf_attribute(v) for k, v in base.items()},
+        )
         return finish(data, f"phonomag: phonon-induced charge and magnetization ({self.engine} engine)")
 
     @classmethod
-    def from_dataset(cls, data: xr.Dataset) -> "ModeResponse":
+    def from_dataset(cls, data: xr.Dataset) -> ModeResponse:
         """The ModeResponse stored in a results.nc Dataset (any engine)."""
         amplitude = data.attrs["amplitude"]
         return cls(

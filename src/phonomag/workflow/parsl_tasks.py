@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import runpy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from phonomag.errors import PhonomagError
 

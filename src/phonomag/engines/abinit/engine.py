@@ -18,15 +18,23 @@ import numpy as np
 from ase import Atoms, units
 from scipy.signal import resample
 
+from phonomag.engines.abinit.density_response import one_sided_responses
+from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
+from phonomag.engines.abinit.perturbations import ddb_modes
+from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
+from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
 from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.io.abinit.ground_state import check_insulating
-from phonomag.engines.abinit.density_response import one_sided_responses
-from phonomag.io.abinit.inputs import (AbinitSettings, check_finite_q, on_kgrid, pseudopotential_names, response_ground_state_input,
-                                       response_perturbation_input, response_wfq_input, split_perturbations)
-from phonomag.engines.abinit.perturbations import ddb_modes
-from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
-from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
-from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
+from phonomag.io.abinit.inputs import (
+    AbinitSettings,
+    check_finite_q,
+    on_kgrid,
+    pseudopotential_names,
+    response_ground_state_input,
+    response_perturbation_input,
+    response_wfq_input,
+    split_perturbations,
+)
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
 from phonomag.phonons.modes import PhononModes, concatenate_modes
@@ -64,7 +72,7 @@ def _responses_from_files(folders: list[Path], groups, wfk: Path) -> tuple[dict,
     """Eq. 1 for every perturbation from the WFK and 1WF files; (responses, volume Bohr³, DEN1 check)."""
     ground = read_wavefunctions(wfk)
     first, densities = {}, {}
-    for folder, group in zip(folders, groups):
+    for folder, group in zip(folders, groups, strict=True):
         for atom, mask in group:
             for direction in np.flatnonzero(mask):
                 key = (atom - 1, int(direction))
@@ -294,7 +302,9 @@ class AbinitEngine(StaticCellEngine):
         planes = np.arange(-int(reach // step), int(reach // step) + 1)
         amplitude = resample(resample(fields[..., planes % n3], shape[0], axis=1), shape[1], axis=2)
         heights = planes * step
-        grid = in_plane_grid(cell, tuple(shape[:2]))[:, :, None, :] + heights[None, None, :, None] * np.array([0, 0, 1.0])
+        grid = in_plane_grid(cell, tuple(shape[:2]))[:, :, None, :] + heights[None, None, :, None] * np.array(
+            [0, 0, 1.0]
+        )
         return CellField(grid, amplitude, heights, cartesian_q(self.atoms, q_reduced), cell)
 
     # ------------------------------------------------------------------ its own phonon source

@@ -76,7 +76,9 @@ def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, 
         raise ValueError("the reduced pattern response needs a slab cell with a3 = (0, 0, c) normal to a1, a2")
     volume = abs(np.linalg.det(cell))
     if abs(volume - volume_bohr3 * units.Bohr**3) > 1e-6 * volume:
-        raise ValueError(f"cell volume {volume:.6f} Å³ of the atoms differs from the runs' {volume_bohr3 * units.Bohr**3:.6f}")
+        raise ValueError(
+            f"cell volume {volume:.6f} Å³ of the atoms differs from the runs' {volume_bohr3 * units.Bohr**3:.6f}"
+        )
     patterns = cartesian_patterns(responses, atoms, qpoint) / units.Bohr**3  # electrons/Å³ per Å
     length = cell[2, 2]
     zint = patterns.sum(axis=-1) * length / patterns.shape[-1]

@@ -53,6 +53,6 @@ def load_responses(path: Path, digest: str, sources: list[Path]) -> tuple[dict, 
         if data.attrs.get("inputs_digest") != digest:
             return None
         values = complex_from(data["response"])
-        keys = zip(data["atom"].values.tolist(), data["direction"].values.tolist())
+        keys = zip(data["atom"].values.tolist(), data["direction"].values.tolist(), strict=True)
         responses = {(int(a), int(d)): values[i] for i, (a, d) in enumerate(keys)}
         return responses, float(data.attrs["volume_bohr3"]), float(data.attrs["charge_check"])

@@ -25,13 +25,12 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
-from phonomag.workflow.parsl_tasks import ClusterSpec, Task, run_tasks
 from phonomag.engines.abinit.pattern_response import reduce_patterns
 from phonomag.io.abinit.inputs import AbinitSettings, pseudopotential_names
 from phonomag.io.abinit.runner import abinit_version
 from phonomag.io.netcdf import write_dataset
+from phonomag.workflow.parsl_tasks import ClusterSpec, Task, run_tasks
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,13 @@ def kernel_tasks(job: KernelJob, one_at_a_time: bool = False) -> list[Task]:
     return tasks
 
 
-def compute_kernel_files(job: KernelJob, cluster: ClusterSpec = ClusterSpec(), progress=print) -> list[Path]:
-    """Run (or resume) the graph of ``job`` where ``cluster`` says; the reduced files of all its q-points.
+def compute_kernel_files(job: KernelJob, cluster: ClusterSpec | None = None, progress=print) -> list[Path]:
+    """Run (or resume) the graph of ``job`` where ``cluster`` says (default: this machine); the reduced files of
+    all its q-points.
 
     Parsl's logs, the Slurm scripts and the running-task markers go to ``workdir/parsl``.
     """
+    cluster = cluster if cluster is not None else ClusterSpec()
     tasks = kernel_tasks(job, one_at_a_time=cluster.executor == "local" and not cluster.parsl_config)
     if progress is not None:
         done = sum(job.target(step).is_file() for step in job.steps)

@@ -29,7 +29,8 @@ from phonomag.response.modes import PatternResponse
 @dataclass(frozen=True)
 class ReducedGrid:
     """The reduced DFPT files of some q-points of one grid
-    (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`), checked as a whole (:mod:`~phonomag.engines.kernel.data`).
+    (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`), checked as a whole
+    (:mod:`~phonomag.engines.kernel.data`).
 
     fields: {grid steps (m₁, m₂): pattern fields (natoms, 3, nlayers, 4, n₁, n₂)}, layers (None: the z
     integral, then the plane heights in Å); qgrid (N₁, N₂) and kgrid as the files state; attrs: those
@@ -45,7 +46,7 @@ class ReducedGrid:
     files: dict
 
     @classmethod
-    def read(cls, files) -> "ReducedGrid":
+    def read(cls, files) -> ReducedGrid:
         """From files ``q_<m1>_<m2>_0.nc``; a :class:`~phonomag.engines.kernel.data.KernelDataError` naming the
         file if one is damaged, off its grid, from another calculation or a second file for a grid point."""
         datasets = {Path(path): open_reduced(path) for path in files}
@@ -86,14 +87,15 @@ class KernelEngine(StaticCellEngine):
 
     @classmethod
     def from_irreducible(cls, irreducible: dict, atoms: Atoms, atom_labels, qgrid, layers: tuple, kgrid,
-                         source: str) -> "KernelEngine":
+                         source: str) -> KernelEngine:
         """From {grid steps: pattern fields (natoms, 3, nlayers, 4, n₁, n₂)} at the irreducible q of ``qgrid``."""
         full = fill_grid(irreducible, tuple(qgrid), space_group(atoms), tuple(layers), atoms)
         return cls(ResponseKernel.from_grid(full, atoms, tuple(qgrid), tuple(layers)), atom_labels, kgrid, source)
 
     @classmethod
-    def from_reduced_files(cls, folder: Path, atom_labels) -> "KernelEngine":
-        """From the per-q files ``q_<m1>_<m2>_0.nc`` of :func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`
+    def from_reduced_files(cls, folder: Path, atom_labels) -> KernelEngine:
+        """From the per-q files ``q_<m1>_<m2>_0.nc`` of
+        :func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`
         (one per irreducible q of the grid named in their ``qgrid`` attribute), checked as a whole first
         (:mod:`~phonomag.engines.kernel.data`: the manifest if there is one, every file, files that map onto
         the same grid point by symmetry agreeing)."""
@@ -102,7 +104,8 @@ class KernelEngine(StaticCellEngine):
         if not files:
             raise EngineCapabilityError(f"no reduced DFPT files q_*.nc in {folder}")
         grid = ReducedGrid.read(files)
-        source = f"{grid.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {grid.qgrid[0]}×{grid.qgrid[1]} ({folder})"
+        source = (f"{grid.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of "
+                  f"{grid.qgrid[0]}×{grid.qgrid[1]} ({folder})")
         try:
             return cls.from_irreducible(grid.fields, grid.atoms, atom_labels, grid.qgrid, grid.layers, grid.kgrid,
                                         source)
@@ -132,7 +135,7 @@ class KernelEngine(StaticCellEngine):
         self.check_static_one_sided(kind)
         q = np.atleast_2d(np.asarray(qpoints, float))
         moments = self.kernel.cell_integrals(q, self.kernel.layers.index(None))
-        return [PatternResponse(point, kind, m[:, :, None, :], ("cell",)) for point, m in zip(q, moments)]
+        return [PatternResponse(point, kind, m[:, :, None, :], ("cell",)) for point, m in zip(q, moments, strict=True)]
 
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
         self.check_static_one_sided(kind)

@@ -45,7 +45,7 @@ class ResponseKernel:
     weighted: list[np.ndarray]
 
     @classmethod
-    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int], layers: tuple) -> "ResponseKernel":
+    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int], layers: tuple) -> ResponseKernel:
         """The kernel of {grid steps (m₁, m₂): fields (natoms, 3, nlayers, 4, n₁, n₂) at q = (m₁/N₁, m₂/N₂, 0)}."""
         n_q1, n_q2 = qgrid
         stack = np.array([[fields[(m1, m2)] for m2 in range(n_q2)] for m1 in range(n_q1)])
@@ -73,7 +73,7 @@ class ResponseKernel:
         n1, n2 = self.weighted[0].shape[-2:]
         x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1)
         out = []
-        for k, (table, values) in enumerate(zip(self.lattice, self.weighted)):
+        for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
             values = values[:, :, chosen]
             phases = np.exp(-2j * np.pi * q @ table.T)  # (nq, nR)
             summed = (phases @ values.reshape(len(table), -1)).reshape(len(q), *values.shape[1:])
@@ -91,7 +91,7 @@ class ResponseKernel:
         area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
         in_cell = np.exp(-2j * np.pi * q @ x.T)  # (nq, nx)
         out = np.zeros((len(q), len(fractional), 3, 4), dtype=complex)
-        for k, (table, values) in enumerate(zip(self.lattice, self.weighted)):
+        for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
             flat = np.moveaxis(values[:, :, layer].reshape(len(table), 12, n1 * n2), 2, 0)  # (nx, nR, 12)
             summed = (in_cell @ flat.reshape(n1 * n2, -1)).reshape(len(q), len(table), 12)
             lattice = np.exp(2j * np.pi * ((q @ fractional[k])[:, None] - q @ table.T))  # (nq, nR)
@@ -133,6 +133,6 @@ def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int
     values = np.zeros((len(table), *d.shape[2:]), dtype=complex)
     flat_d = d.reshape(n_q1 * n_q2, *d.shape[2:])
     flat_w = weight.reshape(-1, n1, n2)
-    for row, pair in zip(index, used):
+    for row, pair in zip(index, used, strict=True):
         values[row] += flat_w[pair] * flat_d[pair // len(shifts)]
     return table, values

@@ -44,7 +44,7 @@ def space_group(atoms: Atoms, symprec: float = 1e-5) -> list[Operation]:
     fractional = atoms.get_scaled_positions(wrap=False)
     data = spglib.get_symmetry((cell, fractional, atoms.numbers), symprec=symprec)
     operations = []
-    for rotation, translation in zip(data["rotations"], data["translations"]):
+    for rotation, translation in zip(data["rotations"], data["translations"], strict=True):
         u, _, vt = np.linalg.svd(cell.T @ rotation @ np.linalg.inv(cell.T))
         cartesian = u @ vt  # the nearest orthogonal matrix: cells given to finite precision
         moved = fractional @ rotation.T + translation

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.crystal.special_points import zone_corners
+from phonomag.engines.tightbinding.model import TightBindingModel
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,28 @@ import time
 import numpy as np
 
 from phonomag.engines.base import EngineCapabilityError, PerQEngine
-from phonomag.engines.tightbinding.fields import (cell_field, layer_height_range, mode_density_response,
-                                                  periodic_amplitude, plane_field, response_lattice_vectors)
+from phonomag.engines.tightbinding.fields import (
+    cell_field,
+    layer_height_range,
+    mode_density_response,
+    periodic_amplitude,
+    plane_field,
+    response_lattice_vectors,
+)
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.engines.tightbinding.response import (energy_responses, fourier_responses, memory_estimate,
-                                                    orbital_response)
+from phonomag.engines.tightbinding.response import (
+    energy_responses,
+    fourier_responses,
+    memory_estimate,
+    orbital_response,
+)
 from phonomag.response.fields import CellField, in_plane_grid
 from phonomag.response.modes import KINDS, PatternResponse
 
 
 class TightBindingEngine(PerQEngine):
-    """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`TightBindingModel` with Brillouin-zone sums on ``kgrid``.
+    """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`TightBindingModel` with Brillouin-zone sums
+    on ``kgrid``.
 
     Sum over states (docs/physics.md §2), batched over k; any q, any G, static or finite
     frequency, one-sided or full; site-resolved cell moments (on-site form factors).
@@ -38,7 +49,7 @@ class TightBindingEngine(PerQEngine):
         self.source = source
 
     @classmethod
-    def from_material(cls, spec, kgrid: tuple[int, int, int] = (24, 24, 1)) -> "TightBindingEngine":
+    def from_material(cls, spec, kgrid: tuple[int, int, int] = (24, 24, 1)) -> TightBindingEngine:
         """The engine of a material's model file (:class:`~phonomag.crystal.materials.MaterialSpec`), gap checked."""
         return cls(TightBindingModel.insulator_of(spec), kgrid, f"{spec.name} ({spec.source})")
 

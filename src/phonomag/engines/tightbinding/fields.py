@@ -52,11 +52,11 @@ import numpy as np
 from ase.units import Bohr
 from scipy.special import gammainccinv
 
-from phonomag.engines.tightbinding.form_factors import angular_values, slater_radial
 from phonomag.crystal.orbitals import ORBITAL_INDEX
+from phonomag.engines.tightbinding.form_factors import angular_values, slater_radial
 from phonomag.engines.tightbinding.model import TightBindingModel
-from phonomag.errors import ModelFileError
 from phonomag.engines.tightbinding.response import PAULI4, orbital_response
+from phonomag.errors import ModelFileError
 from phonomag.response.fields import CellField, in_plane_grid
 
 #: Fraction of an orbital's norm outside its cut-off radius.

@@ -36,10 +36,10 @@ def angular_values(names: tuple[str, ...], directions: np.ndarray) -> np.ndarray
     cache: dict[int, list[np.ndarray]] = {}
     values = []
     for name in names:
-        l, m = ORBITAL_INDEX[name]
-        if l not in cache:
-            cache[l] = shapes[l]()
-        values.append(np.sqrt((2 * l + 1) / (4 * np.pi)) * cache[l][m])
+        ell, m = ORBITAL_INDEX[name]
+        if ell not in cache:
+            cache[ell] = shapes[ell]()
+        values.append(np.sqrt((2 * ell + 1) / (4 * np.pi)) * cache[ell][m])
     return np.array(values)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from phonomag.engines.tightbinding.form_factors import onsite_form_factors
+from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
 from phonomag.crystal.orbitals import (
     CHANNELS,
     ORBITAL_INDEX,
@@ -40,10 +40,10 @@ from phonomag.crystal.orbitals import (
     onsite_l_matrices,
     spin_orbit_matrix,
 )
+from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
+from phonomag.engines.tightbinding.form_factors import onsite_form_factors
 from phonomag.engines.tightbinding.slater_koster import HARRISON_EXPONENTS, two_centre_block
 from phonomag.errors import ModelFileError, NoGapError
-from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
-from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
 from phonomag.phonons.mirror import sigma_h_permutation
 
 _L_LETTER = "spd"
@@ -108,17 +108,17 @@ class TightBindingModel:
         self._bond_matrices, self._bond_gradients = self.bond_matrices(self.bonds.vectors)
 
     @classmethod
-    def from_material(cls, spec: MaterialSpec) -> "TightBindingModel":
+    def from_material(cls, spec: MaterialSpec) -> TightBindingModel:
         return cls(spec.atoms, spec.labels, spec.species, spec.hoppings, spec.occupied_bands)
 
     @classmethod
-    def insulator_of(cls, spec: MaterialSpec) -> "TightBindingModel":
+    def insulator_of(cls, spec: MaterialSpec) -> TightBindingModel:
         """The model of a material file, with the gap between occupied and empty bands checked."""
         model = cls.from_material(spec)
         model.check_gap()
         return model
 
-    def supercell(self, repeats: tuple[int, int, int]) -> "TightBindingModel":
+    def supercell(self, repeats: tuple[int, int, int]) -> TightBindingModel:
         """The same model on an n1×n2×n3 supercell (ASE repeat order: atom a of image m is m·N + a)."""
         n_images = int(np.prod(repeats))
         big = self.atoms.repeat(repeats)
@@ -138,8 +138,8 @@ class TightBindingModel:
         forward = np.zeros(len(i), dtype=bool)
         for s, hop in enumerate(self.hoppings):
             p0, p1 = hop.pair
-            fwd = np.array([self._site_matches(a, p0) and self._site_matches(b, p1) for a, b in zip(i, j)])
-            rev = np.array([self._site_matches(a, p1) and self._site_matches(b, p0) for a, b in zip(i, j)])
+            fwd = np.array([self._site_matches(a, p0) and self._site_matches(b, p1) for a, b in zip(i, j, strict=True)])
+            rev = np.array([self._site_matches(a, p1) and self._site_matches(b, p0) for a, b in zip(i, j, strict=True)])
             hit = (fwd | rev) & (np.abs(dist - hop.distance) <= hop.tolerance)
             clash = hit & (spec >= 0)
             if clash.any():
@@ -154,7 +154,7 @@ class TightBindingModel:
         for s, hop in enumerate(self.hoppings):
             if not np.any(spec == s):
                 near = dist[[self._site_matches(a, hop.pair[0]) and self._site_matches(b, hop.pair[1])
-                             for a, b in zip(i, j)]]
+                             for a, b in zip(i, j, strict=True)]]
                 found = ", ".join(f"{x:.3f}" for x in sorted(set(np.round(near, 3)))[:6]) or "none"
                 raise ModelFileError(
                     f"hopping table {hop.pair} with distance {hop.distance} Å ± {hop.tolerance} Å matches "
@@ -165,7 +165,7 @@ class TightBindingModel:
                 continue
             pair = np.array([(self._site_matches(a, hop.pair[0]) and self._site_matches(b, hop.pair[1]))
                              or (self._site_matches(a, hop.pair[1]) and self._site_matches(b, hop.pair[0]))
-                             for a, b in zip(i, j)], dtype=bool)
+                             for a, b in zip(i, j, strict=True)], dtype=bool)
             missing = pair & (spec < 0) & (dist <= hop.cutoff + 1e-6)
             if missing.any():
                 lengths = ", ".join(f"{x:.3f}" for x in sorted(set(np.round(dist[missing], 3))))
@@ -317,7 +317,7 @@ class TightBindingModel:
         if permutation is None:
             return None
         p = np.zeros((self.n_orbitals, self.n_orbitals))
-        for i, (atom, name) in enumerate(zip(self.orbital_atom, self.orbital_names)):
+        for i, (atom, name) in enumerate(zip(self.orbital_atom, self.orbital_names, strict=True)):
             image = permutation[atom]
             if name not in self.atom_orbitals[image]:
                 return None
@@ -370,8 +370,10 @@ class TightBindingModel:
         scale = max(np.abs(transformed).max(), np.abs(onsite).max())
         if np.abs(coupling).max() > 1e-12 * scale or np.abs(onsite[:n, n:]).max() > 1e-12 * scale:
             return None
-        return [(np.ascontiguousarray(transformed[:, half, half]), onsite[half, half], np.ascontiguousarray(basis[:, half]))
-                for half in (slice(0, n), slice(n, 2 * n))]
+        return [
+            (np.ascontiguousarray(transformed[:, half, half]), onsite[half, half], np.ascontiguousarray(basis[:, half]))
+            for half in (slice(0, n), slice(n, 2 * n))
+        ]
 
     def spin_expectation(self, vectors: np.ndarray) -> np.ndarray:
         """⟨σ_a⟩ of eigenvectors (…, n_basis, nbands) → (…, nbands, 3)."""

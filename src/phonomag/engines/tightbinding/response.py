@@ -287,8 +287,13 @@ def _response_tensors(model, q_reduced, kgrid, g_reduced, energies, kind, k_batc
     total /= len(kpoints)
     site_phase = np.exp(-1j * model.cartesian(g_reduced) @ model.atoms.positions.T)  # (nG, site)
     total *= site_phase[None, :, None, None, :, None, None]
-    return [[PatternResponse(q_reduced + g, kind, _pauli_components(t), model.labels) for g, t in zip(g_reduced, per_e)]
-            for per_e in total]
+    return [
+        [
+            PatternResponse(q_reduced + g, kind, _pauli_components(t), model.labels)
+            for g, t in zip(g_reduced, per_e, strict=True)
+        ]
+        for per_e in total
+    ]
 
 
 @single_blas_thread

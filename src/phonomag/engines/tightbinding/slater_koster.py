@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 _SQ3 = np.sqrt(3.0)
 
 #: Harrison's distance exponents, Electronic Structure and the Properties of

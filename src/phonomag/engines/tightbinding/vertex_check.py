@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.crystal.qpoints import check_commensurate
+from phonomag.engines.tightbinding.model import TightBindingModel
 
 
 class CommensurateSupercell:

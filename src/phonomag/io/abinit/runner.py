@@ -23,8 +23,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from phonomag.workflow.launcher import RUN_AS_ROOT, launch_command
 from phonomag.errors import PhonomagError
+from phonomag.workflow.launcher import RUN_AS_ROOT, launch_command
 
 _DATASET = re.compile(r"^\s*==\s*DATASET\s+(\d+)")
 _DONE = "Calculation completed."
@@ -38,7 +38,9 @@ def abinit_executable() -> str:
     """Path of ``abinit``; a clear error if it is not installed."""
     path = shutil.which("abinit")
     if path is None:
-        raise AbinitRunError("abinit is not installed: run scripts/install_abinit.sh (Debian: apt install abinit abinit-data)")
+        raise AbinitRunError(
+            "abinit is not installed: run scripts/install_abinit.sh (Debian: apt install abinit abinit-data)"
+        )
     return path
 
 

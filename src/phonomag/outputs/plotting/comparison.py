@@ -18,7 +18,7 @@ def plot_model_vs_dfpt(rows, output: Path, engines: tuple[str, str] = ("model", 
     labels = list(dict.fromkeys(r.label for r in rows))
     fig, axes = plt.subplots(1, len(labels), figsize=(5.2 * len(labels), 3.6), squeeze=False)
     width = 0.2
-    for ax, label in zip(axes[0], labels):
+    for ax, label in zip(axes[0], labels, strict=True):
         sel = [r for r in rows if r.label == label]
         x = np.arange(len(sel))
         series = [
@@ -57,7 +57,7 @@ def plot_dispersion_overlay(first, second, distances, ticks, tick_labels, output
     if first.qpoints.shape != second.qpoints.shape or not np.allclose(first.qpoints, second.qpoints, atol=1e-8):
         raise ValueError("plot_dispersion_overlay: the two responses are not at the same q-points")
     order = branch_order(first.frequencies, first.parity)
-    partner = np.array([pair_modes(a, b) for a, b in zip(first.parity, second.parity)])
+    partner = np.array([pair_modes(a, b) for a, b in zip(first.parity, second.parity, strict=True)])
     second_order = np.take_along_axis(partner, order, axis=1)
     series = {}
     for name, data, index in ((first.engine, first, order), (second.engine, second, second_order)):
@@ -66,7 +66,7 @@ def plot_dispersion_overlay(first, second, distances, ticks, tick_labels, output
     fig, axes = plt.subplots(3, 1, figsize=(6.0, 7.2), sharex=True, layout="constrained",
                              height_ratios=[1.2, 1.0, 1.0])
     colours = [plt.get_cmap("tab10")(n % 10) for n in range(order.shape[1])]
-    styles = dict(zip(series, ("-", "--")))
+    styles = dict(zip(series, ("-", "--"), strict=True))
     for panel, ax in enumerate(axes):
         top = max(values[panel].max() for values in series.values())
         for name, values in series.items():

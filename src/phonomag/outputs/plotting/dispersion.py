@@ -19,11 +19,11 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, Patch  # noqa: E402
 
-from phonomag.response.modes import ModeResponse  # noqa: E402
-from phonomag.response.observables import SPIN_MOMENT_PER_M  # noqa: E402
-from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 from phonomag.crystal.qpoints import HEXAGONAL_POINTS, qpoint_label  # noqa: E402
 from phonomag.crystal.special_points import hexagonal_points  # noqa: E402
+from phonomag.outputs.plotting.style import save_figure  # noqa: E402
+from phonomag.response.modes import ModeResponse  # noqa: E402
+from phonomag.response.observables import SPIN_MOMENT_PER_M  # noqa: E402
 
 #: Spin moment per unit of the Pauli component M: |m| = 2 μ_B |M|.
 MU_B_PER_M = abs(SPIN_MOMENT_PER_M)
@@ -71,7 +71,7 @@ def _parity_runs(parity: np.ndarray) -> list[tuple[slice, int]]:
     """(slice, parity) of the runs of constant parity along one branch; each run reaches into the next point."""
     starts = np.concatenate([[0], np.flatnonzero(np.diff(parity)) + 1])
     ends = np.append(starts[1:] + 1, len(parity))
-    return [(slice(s, e), int(parity[s])) for s, e in zip(starts, ends)]
+    return [(slice(s, e), int(parity[s])) for s, e in zip(starts, ends, strict=True)]
 
 
 def _power_of_ten(values: np.ndarray) -> int:
@@ -119,7 +119,7 @@ def _branch_panels(axes, data, distances, ticks, tick_labels, colours, order) ->
     middle.set_ylabel(f"RMS $m_\\parallel$ ({unit})")
     bottom.set_ylabel(f"RMS $m_z$ ({unit})")
     top.set_ylim(min(0.0, data.frequencies.min()) - 0.02 * span, data.frequencies.max() + 0.1 * span)
-    for ax, letter in zip(axes, "abc"):
+    for ax, letter in zip(axes, "abc", strict=True):
         for x in ticks:
             ax.axvline(x, color="0.75", lw=0.6, zorder=0)
         ax.text(0.012, 0.96, f"({letter})", transform=ax.transAxes, va="top", fontweight="bold")
@@ -195,7 +195,7 @@ def _mode_panels(subfig, data, k_index, site_labels, positions, colours) -> None
     amplitude = np.max(np.hypot(np.linalg.norm(u[..., :2], axis=-1), np.abs(u[..., 2])))
     scale = ARROW_REACH / (amplitude or 1.0)
     species = [label.split("_")[0] for label in site_labels]
-    palette = dict(zip(dict.fromkeys(species), list(ATOM_COLOURS.items()) * natoms))
+    palette = dict(zip(dict.fromkeys(species), list(ATOM_COLOURS.items()) * natoms, strict=False))
     species_colour = [palette[s][1] for s in species]
     low, high = sites.min(axis=0) - ARROW_REACH - ATOM_RADIUS, sites.max(axis=0) + ARROW_REACH + ATOM_RADIUS
     for slot, ax in enumerate(axes.flat):

@@ -59,7 +59,7 @@ def plot_dynamics(
     axes[2].set_ylabel(r"RMS $|m|$ ($10^{-4}\,\mu_B$/cell)")
     axes[3].set_ylabel("net $|m|$ at $\\hbar\\omega_{q\\nu}$\n/ one-sided $|m|$")
     axes[3].set_yscale("log")
-    for ax, letter in zip(axes, "abcd"):
+    for ax, letter in zip(axes, "abcd", strict=True):
         for x in ticks:
             ax.axvline(x, color="0.75", lw=0.6, zorder=0)
         ax.text(0.01, 0.95, f"({letter})", transform=ax.transAxes, va="top", fontweight="bold")

@@ -29,8 +29,8 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.transforms import Affine2D  # noqa: E402
 
-from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
+from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 
 #: Largest drawn in-plane displacement, as a fraction of |a₁|.
 DISPLACEMENT_FRACTION = 0.12

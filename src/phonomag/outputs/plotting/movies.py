@@ -29,8 +29,8 @@ from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from phonomag.io.atomic import atomic_paths  # noqa: E402
-from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 from phonomag.outputs.plotting.maps import FIGURE_SIZES, draw_inplane_magnetization, draw_mz_and_charge  # noqa: E402
+from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 
 PANELS = {"inplane": draw_inplane_magnetization, "mz-charge": draw_mz_and_charge}
 

@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from phonomag.phonons.modes import PhononModes  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
+from phonomag.phonons.modes import PhononModes  # noqa: E402
 
 _STYLE = {
     1: dict(color="tab:red", linestyle="-", label="even under σ$_h$"),

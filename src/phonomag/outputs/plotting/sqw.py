@@ -54,7 +54,7 @@ def plot_sqw_maps(
     (0, 1, 2 for x, y, z).
     """
     fig, axes = plt.subplots(1, 3, sharey=True, figsize=(12.5, 4.6), layout="constrained")
-    for ax, values, (name, cmap) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis])):
+    for ax, values, (name, cmap) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis]), strict=True):
         norm = CenteredNorm(halfrange=max(np.abs(values).max(), 1e-300)) if cmap == "RdBu_r" \
             else _log_norm(values, decades)
         mesh = ax.pcolormesh(distances, omega, values.T, shading="nearest", cmap=cmap, norm=norm, rasterized=True)
@@ -86,8 +86,8 @@ def plot_sqw_cuts(
     """
     fig, axes = plt.subplots(3, 1, sharex=True, figsize=(6.4, 7.2), layout="constrained")
     colours = plt.get_cmap("tab10")(np.arange(len(labels)) % 10)
-    for ax, values, (name, _) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis])):
-        for label, line, colour in zip(labels, values, colours):
+    for ax, values, (name, _) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis]), strict=True):
+        for label, line, colour in zip(labels, values, colours, strict=True):
             ax.plot(omega, line, color=colour, lw=1.0, label=label)
         ax.axvline(0, color="0.7", lw=0.5)
         ax.set_ylabel(f"{name}\n{UNITS}", fontsize=9)
@@ -122,7 +122,7 @@ def plot_sqw_plane(
     aspect = (view[1, 1] - view[1, 0]) / (view[0, 1] - view[0, 0])
     fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.4 * aspect + 1.3), layout="constrained")
     outline = np.vstack([zone_corners, zone_corners[:1]])
-    for ax, values, (name, cmap) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis])):
+    for ax, values, (name, cmap) in zip(axes, (charge, spin_trace, cross), _panels(AXES[cross_axis]), strict=True):
         norm = CenteredNorm(halfrange=max(np.abs(values).max(), 1e-300)) if cmap == "RdBu_r" \
             else _log_norm(values, decades)
         mesh = ax.pcolormesh(corners[..., 0], corners[..., 1], values, cmap=cmap, norm=norm, rasterized=True)

@@ -19,7 +19,7 @@ def save_figure(fig, output: Path, dpi: int = 200) -> list[Path]:
     output = Path(output)
     try:
         return [write_atomically(output.with_suffix(f".{suffix}"),
-                                 lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=suffix),
+                                 lambda tmp, kind=suffix: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=kind),
                                  f".{suffix}")
                 for suffix in ("png", VECTOR_FORMAT)]
     finally:
