@@ -24,32 +24,33 @@ from phonomag.response.fields import atom_wave
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=RunConfig.movie_frames)
+    parser.add_argument("--frames", type=int, default=RunConfig().maps.frames)
     parser.add_argument("--output", type=Path, default=Path("/tmp/maps_benchmark"))
+    parser.add_argument("--cells", type=int, default=RunConfig().maps.cells[0], help="n of the n×n cells drawn")
+    parser.add_argument("--points", type=int, default=RunConfig().maps.points_per_cell, help="points per cell edge")
     args = parser.parse_args()
 
-    config = RunConfig()
-    spec, engine, phonons = load_system(config.material, config.kgrid)
+    config = RunConfig().updated({"maps.cells": (args.cells, args.cells), "maps.points_per_cell": args.points})
+    spec, engine, phonons = load_system(config.run.material, config.response.kgrid)
+    maps = config.maps
     start = time.perf_counter()
     waves = []
-    for entry in config.maps:
+    for entry in maps.modes:
         q = parse_qpoint(entry.q)
         modes = phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], entry.name)
-        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)[0, nu]
-        plane = engine.plane_field(q, u, config.map_height, config.map_points, config.kind)
-        waves.append((entry, plane.wave(config.map_cells),
-                       atom_wave(engine.atoms, engine.atom_labels, q, u, config.map_cells)))
+        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]
+        plane = engine.plane_field(q, u, maps.height, maps.points_per_cell, config.response.kind)
+        waves.append((entry, plane.wave(maps.cells), atom_wave(engine.atoms, engine.atom_labels, q, u, maps.cells)))
     print(f"fields of {len(waves)} maps (not part of the timings below): {time.perf_counter() - start:7.2f} s")
 
     still = movies = 0.0
     for entry, wave, atoms in waves:
         plot = plot_inplane_magnetization if entry.style == "in-plane" else plot_mz_and_charge
-        panels = "inplane" if entry.style == "in-plane" else "mz-charge"
         start = time.perf_counter()
         plot(wave, atoms, args.output / entry.name, title=entry.name)
         middle = time.perf_counter()
-        write_movie(wave, atoms, args.output / f"{entry.name}_movie", panels=panels, frames=args.frames,
+        write_movie(wave, atoms, args.output / f"{entry.name}_movie", style=entry.style, frames=args.frames,
                     title=entry.name)
         end = time.perf_counter()
         still += middle - start

@@ -252,7 +252,7 @@ def test_a_binary_potential_file_is_one_line(capsys, tmp_path):
 def test_ab_initio_rejects_zero_processes_before_anything(capsys, tmp_path):
     code, err = run_cli(capsys, "ab-initio", "--nproc", "0", "--workdir", str(tmp_path / "w"),
                         "--output", str(tmp_path / "o"))
-    assert_clean_failure(code, err, "nproc", "≥ 1", "0")
+    assert_clean_failure(code, err, "nproc", "from 1", "0")
     assert not (tmp_path / "w").exists() and not (tmp_path / "o").exists()
 
 

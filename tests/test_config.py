@@ -17,8 +17,8 @@ def write(tmp_path, text):
 def test_default_configuration():
     config = load_run_config(None)
     assert config == RunConfig()
-    assert config.material == "WSe2"
-    assert len(config.maps) == 6
+    assert config.run.material == "WSe2"
+    assert len(config.maps.modes) == 6
 
 
 def test_valid_file(tmp_path):
@@ -32,15 +32,15 @@ q = "1/2,0,0"
 mode = "even:1"
 style = "out-of-plane"
 """))
-    assert config.kgrid == (12, 12, 1)
-    assert config.kind == "full"
-    assert config.amplitude == 0.05
-    assert config.maps[0].mode == "even:1"
+    assert config.response.kgrid == (12, 12, 1)
+    assert config.response.kind == "full"
+    assert config.response.amplitude == 0.05
+    assert config.maps.modes[0].mode == "even:1"
 
 
 def test_model_file_path_is_relative_to_the_configuration(tmp_path):
     config = load_run_config(write(tmp_path, '[run]\nmaterial = "model.toml"\n'))
-    assert config.material == str(tmp_path / "model.toml")
+    assert config.run.material == str(tmp_path / "model.toml")
 
 
 def test_abinit_engine_keys(tmp_path):
@@ -56,21 +56,21 @@ pseudos = { W = "74w.6.hgh" }
 nproc = 1
 workdir = "runs"
 """))
-    assert config.engine == "abinit"
+    assert config.run.engine == "abinit"
     spec = config.abinit
     assert (spec.ecut, spec.kgrid, spec.vacuum, spec.nproc) == (15.0, (12, 12, 1), 20.0, 1)
-    assert spec.qpoints == ("K", "M", "1/6,1/6,0")
+    assert spec.q == ("K", "M", "1/6,1/6,0")
     assert spec.workdir == str(tmp_path / "runs")
     settings = spec.settings()
     assert settings.spin_orbit and settings.pseudos == {"W": "74w.6.hgh"}
-    assert load_run_config(None).engine == "auto"
+    assert load_run_config(None).run.engine == "auto"
 
 
 def test_abinit_q_off_the_k_grid_is_accepted(tmp_path):
     """K on a 4×4 k grid: k + q is off the grid, so the engine adds a non-self-consistent k + q run."""
     path = tmp_path / "run.toml"
     path.write_text('[abinit]\nq = ["K"]\nkgrid = [4, 4, 1]\n')
-    assert load_run_config(path).abinit.qpoints == ("K",)
+    assert load_run_config(path).abinit.q == ("K",)
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -119,6 +119,7 @@ def test_bad_configuration_fails_cleanly(tmp_path, capsys, text, needle):
     assert exit_info.value.code == 2
     assert "Traceback" not in err
     assert err.startswith("phonomag: error:") and needle in err, err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("text,needle", [
@@ -136,13 +137,13 @@ def test_run_problems_are_found_before_anything_is_written(tmp_path, capsys, tex
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.startswith("phonomag: error:") and needle in err, err
     assert len(err.strip().splitlines()) == 1
-    assert [p.name for p in out.iterdir()] == [".phonomag.lock"]
+    assert not out.exists()
 
 
 def test_generated_map_names_are_file_names(tmp_path):
     config = load_run_config(write(tmp_path, "[[maps.modes]]\nq = \"1/2,0,0\"\nmode = \"even:1\"\n"
                                              "[[maps.modes]]\nq = \"K'\"\nmode = 2\n"))
-    assert [m.name for m in config.maps] == ["1_2_0_0_modeeven_1", "Kp_mode2"]
+    assert [m.name for m in config.maps.modes] == ["1_2_0_0_modeeven_1", "Kp_mode2"]
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml")),
@@ -150,4 +151,46 @@ def test_generated_map_names_are_file_names(tmp_path):
 def test_the_example_configurations_are_valid(path):
     """Every run configuration under examples/ passes the validation (they run first-principles engines)."""
     config = load_run_config(path)
-    assert config.engine == "abinit" and config.abinit.qpoints
+    assert config.run.engine == "abinit" and config.abinit.q
+
+
+def test_the_key_table_of_the_docs_is_the_schema():
+    """docs/run-config.md holds the table generated from the schema, byte for byte (regenerate it with
+    scripts/run_config_table.py); the control: a page with one default changed differs."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "run_config_table.py"
+    spec = importlib.util.spec_from_file_location("run_config_table", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.PAGE.read_text(encoding="utf-8")
+    assert module.with_table(page) == page
+    assert "| `frames` | an integer from 2 to 600 | `30` |" in page
+    assert module.with_table(page.replace("| `30` | movie frames", "| `31` | movie frames")) != page.replace(
+        "| `30` | movie frames", "| `31` | movie frames")
+
+
+def test_every_key_is_declared_once_with_its_toml_name():
+    """Each section's keys are its dataclass fields (TOML name = Python name), with a kind and a doc; the
+    renamed keys of before keep their TOML names."""
+    from phonomag.cli.schema import keys_of, sections_of
+
+    sections = sections_of(RunConfig)
+    assert list(sections) == ["run", "path", "response", "maps", "outputs", "kernel", "abinit", "cluster"]
+    for name, (field, _) in sections.items():
+        keys = keys_of(field.default_factory)
+        assert keys and all(spec.doc and spec.kind.text for _, spec in keys.values()), name
+    config = RunConfig()
+    assert (config.maps.points_per_cell, config.maps.frames, config.path.labels, config.abinit.q) == (
+        48, 30, ("G", "M", "K", "G"), ("K", "K'", "M"))
+
+
+def test_the_renamed_fields_read_the_same_toml(tmp_path):
+    """A file written for the old names (points_per_cell, frames, labels, [abinit] q) reads as before."""
+    config = load_run_config(write(tmp_path, '[path]\nlabels = ["G", "K"]\nnpoints = 20\n[maps]\npoints_per_cell = 8\n'
+                                             'frames = 3\ncells = [2, 3]\nheight = 0.5\n[abinit]\nq = ["M"]\n'))
+    assert (config.path.labels, config.path.npoints, config.maps.points_per_cell, config.maps.frames,
+            config.maps.cells, config.maps.height, config.abinit.q) == (("G", "K"), 20, 8, 3, (2, 3), 0.5, ("M",))
+    options = config.map_options(volume_fields=False)
+    assert (options.points_per_cell, options.frames, options.cells, options.height, options.field_files) == (
+        8, 3, (2, 3), 0.5, False)

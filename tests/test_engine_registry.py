@@ -46,7 +46,7 @@ class FakeEngine(TightBindingEngine):
 
 def fake_entry(capabilities, built: list, auto: bool = False) -> EngineEntry:
     def build(config, spec, output, data=None):
-        engine = FakeEngine.from_material(spec, config.kgrid)
+        engine = FakeEngine.from_material(spec, config.response.kgrid)
         built.append(engine)
         return engine
 
@@ -87,9 +87,10 @@ def test_auto_takes_a_registered_engine_that_has_what_the_run_needs(monkeypatch)
     monkeypatch.setattr(engines, "REGISTRY", {"fake": fake, **engines.REGISTRY})
     monkeypatch.setitem(engines._shipped_kernels(), "WSe2", None)  # the shipped kernel out of the way
     spec = load_material("WSe2")
-    chosen = select("auto", RunConfig(kgrid=(3, 3, 1)), spec, {Capability.STATIC_ONE_SIDED: "static"})
+    small = RunConfig().updated({"response.kgrid": (3, 3, 1)})
+    chosen = select("auto", small, spec, {Capability.STATIC_ONE_SIDED: "static"})
     assert chosen.entry is fake and chosen.engine is built[0] and "the fake engine" in chosen.why
-    chosen = select("auto", RunConfig(kgrid=(3, 3, 1)), spec, {Capability.FULL: "the full response"})
+    chosen = select("auto", small, spec, {Capability.FULL: "the full response"})
     assert chosen.entry.name == "model" and "not the full response" in chosen.why and len(built) == 1
     assert select("fake-engine", RunConfig(), spec, {}).entry is fake  # the alias
 

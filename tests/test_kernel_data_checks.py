@@ -1,7 +1,6 @@
 """Kernel data is checked as a whole before use: each damaged copy of the shipped folder is refused with
 one line naming the file and the reason (docs/kernel.md, "What is checked"); the intact copy passes."""
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -233,9 +232,9 @@ def test_auto_stops_on_an_unusable_shipped_kernel(tmp_path, capsys, monkeypatch)
     (folder / MANIFEST).unlink()
     assert_refused(*run_cli(capsys, "run", "-o", str(output)), output, "q_2_2_0.nc", "empty")
     spec = load_material("WSe2")
-    config, why, kernel = resolve_engine(dataclasses.replace(RunConfig(), fallback="model"), spec)
-    assert config.engine == "model" and kernel is None
+    config, why, kernel = resolve_engine(RunConfig().updated({"run.fallback": "model"}), spec)
+    assert config.run.engine == "model" and kernel is None
     assert "fallback" in why and "q_2_2_0.nc" in why
     # a decision the kernel cannot serve stays with the model, as before, with the reason
-    config, why, kernel = resolve_engine(dataclasses.replace(RunConfig(), kind="full"), spec)
-    assert config.engine == "model" and "full" in why
+    config, why, kernel = resolve_engine(RunConfig().updated({"response.kind": "full"}), spec)
+    assert config.run.engine == "model" and "full" in why

@@ -55,7 +55,7 @@ def test_results_file_is_self_describing(finished_run):
     config, out = finished_run
     with xr.open_dataset(out / "results.nc") as ds:
         assert ds.attrs["phonomag_version"] == __version__
-        assert json.loads(ds.attrs["run_configuration"])["kgrid"] == [9, 9, 1]
+        assert json.loads(ds.attrs["run_configuration"])["response"]["kgrid"] == [9, 9, 1]
         assert json.loads(ds.attrs["material_file"])["material"]["name"] == "WSe2"
         assert ds.attrs["material"] == "WSe2"  # the material's name, not a species
         assert ds["frequency"].attrs["units"] == "meV"

@@ -134,10 +134,10 @@ def _write(tmp_path, text):
 
 
 @pytest.mark.parametrize("line, message", [
-    ('executor = "pbs"', "cluster.executor must be one of local, slurm, got 'pbs'"),
+    ('executor = "pbs"', "cluster.executor must be one of \"local\", \"slurm\", got 'pbs'"),
     ('walltime = "30 min"', "cluster.walltime must be \"HH:MM:SS\" or \"D-HH:MM:SS\", got '30 min'"),
-    ("nodes = 0", "cluster.nodes must be an integer ≥ 1, got 0"),
-    ("cores_per_task = 1.5", "cluster.cores_per_task must be an integer ≥ 1, got 1.5"),
+    ("nodes = 0", "cluster.nodes must be an integer from 1 to 100000, got 0"),
+    ("cores_per_task = 1.5", "cluster.cores_per_task must be an integer from 1 to 100000, got 1.5"),
     ('launcher = "qrsh"', "cluster.launcher launcher = 'qrsh' must be one of auto, mpirun, srun, none"),
     ('parsl_config = "absent.py"', "cluster.parsl_config '"),
     ("partition = 3", "cluster.partition must be a string, got 3"),

@@ -37,3 +37,16 @@ def read_text(path, error: type[PhonomagError], what: str) -> str:
         raise error(f"{what} {path} is not a text file (byte {exc.start} is not UTF-8)") from None
     except OSError as exc:
         raise error(f"{what} {path} cannot be read: {exc.strerror}") from None
+
+
+def read_toml(text: str, source: str, error: type[PhonomagError]) -> dict:
+    """The TOML document ``text`` (of ``source``, for messages); invalid TOML, or arrays and tables nested so
+    deeply that the parser gives up (a few hundred levels), raise ``error``."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise error(f"{source}: not valid here: arrays or tables nested hundreds of levels deep") from None

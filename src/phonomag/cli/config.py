@@ -1,32 +1,60 @@
-"""Run configuration of ``phonomag run`` (TOML), with defaults and validation.
+"""Run configuration of ``phonomag run`` (TOML): its sections and keys, declared once (:mod:`phonomag.cli.schema`).
 
-Every key is optional; the defaults reproduce the paper's figures for WSe₂. The
-format is documented in ``docs/run-config.md``. Errors name the key, the value
-and what would be valid.
+Every key is optional; the defaults reproduce the paper's figures for WSe₂. A TOML key and its Python
+field have the same name (``[maps] frames`` is ``config.maps.frames``). The key table of
+``docs/run-config.md`` is generated from the declarations below. Errors name the key, the value and what
+would be valid. :func:`check_against_material` then checks what needs the material's lattice (path, q
+labels) with the same functions the run computes with.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from phonomag.cli.engines import Capability, canonical, engine_choices, engine_names, with_capability
+from phonomag.cli.engines import Capability, canonical, engine_names, with_capability
 from phonomag.cli.engines import entry as engine_entry
-from phonomag.crystal.qpoints import parse_qpoint
-from phonomag.errors import PhonomagError, read_text
+from phonomag.cli.schema import (
+    PATH,
+    REQUIRED,
+    Boolean,
+    Checked,
+    Choice,
+    ConfigError,
+    Either,
+    Integer,
+    Integers,
+    Key,
+    Kind,
+    Number,
+    Strings,
+    StringTable,
+    Tables,
+    Text,
+    Where,
+    declare_keys,
+    finite_number,
+    key,
+    key_table,
+    parse_section,
+    parse_sections,
+    relative_path,
+    section,
+)
+from phonomag.crystal.kpath import path_from_labels
+from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
+from phonomag.errors import PhonomagError, QPointError, read_text, read_toml
+from phonomag.outputs.styles import MAP_STYLES
 from phonomag.response.modes import KINDS
 from phonomag.workflow.parsl_tasks import EXECUTORS, ClusterSpec
 
-
-class ConfigError(PhonomagError):
-    """A run configuration is malformed."""
-
+__all__ = ["ConfigError", "RunConfig", "finite_number", "load_run_config", "parse_run_config", "run_config_table"]
 
 #: Largest displacement amplitude (Å) accepted: the response is linear in u, far below bond lengths.
 MAX_AMPLITUDE = 0.5
@@ -35,33 +63,51 @@ MAX_HEIGHT = 20.0
 #: Map names become file names in <output>/maps: no separators, no leading dot or dash.
 MAP_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,99}")
 
+#: A q-point as users write it (checked against the material's lattice once it is loaded).
+QLABEL_TEXT = "q labels (G, M, K, K') or reduced coordinates such as \"1/3,1/3,0\""
+QLABELS = Strings(1, QLABEL_TEXT, parse_qpoint)
+QLABEL = Checked(Text(r".+", "a q label (G, M, K, K') or reduced coordinates such as \"1/3,1/3,0\""),
+                 lambda value, where: (parse_qpoint(value), value)[1])
+
+
+@dataclass(frozen=True)
+class ModeSelector(Kind):
+    """A mode index ν ≥ 0 (by frequency) or "even:n" / "odd:n" (the n-th mode of that σ_h parity)."""
+
+    text = 'a mode index ≥ 0 or "even:n" / "odd:n"'
+
+    def parse(self, value, key_name, where):
+        if isinstance(value, str):
+            parity, _, number = value.partition(":")
+            if parity in ("even", "odd") and number.isdigit():
+                return value
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise self.fail(value, key_name, where)
+
 
 @dataclass(frozen=True)
 class MapSpec:
-    """One mode to draw in real space.
+    """One mode to draw in real space (a ``[[maps.modes]]`` table)."""
 
-    q: label or reduced coordinates; mode: index ν (0-based, sorted by frequency) or a
-    selector "even:n" / "odd:n" (the n-th mode of that σ_h parity, counted from 0);
-    name: used for files and titles; style: "in-plane" (Fig. 1: in-plane magnetization as
-    vectors) or "out-of-plane" (Fig. 2: M_z beside the induced charge).
-    """
-
-    name: str
-    q: str
-    mode: int | str
-    style: str
+    q: str = key(REQUIRED, QLABEL, "the mode's wavevector")
+    mode: int | str = key(REQUIRED, ModeSelector(), "index ν (0-based, by frequency), or the n-th mode of a σ_h "
+                          "parity (0-based)")
+    name: str | None = key(None, Text(what="a file name: letters, digits, `_ - . +` (' becomes p)"),
+                           "files maps/<name>.* and the title", default_text="from q and mode")
+    style: str = key("in-plane", Choice(tuple(MAP_STYLES)), "; ".join(f'"{s}": {d}' for s, d in MAP_STYLES.items()))
 
 
 #: The paper's six cases: Figs. 1 and 2 at K, their time-reversal partners at K′ = −K
 #: (Supplementary Figs. 1, 2) and the two M-point acoustic modes (Supplementary Figs. 3, 4).
 #: The acoustic mode with W out of plane is odd under σ_h, the one with W in plane even.
 DEFAULT_MAPS = (
-    MapSpec("K_acoustic_W_out_of_plane", "K", "odd:0", "in-plane"),
-    MapSpec("K_highest_acoustic", "K", 2, "out-of-plane"),
-    MapSpec("Kp_acoustic_W_out_of_plane", "K'", "odd:0", "in-plane"),
-    MapSpec("Kp_highest_acoustic", "K'", 2, "out-of-plane"),
-    MapSpec("M_acoustic_W_out_of_plane", "M", "odd:0", "in-plane"),
-    MapSpec("M_acoustic_transverse", "M", "even:0", "out-of-plane"),
+    MapSpec(name="K_acoustic_W_out_of_plane", q="K", mode="odd:0", style="in-plane"),
+    MapSpec(name="K_highest_acoustic", q="K", mode=2, style="out-of-plane"),
+    MapSpec(name="Kp_acoustic_W_out_of_plane", q="K'", mode="odd:0", style="in-plane"),
+    MapSpec(name="Kp_highest_acoustic", q="K'", mode=2, style="out-of-plane"),
+    MapSpec(name="M_acoustic_W_out_of_plane", q="M", mode="odd:0", style="in-plane"),
+    MapSpec(name="M_acoustic_transverse", q="M", mode="even:0", style="out-of-plane"),
 )
 
 #: The paper's two maps at each q: Fig. 1 (first σ_h-odd mode, W out of plane, in-plane M)
@@ -71,8 +117,33 @@ PAPER_MAPS = (("odd:0", "in-plane", "acoustic_W_out_of_plane"), (2, "out-of-plan
 
 def paper_maps(label: str) -> list[MapSpec]:
     """:data:`PAPER_MAPS` at the q-point ``label``, named abinit_<label>_<case>."""
-    return [MapSpec(f"abinit_{label.replace(chr(39), 'p')}_{name}", label, selector, style)
+    return [MapSpec(name=f"abinit_{label.replace(chr(39), 'p')}_{name}", q=label, mode=selector, style=style)
             for selector, style, name in PAPER_MAPS]
+
+
+def _named_maps(specs: list[MapSpec], key_name: str, where: Where) -> tuple[MapSpec, ...]:
+    """``[[maps.modes]]`` with their names: made from q and mode where none is given (separators become
+    '_'); every name a safe file name, and used once."""
+    named = []
+    for i, spec in enumerate(specs):
+        name = (spec.name or f"{spec.q}_mode{spec.mode}").replace("'", "p")
+        if spec.name is None:
+            name = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+        if not MAP_NAME.fullmatch(name):
+            raise where.fail(f"{key_name}[{i}].name", f"{name!r} is not a safe file name: use letters, digits, '_', "
+                             "'-', '.' and '+' (at most 100, not starting with '.' or '-')")
+        if name in [s.name for s in named]:
+            raise where.fail(f"{key_name}[{i}].name", f"{name!r} is used by another map; every map needs its own name")
+        named.append(dataclasses.replace(spec, name=name))
+    return tuple(named)
+
+
+def _material(value: str, where: Where) -> str:
+    """A built-in material name as it is; a model-file path (``*.toml`` or with a folder) relative to the
+    configuration (:func:`~phonomag.crystal.materials.load_material` decides between them the same way)."""
+    from phonomag.crystal.materials import names_a_file
+
+    return relative_path(value, where) if names_a_file(value) else value
 
 
 #: Phonons of a kernel run: the material's ``[phonons]``, or the kernel data's own DFPT dynamical
@@ -84,34 +155,140 @@ FALLBACKS = ("none", "model")
 
 
 @dataclass(frozen=True)
+class RunSection:
+    """``[run]``: what is computed, with which engine."""
+
+    material: str = key("WSe2", Checked(Text(r".+", "a name"), _material,
+                                        "a built-in name or a model file (relative to the configuration)"),
+                        "the material: a built-in one (`phonomag materials`) or a model file")
+    engine: str = key("auto", Choice(lambda: engine_names(), canonical),
+                      '"model" (tight binding), "abinit" (DFPT at `[abinit] q`), "kernel" (DFPT at any q, '
+                      '`[kernel]`) or "auto"; the output names are aliases')
+    fallback: str = key("none", Choice(FALLBACKS), '"none": auto stops if the shipped kernel is not usable; '
+                        '"model": it takes the model then')
+
+
+@dataclass(frozen=True)
+class PathSection:
+    """``[path]``: the q path of Fig. 3 and results.nc."""
+
+    labels: tuple[str, ...] = key(("G", "M", "K", "G"), Strings(2, QLABEL_TEXT, parse_qpoint),
+                                  "corners of the q path, consecutive ones different")
+    npoints: int = key(151, Integer(2, 100_000), "q-points along the path, corners included")
+
+    def sample(self, cell) -> tuple[np.ndarray, np.ndarray, list[float], list[str]]:
+        """The path in the lattice ``cell`` (rows, Å): each corner as :func:`~phonomag.crystal.qpoints.parse_qpoint`
+        reads it (a label of the cell's special points or reduced coordinates), sampled by
+        :func:`~phonomag.crystal.kpath.path_from_labels` (qpoints, distances 1/Å, ticks, tick texts).
+        The run computes with it; the validation (:func:`check_against_material`) calls it too."""
+        cell = np.asarray(cell, float)
+        corners = [parse_qpoint(text, cell) for text in self.labels]
+        for (a, b), (first, second) in zip(pairwise(corners), pairwise(self.labels), strict=True):
+            if np.allclose(a, b):
+                raise QPointError(f"has a segment of zero length, {first!r} to {second!r}; consecutive points "
+                                  "must differ")
+        names = [qpoint_label(q, cell=cell) for q in corners]
+        points = {}
+        for n, (name, q) in enumerate(zip(names, corners, strict=True)):
+            if name in points and not np.allclose(points[name], q):
+                names[n] = name = self.labels[n]
+            points[name] = q
+        return path_from_labels(cell, names, points=points, npoints=self.npoints)
+
+
+@dataclass(frozen=True)
+class ResponseSection:
+    """``[response]``: the sums over states."""
+
+    kgrid: tuple[int, int, int] = key((24, 24, 1), Integers(3, 1, 10_000),
+                                      "uniform k grid (shifted by −q/2) of the Brillouin-zone sums")
+    kind: str = key("one-sided", Choice(KINDS), '"one-sided" (the paper\'s N⁺) or "full" (N⁺ + N⁻, a check: '
+                    "no net M)")
+    amplitude: str | float = key("zero-point", Either("zero-point", Number(0.0, MAX_AMPLITUDE, "Å", low_open=True)),
+                                 "mode amplitude: zero-point, or the largest atomic displacement in Å")
+
+
+@dataclass(frozen=True)
+class MapsSection:
+    """``[maps]``: real-space maps and movies of selected modes."""
+
+    modes: tuple[MapSpec, ...] = key(DEFAULT_MAPS, Tables(MapSpec, _named_maps), "the modes drawn",
+                                     default_text="the paper's six cases (below)")
+    cells: tuple[int, int] = key((4, 4), Integers(2, 1, 12), "unit cells drawn along a₁, a₂")
+    points_per_cell: int = key(48, Integer(4, 128), "grid points per cell edge")
+    height: float = key(0.0, Number(-MAX_HEIGHT, MAX_HEIGHT, "Å"), "plane z of the maps (0 = the metal plane; "
+                        "the kernel engine: a stored plane)")
+    frames: int = key(30, Integer(2, 600), "movie frames per period")
+
+
+@dataclass(frozen=True)
+class OutputsSection:
+    """``[outputs]``: what is written besides results.nc."""
+
+    figures: bool = key(True, Boolean(), "figures (PNG and PDF)")
+    movies: bool = key(True, Boolean(), "movies of the maps (GIF, MP4 where ffmpeg exists)")
+    field_files: bool = key(True, Boolean(), "XSF and cube files of the mapped fields")
+    summary_q: tuple[str, ...] = key(("K", "M"), QLABELS, "q-points of the printed per-mode table")
+
+
+def _kernel_folder(value: str, where: Where) -> str:
+    """``[kernel] data``: a folder of reduced DFPT files, resolved."""
+    path = Path(value).resolve()
+    if not path.is_dir() or not list(path.glob("q_*.nc")):
+        raise PhonomagError(f"{path} is not a folder with reduced DFPT files q_*.nc "
+                            "(scripts/wse2_response_kernel.py writes them)")
+    return str(path)
+
+
+@dataclass(frozen=True)
+class KernelSection:
+    """``[kernel]``: read with engine "kernel" (or "auto" when it takes the kernel)."""
+
+    data: str | None = key(None, Checked(PATH, _kernel_folder, "a folder of reduced DFPT files q_*.nc"),
+                           "the kernel's data", default_text="the shipped WSe₂ data")
+    phonons: str = key("material", Choice(KERNEL_PHONONS), '"material": the material\'s `[phonons]`; "kernel": '
+                       "the kernel's own DFPT phonons")
+
+
+def _launcher(value: str, where: Where) -> str:
+    from phonomag.workflow.launcher import check_launcher
+
+    return check_launcher(value)
+
+
+LAUNCHER = Checked(Text(r".+", "a launcher"), _launcher,
+                   '"auto", "mpirun", "srun", "none" or a template such as "mpiexec -n {nproc} {command}"')
+
+
+def _structure_file(value: str, where: Where) -> str:
+    """``[abinit] structure``: the path of a file holding one 2D layer, checked now (before any run)."""
+    from phonomag.cli.abinit_setup import MIN_VACUUM_GAP
+    from phonomag.crystal.structure_file import read_layer
+
+    read_layer(Path(value), MIN_VACUUM_GAP)
+    return value
+
+
+@dataclass(frozen=True)
 class AbinitRunSpec:
-    """Settings of the first-principles engine (``[abinit]``, docs/run-config.md).
+    """``[abinit]``: the first-principles engine's settings (read with engine "abinit")."""
 
-    ecut: plane-wave cutoff (Ha); kgrid: Γ-centred k grid of the ground state and the
-    DFPT (a q off it gets a non-self-consistent k + q run); vacuum: cell length along z of the slab (Å);
-    pseudo_dir / pseudos: pseudopotential folder and {species: file} overrides of the
-    HGH defaults; qpoints: labels or reduced coordinates of the DFPT runs; nproc: MPI
-    processes of the ground state and number of serial DFPT runs side by side;
-    workdir: folder of the ABINIT runs (None: ``<output>/abinit-work``); a finished
-    run found there with the same input is reused; keep_wavefunctions: keep the
-    first-order wavefunction files (≈1.3 GB per q) after their reduction to N(r);
-    structure: a structure file any ASE reader understands (CIF, POSCAR, QE input, …) holding
-    one 2D layer, used instead of the material's structure (same atoms in the same order);
-    launcher: how MPI runs start ("auto", "mpirun", "srun", "none" or a template with
-    {nproc} and {command}, :mod:`phonomag.workflow.launcher`).
-    """
-
-    ecut: float = 20.0
-    kgrid: tuple[int, int, int] = (6, 6, 1)
-    vacuum: float = 18.0
-    pseudo_dir: str | None = None
-    pseudos: dict[str, str] = field(default_factory=dict)
-    qpoints: tuple[str, ...] = ("K", "K'", "M")
-    nproc: int = 2
-    workdir: str | None = None
-    keep_wavefunctions: bool = False
-    structure: str | None = None
-    launcher: str = "auto"
+    ecut: float = key(20.0, Number(1.0, 200.0, "Ha"), "plane-wave cutoff")
+    kgrid: tuple[int, int, int] = key((6, 6, 1), Integers(3, 1, 64), "Γ-centred k grid of ground state and DFPT")
+    vacuum: float = key(18.0, Number(0.0, 1000.0, "Å", low_open=True), "cell length along z; at least slab "
+                        "thickness + 8 Å")
+    pseudo_dir: str | None = key(None, PATH, "pseudopotential folder", default_text="Debian's abinit-data HGH set")
+    pseudos: dict[str, str] = key(dict, StringTable(), "species = file, overrides the defaults", factory=True)
+    q: tuple[str, ...] = key(("K", "K'", "M"), QLABELS, "q-points of the DFPT runs (off the k grid: an extra "
+                             "k + q run)")
+    nproc: int = key(2, Integer(1, 100_000), "MPI processes of the ground state = serial DFPT runs side by side")
+    workdir: str | None = key(None, PATH, "folder of the ABINIT runs; finished runs are reused",
+                              default_text="`<output>/abinit-work`")
+    keep_wavefunctions: bool = key(False, Boolean(), "keep the 1WF files (≈1.3 GB per q) after their reduction")
+    structure: str | None = key(None, Checked(PATH, _structure_file, "a structure file ASE reads"),
+                                "the layer from a file (CIF, POSCAR, …): one 2D layer, ≥ 8 Å vacuum, the "
+                                "material's atoms in its order", default_text="the material's")
+    launcher: str = key("auto", LAUNCHER, "how MPI runs start (auto: srun inside Slurm, else mpirun)")
 
     def settings(self):
         """The :class:`phonomag.io.abinit.inputs.AbinitSettings` of this run (spinors, SOC)."""
@@ -124,49 +301,74 @@ class AbinitRunSpec:
                               pseudos={**base.pseudos, **self.pseudos})
 
 
+def _parsl_config(value: str, where: Where) -> str:
+    if not Path(value).is_file():
+        raise PhonomagError(f"{value!r} does not exist (a Python file defining config = parsl.config.Config(...))")
+    return value
+
+
+WALLTIME = r"(\d+-)?\d{1,2}:\d{2}:\d{2}"
+declare_keys(ClusterSpec, {
+    "executor": Key(Choice(EXECUTORS), '"local" (this machine, one task at a time) or "slurm"; any other Parsl '
+                    "executor: `parsl_config`"),
+    "partition": Key(Text(), "Slurm partition", "the cluster's default"),
+    "nodes": Key(Integer(1, 100_000), "Slurm jobs at once, one node each"),
+    "cores_per_node": Key(Integer(1, 100_000), "cores a job asks for", "one task's cores"),
+    "cores_per_task": Key(Integer(1, 100_000), "cores of one task; replaces `[abinit] nproc`", "`[abinit] nproc`"),
+    "walltime": Key(Text(WALLTIME, '"HH:MM:SS" or "D-HH:MM:SS"'), "limit of each Slurm job"),
+    "launcher": Key(LAUNCHER, "replaces `[abinit] launcher` inside the tasks", "`[abinit] launcher`"),
+    "worker_init": Key(Text(), "shell lines each job runs first"),
+    "scheduler_options": Key(Text(), "extra #SBATCH lines"),
+    "address": Key(Text(), "the driver's address the workers connect to", "Parsl probes the interfaces"),
+    "retries": Key(Integer(0, 100), "times a failed task is tried again"),
+    "parsl_config": Key(Checked(PATH, _parsl_config, "a Python file"), "a Python file defining `config` "
+                        "(parsl.config.Config), used instead of the other keys"),
+})
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Validated run configuration (see docs/run-config.md for the meaning of each field)."""
+    """Validated run configuration: one field per section, named as its TOML table (docs/run-config.md)."""
 
-    material: str = "WSe2"
-    path: tuple[str, ...] = ("G", "M", "K", "G")
-    path_points: int = 151
-    kgrid: tuple[int, int, int] = (24, 24, 1)
-    kind: str = "one-sided"
-    amplitude: str | float = "zero-point"
-    maps: tuple[MapSpec, ...] = DEFAULT_MAPS
-    map_cells: tuple[int, int] = (4, 4)
-    map_points: int = 48
-    map_height: float = 0.0
-    movie_frames: int = 30
-    figures: bool = True
-    movies: bool = True
-    field_files: bool = True
-    summary_q: tuple[str, ...] = ("K", "M")
-    engine: str = "auto"
-    fallback: str = "none"
-    abinit: AbinitRunSpec = AbinitRunSpec()
-    kernel_data: str | None = None
-    kernel_phonons: str = "material"
-    cluster: ClusterSpec = ClusterSpec()
+    run: RunSection = section(RunSection, "What is computed, with which engine.")
+    path: PathSection = section(PathSection, "The q path of Fig. 3 and results.nc (the model and kernel engines).")
+    response: ResponseSection = section(ResponseSection, "The response of every mode.")
+    maps: MapsSection = section(MapsSection, "Real-space maps and movies of selected modes.")
+    outputs: OutputsSection = section(OutputsSection, "What is written besides results.nc.")
+    kernel: KernelSection = section(KernelSection, 'Read with `engine = "kernel"` (or "auto" when it takes the '
+                                    "kernel), docs/kernel.md.")
+    abinit: AbinitRunSpec = section(AbinitRunSpec, 'Read with `engine = "abinit"` and by `phonomag dfpt-kernel` '
+                                    "(docs/abinit.md).")
+    cluster: ClusterSpec = section(ClusterSpec, "Where `phonomag dfpt-kernel` runs its tasks (docs/cluster.md).")
     source: str = "built-in default"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def map_options(self, volume_fields: bool):
+        """The :class:`~phonomag.outputs.maps.MapOptions` of ``[maps]``, ``[outputs]`` and the response kind;
+        field files only where the engine gives ``volume_fields``."""
+        from phonomag.outputs.maps import MapOptions
 
-_SECTIONS = {
-    "run": {"material", "engine", "fallback"},
-    "path": {"labels", "npoints"},
-    "response": {"kgrid", "kind", "amplitude"},
-    "maps": {"modes", "cells", "points_per_cell", "height", "frames"},
-    "outputs": {"figures", "movies", "field_files", "summary_q"},
-    "abinit": {"ecut", "kgrid", "vacuum", "pseudo_dir", "pseudos", "q", "nproc", "workdir",
-               "keep_wavefunctions", "structure", "launcher"},
-    "kernel": {"data", "phonons"},
-    "cluster": {"executor", "partition", "nodes", "cores_per_node", "cores_per_task", "walltime", "launcher",
-                "worker_init", "scheduler_options", "address", "retries", "parsl_config"},
-}
+        maps, outputs = self.maps, self.outputs
+        return MapOptions(kind=self.response.kind, cells=maps.cells, points_per_cell=maps.points_per_cell,
+                          height=maps.height, frames=maps.frames, figures=outputs.figures, movies=outputs.movies,
+                          field_files=outputs.field_files and volume_fields)
+
+    @property
+    def drawn_maps(self) -> tuple[MapSpec, ...]:
+        """The ``[[maps.modes]]`` a run draws: none when no figure, movie or field file is written."""
+        outputs = self.outputs
+        return self.maps.modes if outputs.figures or outputs.movies or outputs.field_files else ()
+
+    def updated(self, values: dict[str, Any]) -> RunConfig:
+        """This configuration with ``values`` {"section.key": value} (values as the sections hold them)."""
+        sections: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            table, _, field_name = name.partition(".")
+            sections.setdefault(table, {})[field_name] = value
+        return dataclasses.replace(self, **{table: dataclasses.replace(getattr(self, table), **fields)
+                                            for table, fields in sections.items()})
 
 
 def load_run_config(path: Path | None) -> RunConfig:
@@ -176,302 +378,50 @@ def load_run_config(path: Path | None) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"run configuration {str(path)!r} does not exist")
-    try:
-        raw = tomllib.loads(read_text(path, ConfigError, "run configuration"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(read_text(path, ConfigError, "run configuration"), str(path), ConfigError)
     return parse_run_config(raw, str(path), path.resolve().parent)
 
 
-def _fail(source: str, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{source}: {key} {message}")
-
-
-def _positive_ints(value: Any, count: int, source: str, key: str) -> tuple[int, ...]:
-    ok = isinstance(value, list) and len(value) == count and all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
-    )
-    if not ok:
-        raise _fail(source, key, f"must be a list of {count} positive integers, got {value!r}")
-    return tuple(value)
-
-
-def _positive_int(value: Any, source: str, key: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(source, key, f"must be an integer ≥ {minimum}, got {value!r}")
-    return value
-
-
 def parse_run_config(raw: dict[str, Any], source: str, base_dir: Path) -> RunConfig:
-    """Validate a parsed TOML run configuration."""
-    unknown = sorted(set(raw) - set(_SECTIONS))
-    if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(_SECTIONS)}")
-    for section, allowed in _SECTIONS.items():
-        table = raw.get(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: [{section}] must be a table")
-        extra = sorted(set(table) - allowed)
-        if extra:
-            raise ConfigError(f"{source}: unknown key(s) {', '.join(extra)} in [{section}]; "
-                              f"allowed: {', '.join(sorted(allowed))}")
-    default = RunConfig()
-    run, path, resp = raw.get("run", {}), raw.get("path", {}), raw.get("response", {})
-    maps, outs = raw.get("maps", {}), raw.get("outputs", {})
-
-    material = run.get("material", default.material)
-    if not isinstance(material, str):
-        raise _fail(source, "run.material", f"must be a material name or a model-file path, got {material!r}")
-    if material.endswith(".toml") and not Path(material).is_absolute():
-        material = str(base_dir / material)
-
-    labels = path.get("labels", list(default.path))
-    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-        raise _fail(source, "path.labels", f"must list at least two points, got {labels!r}")
-    points = [parse_qpoint(label) for label in labels]
-    for n, (a, b) in enumerate(pairwise(points)):
-        if np.allclose(a, b):
-            raise _fail(source, "path.labels", f"has a segment of zero length, {labels[n]!r} to {labels[n + 1]!r}; "
-                        "consecutive points must differ")
-    engine = run.get("engine", default.engine)
-    if engine not in engine_names():
-        raise _fail(source, "run.engine", f"must be one of {', '.join(engine_choices())}, got {engine!r}")
-    engine = canonical(engine)
-    fallback = run.get("fallback", default.fallback)
-    if fallback not in FALLBACKS:
-        raise _fail(source, "run.fallback", f"must be one of {', '.join(FALLBACKS)}, got {fallback!r}")
-    kind = resp.get("kind", default.kind)
-    if kind not in KINDS:
-        raise _fail(source, "response.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    amplitude = resp.get("amplitude", default.amplitude)
-    if amplitude != "zero-point":
-        # a linear response: displacements beyond a small fraction of a bond length are not small
-        amplitude = _number(amplitude, source, "response.amplitude (\"zero-point\" or the largest displacement, Å)",
-                            0.0, MAX_AMPLITUDE, low_open=True)
-    return RunConfig(
-        material=material,
-        path=tuple(str(x) for x in labels),
-        path_points=_positive_int(path.get("npoints", default.path_points), source, "path.npoints", 2),
-        kgrid=_positive_ints(resp.get("kgrid", list(default.kgrid)), 3, source, "response.kgrid"),
-        kind=kind,
-        amplitude=amplitude,
-        maps=_parse_maps(maps.get("modes"), source) if "modes" in maps else default.maps,
-        map_cells=_positive_ints(maps.get("cells", list(default.map_cells)), 2, source, "maps.cells"),
-        map_points=_positive_int(maps.get("points_per_cell", default.map_points), source, "maps.points_per_cell", 4),
-        map_height=_number(maps.get("height", default.map_height), source, "maps.height (Å from the layer)",
-                           -MAX_HEIGHT, MAX_HEIGHT),
-        movie_frames=_positive_int(maps.get("frames", default.movie_frames), source, "maps.frames", 2),
-        figures=_boolean(outs.get("figures", default.figures), source, "outputs.figures"),
-        movies=_boolean(outs.get("movies", default.movies), source, "outputs.movies"),
-        field_files=_boolean(outs.get("field_files", default.field_files), source, "outputs.field_files"),
-        summary_q=tuple(_labels(outs.get("summary_q", list(default.summary_q)), source, "outputs.summary_q")),
-        engine=engine,
-        fallback=fallback,
-        abinit=parse_abinit(raw.get("abinit", {}), source, base_dir),
-        kernel_data=_kernel_data(raw.get("kernel", {}), source, base_dir),
-        kernel_phonons=_kernel_phonons(raw.get("kernel", {}), engine, source),
-        cluster=parse_cluster(raw.get("cluster", {}), source, base_dir),
-        source=source,
-    )
+    """Validate a parsed TOML run configuration (every key by its declaration; then the keys checked together)."""
+    where = Where(source, base_dir)
+    config = RunConfig(**parse_sections(RunConfig, raw, where), source=source)
+    check_kernel_phonons(config.kernel.phonons, config.run.engine, source)
+    return config
 
 
-def _kernel_data(table: dict, source: str, base_dir: Path) -> str | None:
-    """``[kernel] data``: a folder of reduced DFPT files (relative to the configuration), or None (built-in)."""
-    if "data" not in table:
-        return None
-    folder = table["data"]
-    if not isinstance(folder, str):
-        raise _fail(source, "kernel.data", f"must be the path of a folder of q_*.nc files, got {folder!r}")
-    path = (base_dir / folder).resolve()
-    if not path.is_dir() or not list(path.glob("q_*.nc")):
-        raise _fail(source, "kernel.data", f"{path} is not a folder with reduced DFPT files q_*.nc "
-                    "(scripts/wse2_response_kernel.py writes them)")
-    return str(path)
-
-
-def _kernel_phonons(table: dict, engine: str, source: str) -> str:
-    """``[kernel] phonons`` (one of KERNEL_PHONONS), checked against the engine."""
-    phonons = table.get("phonons", "material")
-    if phonons not in KERNEL_PHONONS:
-        raise _fail(source, "kernel.phonons", f"must be one of {', '.join(KERNEL_PHONONS)}, got {phonons!r}")
-    check_kernel_phonons(phonons, engine, source)
-    return phonons
+def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
+    """``[abinit]`` from a table (the options of ``phonomag ab-initio``), checked as in a configuration file."""
+    return parse_section(AbinitRunSpec, table, "abinit", Where(source, base_dir))
 
 
 def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
     """An error unless the engine's own phonons (``phonons = "kernel"``) go with an engine that has them
     (:attr:`~phonomag.cli.engines.Capability.OWN_PHONONS`), or with "auto" (checked again once it chose)."""
     if phonons == "kernel" and engine != "auto" and not engine_entry(engine).can(Capability.OWN_PHONONS):
-        raise _fail(source, "kernel.phonons", f"= 'kernel' (the engine's own phonons) needs "
-                    f"{with_capability(Capability.OWN_PHONONS)} (or 'auto' when it takes it); the engine is {engine!r}")
+        raise ConfigError(f"{source}: kernel.phonons = 'kernel' (the engine's own phonons) needs "
+                          f"{with_capability(Capability.OWN_PHONONS)} (or 'auto' when it takes it); the engine is "
+                          f"{engine!r}")
 
 
-def finite_number(value: Any, what: str, low: float | None = None, high: float | None = None,
-                  low_open: bool = False) -> float:
-    """``value`` as a float; a ConfigError naming ``what`` unless it is a finite number in [low, high]
-    (or (low, high] with ``low_open``). Used for configuration keys and command-line options alike."""
-    bounds = "".join([f" {'>' if low_open else '≥'} {low:g}" if low is not None else "",
-                      " and" if low is not None and high is not None else "",
-                      f" ≤ {high:g}" if high is not None else ""])
-    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
-    if not (np.isfinite(number) and (low is None or number > low or (number == low and not low_open))
-            and (high is None or number <= high)):
-        raise ConfigError(f"{what} must be a finite number{bounds}, got {value!r}")
-    return number
+def check_against_material(config: RunConfig, cell, along_path: bool) -> None:
+    """What needs the material's lattice ``cell``, checked with the functions the run computes with: the q
+    labels of the maps drawn (:attr:`RunConfig.drawn_maps`) and, for an engine that computes a path
+    (``along_path``), the path as the run samples it (:meth:`PathSection.sample`) and the summary q-points;
+    a ConfigError naming the key. (An engine at fixed q parses its q-points when it is built.)"""
+    checks = []
+    if along_path:
+        checks += [("path.labels", lambda: config.path.sample(cell))]
+        checks += [("outputs.summary_q", lambda q=q: parse_qpoint(q, cell)) for q in config.outputs.summary_q]
+    checks += [(f"maps.modes[{config.maps.modes.index(m)}].q", lambda q=m.q: parse_qpoint(q, cell))
+               for m in config.drawn_maps]
+    for name, check in checks:
+        try:
+            check()
+        except QPointError as exc:
+            raise ConfigError(f"{config.source}: {name} {exc}") from None
 
 
-def _number(value: Any, source: str, key: str, low: float | None = None, high: float | None = None,
-            low_open: bool = False) -> float:
-    return finite_number(value, f"{source}: {key}", low, high, low_open)
-
-
-def _boolean(value: Any, source: str, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(source, key, f"must be true or false, got {value!r}")
-    return value
-
-
-def _labels(value: Any, source: str, key: str) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise _fail(source, key, f"must be a non-empty list of q labels or coordinates, got {value!r}")
-    for v in value:
-        parse_qpoint(v)
-    return value
-
-
-def _mode_selector(value: Any, source: str, key: str) -> int | str:
-    if isinstance(value, str):
-        kind, _, number = value.partition(":")
-        if kind in ("even", "odd") and number.isdigit():
-            return value
-    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise _fail(source, key, f"must be a mode index ≥ 0 or \"even:n\" / \"odd:n\", got {value!r}")
-
-
-def _parse_maps(value: Any, source: str) -> tuple[MapSpec, ...]:
-    if not isinstance(value, list):
-        raise _fail(source, "maps.modes", f"must be an array of tables, got {value!r}")
-    specs = []
-    for i, entry in enumerate(value):
-        key = f"maps.modes[{i}]"
-        if (
-            not isinstance(entry, dict)
-            or set(entry) - {"name", "q", "mode", "style"}
-            or not {"q", "mode"} <= set(entry)
-        ):
-            raise _fail(source, key, f"must be a table with q, mode and optional name, style; got {entry!r}")
-        parse_qpoint(entry["q"])
-        style = entry.get("style", "in-plane")
-        if style not in ("in-plane", "out-of-plane"):
-            raise _fail(source, f"{key}.style", f"must be \"in-plane\" or \"out-of-plane\", got {style!r}")
-        mode = _mode_selector(entry["mode"], source, f"{key}.mode")
-        name = str(entry.get("name", f"{entry['q']}_mode{mode}")).replace("'", "p")
-        if "name" not in entry:  # a name made from q and mode: its separators become '_'
-            name = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
-        if not MAP_NAME.fullmatch(name):
-            raise _fail(source, f"{key}.name", f"{name!r} is not a safe file name: use letters, digits, '_', '-', "
-                        "'.' and '+' (at most 100, not starting with '.' or '-')")
-        if name in [spec.name for spec in specs]:
-            raise _fail(source, f"{key}.name", f"{name!r} is used by another map; every map needs its own name")
-        specs.append(MapSpec(name, str(entry["q"]), mode, style))
-    return tuple(specs)
-
-
-def _relative_to(value: Any, source: str, key: str, base_dir: Path) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(source, key, f"must be a folder path, got {value!r}")
-    return str(Path(value) if Path(value).is_absolute() else base_dir / value)
-
-
-def parse_abinit(table: dict[str, Any], source: str, base_dir: Path) -> AbinitRunSpec:
-    """Validate ``[abinit]`` (q may lie off the k grid: the engine adds a k + q run)."""
-    default = AbinitRunSpec()
-    ecut = _number(table.get("ecut", default.ecut), source, "abinit.ecut")
-    if not 1 <= ecut <= 200:
-        raise _fail(source, "abinit.ecut", f"must be a plane-wave cutoff in Ha between 1 and 200, got {ecut!r}")
-    kgrid = _positive_ints(table.get("kgrid", list(default.kgrid)), 3, source, "abinit.kgrid")
-    vacuum = _number(table.get("vacuum", default.vacuum), source, "abinit.vacuum")
-    if vacuum <= 0:
-        raise _fail(source, "abinit.vacuum", f"must be the cell length along z in Å (> 0), got {vacuum!r}")
-    pseudos = table.get("pseudos", {})
-    if not isinstance(pseudos, dict) or not all(isinstance(v, str) for v in pseudos.values()):
-        raise _fail(source, "abinit.pseudos", f"must be a table species = \"file\", got {pseudos!r}")
-    qpoints = tuple(_labels(table.get("q", list(default.qpoints)), source, "abinit.q"))  # off the k grid:
-    # the engine adds a non-self-consistent k + q run
-    return AbinitRunSpec(
-        ecut=ecut, kgrid=kgrid, vacuum=vacuum, qpoints=qpoints, pseudos=dict(pseudos),
-        pseudo_dir=(_relative_to(table["pseudo_dir"], source, "abinit.pseudo_dir", base_dir)
-                    if "pseudo_dir" in table else None),
-        nproc=_positive_int(table.get("nproc", default.nproc), source, "abinit.nproc"),
-        workdir=_relative_to(table["workdir"], source, "abinit.workdir", base_dir) if "workdir" in table else None,
-        keep_wavefunctions=_boolean(table.get("keep_wavefunctions", default.keep_wavefunctions), source,
-                                    "abinit.keep_wavefunctions"),
-        structure=_structure_file(table, source, base_dir),
-        launcher=_launcher(table.get("launcher", default.launcher), source, "abinit.launcher"),
-    )
-
-
-def _launcher(value: Any, source: str, key: str) -> str:
-    """``[abinit] launcher`` or ``[cluster] launcher``, checked (:func:`phonomag.workflow.launcher.check_launcher`)."""
-    from phonomag.workflow.launcher import LauncherError, check_launcher
-
-    try:
-        return check_launcher(value if isinstance(value, str) else repr(value))
-    except LauncherError as exc:
-        raise _fail(source, key, str(exc)) from None
-
-
-def _structure_file(table: dict[str, Any], source: str, base_dir: Path) -> str | None:
-    """``[abinit] structure``: the path of a file holding one 2D layer, checked now (before any run)."""
-    if "structure" not in table:
-        return None
-    from phonomag.cli.abinit_setup import MIN_VACUUM_GAP
-    from phonomag.crystal.structure_file import StructureFileError, read_layer
-
-    path = _relative_to(table["structure"], source, "abinit.structure", base_dir)
-    try:
-        read_layer(Path(path), MIN_VACUUM_GAP)
-    except StructureFileError as exc:
-        raise _fail(source, "abinit.structure", str(exc)) from None
-    return path
-
-
-WALLTIME = re.compile(r"(\d+-)?\d{1,2}:\d{2}:\d{2}")
-
-
-def _text(table: dict[str, Any], key: str, source: str, default: str | None) -> str | None:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise _fail(source, f"cluster.{key}", f"must be a string, got {value!r}")
-    return value
-
-
-def parse_cluster(table: dict[str, Any], source: str, base_dir: Path) -> ClusterSpec:
-    """Validate ``[cluster]`` (docs/cluster.md): where the ABINIT tasks run."""
-    default = ClusterSpec()
-    executor = table.get("executor", default.executor)
-    if executor not in EXECUTORS:
-        raise _fail(source, "cluster.executor", f"must be one of {', '.join(EXECUTORS)}, got {executor!r} "
-                    "(any other Parsl executor or provider: parsl_config = \"file.py\")")
-    walltime = _text(table, "walltime", source, default.walltime)
-    if not WALLTIME.fullmatch(walltime):
-        raise _fail(source, "cluster.walltime", f"must be \"HH:MM:SS\" or \"D-HH:MM:SS\", got {walltime!r}")
-    optional = {key: _positive_int(table[key], source, f"cluster.{key}") if key in table else None
-                for key in ("cores_per_node", "cores_per_task")}
-    parsl_config = None
-    if "parsl_config" in table:
-        parsl_config = _relative_to(table["parsl_config"], source, "cluster.parsl_config", base_dir)
-        if not Path(parsl_config).is_file():
-            raise _fail(source, "cluster.parsl_config", f"{parsl_config!r} does not exist (a Python file defining "
-                        "config = parsl.config.Config(...))")
-    return ClusterSpec(
-        executor=executor, partition=_text(table, "partition", source, default.partition),
-        nodes=_positive_int(table.get("nodes", default.nodes), source, "cluster.nodes"),
-        walltime=walltime,
-        launcher=_launcher(table["launcher"], source, "cluster.launcher") if "launcher" in table else None,
-        worker_init=_text(table, "worker_init", source, default.worker_init),
-        scheduler_options=_text(table, "scheduler_options", source, default.scheduler_options),
-        address=_text(table, "address", source, default.address),
-        retries=_positive_int(table.get("retries", default.retries), source, "cluster.retries", 0),
-        parsl_config=parsl_config, **optional)
+def run_config_table() -> str:
+    """The key table of docs/run-config.md (:func:`~phonomag.cli.schema.key_table` of :class:`RunConfig`)."""
+    return key_table(RunConfig)

@@ -213,7 +213,7 @@ def select(choice: str, config, spec: MaterialSpec, needs: dict[Capability, str]
             from phonomag.cli.systems import shipped_kernel_unusable
 
             # shipped data that is not usable stops the run unless [run] fallback = "model" allows the model
-            why = why or shipped_kernel_unusable(exc, config.fallback)
+            why = why or shipped_kernel_unusable(exc, config.run.fallback)
             continue
         return Selection(candidate, engine, f"engine auto: {candidate.title} ({data.folder})")
     return Selection(fallback, None, why or f"engine auto: {fallback.title}")
@@ -229,7 +229,7 @@ def kind_capability(kind: str) -> Capability:
 def _build_model(config, spec, output, data=None):
     from phonomag.engines.tightbinding.engine import TightBindingEngine
 
-    return TightBindingEngine.from_material(spec, config.kgrid)
+    return TightBindingEngine.from_material(spec, config.response.kgrid)
 
 
 register(EngineEntry(
@@ -254,7 +254,7 @@ def _build_abinit(config, spec, output, data=None):
 def _abinit_qpoints(config, spec) -> dict:
     from phonomag.crystal.qpoints import parse_qpoint
 
-    return {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.qpoints}
+    return {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.q}
 
 
 register(EngineEntry(
@@ -272,14 +272,14 @@ register(EngineEntry(
 
 def kernel_folder(config, spec: MaterialSpec) -> Path | None:
     """``[kernel] data``, or the data shipped for the material (:data:`~phonomag.cli.systems.SHIPPED_KERNELS`)."""
-    return Path(config.kernel_data) if config.kernel_data else _shipped_kernels().get(spec.name)
+    return Path(config.kernel.data) if config.kernel.data else _shipped_kernels().get(spec.name)
 
 
 def _kernel_auto_data(config, spec: MaterialSpec) -> AutoData | None:
     """``[kernel] data`` (named), or the data shipped for a built-in material (not for a model file of the
     same name, whose parameters may differ)."""
-    if config.kernel_data:
-        return AutoData(Path(config.kernel_data), True)
+    if config.kernel.data:
+        return AutoData(Path(config.kernel.data), True)
     built_in = spec.source.removeprefix("built-in:") if spec.source.startswith("built-in:") else None
     folder = _shipped_kernels().get(built_in)
     return None if folder is None else AutoData(folder, False)
@@ -300,7 +300,7 @@ def _kernel_phonons(config, spec: MaterialSpec, engine):
     """The kernel's own DFPT phonons with ``[kernel] phonons = "kernel"``, else the material's."""
     from phonomag.cli.systems import kernel_phonons, load_phonons
 
-    if config.kernel_phonons == "kernel":
+    if config.kernel.phonons == "kernel":
         return kernel_phonons(spec, kernel_folder(config, spec), engine.kernel.qgrid)
     return load_phonons(spec)
 
@@ -316,4 +316,4 @@ register(EngineEntry(
     capabilities=frozenset({Capability.STATIC_ONE_SIDED, Capability.PLANE_FIELDS, Capability.FOURIER_IN_PLANE,
                             Capability.OWN_PHONONS, Capability.ANY_Q, Capability.FIRST_PRINCIPLES}),
     gives="the static one-sided response with in-plane G", build=_build_kernel, phonons=_kernel_phonons,
-    input_files=_kernel_files, settings=lambda config: (config.kernel_phonons,), auto_data=_kernel_auto_data))
+    input_files=_kernel_files, settings=lambda config: (config.kernel.phonons,), auto_data=_kernel_auto_data))

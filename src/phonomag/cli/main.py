@@ -39,14 +39,29 @@ def _parse_repeats(text: str) -> tuple[int, int, int]:
         values = (*values, 1)
     if len(values) != 3 or min(values) < 1:
         raise QPointError(f"malformed supercell {text!r}: expected e.g. '3x3x1' (positive integers)")
+    if int(np.prod(values)) > MAX_VERTEX_CELLS:
+        raise QPointError(f"supercell {text!r} has {int(np.prod(values))} cells; at most {MAX_VERTEX_CELLS} "
+                          "(e.g. 12x12x1) fit the finite-difference check")
     return values
 
 
-def _check_counts(**options: tuple[int, int]) -> None:
-    """Each option name=(value, smallest allowed) as a PhonomagError naming the option when too small."""
-    for name, (value, minimum) in options.items():
-        if value < minimum:
-            raise PhonomagError(f"--{name} must be an integer ≥ {minimum}, got {value}")
+#: Bounds of the size options, checked before anything is allocated: path points (bands, phonons,
+#: dynamics, sqw); the n×n k grid of dynamics and sqw (the bands of 120×120 k-points alone take ~0.6 GB for
+#: WSe₂); line widths (meV: the energy grid has a step of FWHM/10 up to ~1.1 ħω_max); the cells of the
+#: vertex-check supercell (its Hamiltonian has 22 spinor states per WSe₂ cell).
+MAX_PATH_POINTS = 20_000
+MAX_KGRID = 120
+MIN_WIDTH = 0.01
+MAX_VERTEX_CELLS = 144
+
+
+def _check_counts(**options: tuple[int, int, int]) -> None:
+    """Each option name=(value, smallest, largest allowed), a PhonomagError naming the option when outside."""
+    from phonomag.cli.schema import Integer
+
+    for name, (value, low, high) in options.items():
+        if not low <= value <= high:
+            raise PhonomagError(f"--{name.replace('_', '-')} must be {Integer(low, high).text}, got {value}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +88,7 @@ def bands_command(material: str, output: Path, npoints: int) -> None:
     """Band structure coloured by ⟨σ_z⟩ and the spin texture of the top valence band."""
     from phonomag.cli.overviews import electronic_overview
 
+    _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS))
     for line in electronic_overview(material, output, npoints)[0]:
         click.echo(line)
 
@@ -85,6 +101,7 @@ def phonons_command(material: str, output: Path, npoints: int) -> None:
     """Phonon dispersion with the σ_h parity of every branch; writes phonopy_params.yaml of the phonons used."""
     from phonomag.cli.overviews import phonon_overview
 
+    _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS))
     for line in phonon_overview(material, output, npoints)[0]:
         click.echo(line)
 
@@ -98,7 +115,7 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
     """Phonon angular momentum beside the magnetization, and the finite-frequency net magnetization."""
     from phonomag.cli.overviews import dynamics_overview
 
-    _check_counts(npoints=(npoints, 2), kgrid=(kgrid, 1))
+    _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS), kgrid=(kgrid, 1, MAX_KGRID))
     for line in dynamics_overview(material, output, npoints, (kgrid, kgrid, 1)):
         click.echo(line)
 
@@ -130,9 +147,9 @@ def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: i
     from phonomag.crystal.qpoints import parse_qpoint
     from phonomag.response.structure_factor import QPlane
 
-    _check_counts(npoints=(npoints, 2), kgrid=(kgrid, 1))
+    _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS), kgrid=(kgrid, 1, MAX_KGRID))
     temperature = finite_number(temperature, "--temperature (K)", 0.0)
-    width = finite_number(width, "--width (line FWHM, meV)", 0.0, low_open=True)
+    width = finite_number(width, "--width (line FWHM, meV)", MIN_WIDTH)
     resolution = finite_number(resolution, "--resolution (Gaussian FWHM, meV)", 0.0)
     if plane_omega is not None:
         plane_omega = finite_number(plane_omega, "--plane-omega (meV)")
@@ -227,14 +244,14 @@ def ab_initio_command(
     from phonomag.cli.config import RunConfig, paper_maps, parse_abinit
     from phonomag.cli.run import run_main_config
 
-    _check_counts(model_kgrid=(model_kgrid, 1))
+    _check_counts(model_kgrid=(model_kgrid, 1, 10_000))
     options = {"ecut": ecut, "kgrid": [kgrid, kgrid, 1], "vacuum": vacuum_cell, "q": list(q_texts), "nproc": nproc,
                "workdir": str(workdir), "launcher": launcher, **({"structure": str(structure)} if structure else {})}
     spec = parse_abinit(options, "phonomag ab-initio options", Path.cwd())
-    config = dataclasses.replace(RunConfig(), material=material, engine="abinit", abinit=spec,
-                                 kgrid=(model_kgrid, model_kgrid, 1), movies=False, field_files=False,
-                                 maps=tuple(entry for label in q_texts for entry in paper_maps(label)),
-                                 source="phonomag ab-initio options")
+    config = dataclasses.replace(RunConfig(), abinit=spec, source="phonomag ab-initio options").updated({
+        "run.material": material, "run.engine": "abinit", "response.kgrid": (model_kgrid, model_kgrid, 1),
+        "outputs.movies": False, "outputs.field_files": False,
+        "maps.modes": tuple(entry for label in q_texts for entry in paper_maps(label))})
     for line in run_main_config(config, output):
         click.echo(line)
 
@@ -262,7 +279,7 @@ def dfpt_kernel_command(config_path: Path | None, output: Path, plan_only: bool)
     from phonomag.engines.abinit.tasks import compute_kernel_files
 
     config = load_run_config(config_path)
-    job = kernel_job(load_material(config.material), config.abinit, config.cluster, output)
+    job = kernel_job(load_material(config.run.material), config.abinit, config.cluster, output)
     for line in plan_kernel(job).lines(done_steps(job)):
         click.echo(line, err=not plan_only)
     if plan_only:

@@ -29,14 +29,13 @@ import click
 import numpy as np
 
 from phonomag import __version__
-from phonomag.cli.config import RunConfig, check_kernel_phonons, load_run_config
-from phonomag.cli.engines import Capability, EngineEntry, kind_capability, select
+from phonomag.cli.config import RunConfig, check_against_material, check_kernel_phonons, load_run_config
+from phonomag.cli.engines import Capability, EngineEntry, canonical, kind_capability, select
 from phonomag.cli.engines import entry as engine_entry
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
 from phonomag.cli.systems import load_phonons
-from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle
@@ -44,7 +43,7 @@ from phonomag.engines.base import compute_mode_fields, compute_mode_response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
-from phonomag.outputs.maps import FIELD_GRID, MapOptions, planned_files, render_mode
+from phonomag.outputs.maps import FIELD_GRID, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.description import select_mode
@@ -65,16 +64,17 @@ def input_files(spec: MaterialSpec, config: RunConfig) -> list[Path]:
     structure = spec.raw.get("structure", {})
     files = [spec.base_dir / structure["file"]] if isinstance(structure.get("file"), str) else []
     files += phonon_input_files(spec.phonons, spec.base_dir)
-    return files + engine_entry(config.engine).input_files(config, spec)
+    return files + engine_entry(config.run.engine).input_files(config, spec)
 
 
 def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, str | None, object | None]:
-    """The engine of ``config.engine`` for this run (:func:`~phonomag.cli.engines.select`: an explicit one must
+    """The engine of ``config.run.engine`` for this run (:func:`~phonomag.cli.engines.select`: an explicit one must
     give the configured response kind; "auto" takes the first-principles kernel when one is at hand, complete,
     and gives it; else the model). Returns (the configuration with the engine's registered name, a summary
     line saying why — None for an explicit engine —, the engine if "auto" built it)."""
-    chosen = select(config.engine, config, spec, {kind_capability(config.kind): f"the {config.kind} response"})
-    return dataclasses.replace(config, engine=chosen.entry.name), chosen.why, chosen.engine
+    kind = config.response.kind
+    chosen = select(config.run.engine, config, spec, {kind_capability(kind): f"the {kind} response"})
+    return config.updated({"run.engine": chosen.entry.name}), chosen.why, chosen.engine
 
 
 @dataclasses.dataclass
@@ -93,16 +93,17 @@ class System:
 
 
 def build_system(config: RunConfig, output: Path, spec: MaterialSpec, engine=None) -> System:
-    """The engine of ``config.engine`` (registered, :func:`resolve_engine`) for ``spec``, built by its registry
+    """The engine of ``config.run.engine`` (registered, :func:`resolve_engine`) for ``spec``, built by its registry
     entry; all checks before any expensive step. ``engine``: the engine if :func:`resolve_engine` built it.
 
     The fingerprint digests the model file, the content of every data file it names, the package
     version and the engine (with its settings)."""
-    chosen = engine_entry(config.engine)
+    chosen = engine_entry(config.run.engine)
     engine = engine or chosen.build(config, spec, output)
     qpoints = None if chosen.can(Capability.ANY_Q) else chosen.qpoints(config, spec)
-    model = TightBindingEngine.from_material(spec, config.kgrid) if chosen.can(Capability.FIRST_PRINCIPLES) else None
-    fingerprint = digest(spec.raw, file_digests(input_files(spec, config)), __version__, config.engine,
+    first_principles = chosen.can(Capability.FIRST_PRINCIPLES)
+    model = TightBindingEngine.from_material(spec, config.response.kgrid) if first_principles else None
+    fingerprint = digest(spec.raw, file_digests(input_files(spec, config)), __version__, config.run.engine,
                          *chosen.settings(config))
     return System(spec, chosen, engine, chosen.phonons(config, spec, engine), qpoints, fingerprint, model)
 
@@ -127,34 +128,28 @@ def run_main(config_path: Path | None, output: Path, engine_name: str | None = N
     """
     config = load_run_config(config_path)
     if engine_name is not None:
-        config = dataclasses.replace(config, engine=engine_name)
+        config = config.updated({"run.engine": canonical(engine_name)})
     return run_main_config(config, output, force)
 
 
 def run_main_config(config: RunConfig, output: Path, force: bool = False) -> list[str]:
     """:func:`run_main` for a validated configuration.
 
-    Everything is checked (engine, q-points, maps, memory) before a file is written; the output
-    folder is locked for the whole run (:mod:`phonomag.cli.run_state`)."""
+    Everything is checked (:func:`check_run`: material, engine, q-points, maps, memory and time) before the
+    output folder is made; it is locked for the whole run (:mod:`phonomag.cli.run_state`)."""
     output = Path(output)
+    announce("checking the configuration and the model")
+    config, choice, system, plans = check_run(config, output, force)
     output.mkdir(parents=True, exist_ok=True)
     with folder_lock(output):
         removed = remove_temporaries(output)
-        announce("checking the configuration and the model")
-        spec = load_material(config.material)
-        config, choice, engine = resolve_engine(config, spec)
-        check_kernel_phonons(config.kernel_phonons, config.engine, config.source + (f" ({choice})" if choice else ""))
-        system = build_system(config, output, spec, engine)
-        check_resources(config, system.engine, system.model, force,
-                        None if system.qpoints is None else len(system.qpoints))
-        plans = _plan_maps(config, system)
         state = RunState(output)
         state.start("summary", [output / "summary.txt"])
         lines = [f"phonomag {__version__}: {system.spec.name} ({system.spec.source}); engine {system.engine.name}; "
                  f"configuration: {config.source}"]
         lines += [choice] if choice else []
         lines += [f"removed {path} (temporary file of an interrupted run)" for path in removed]
-        if config.figures:
+        if config.outputs.figures:
             lines += _overview(config, system, output, state)
         if system.qpoints is None:
             lines += _path_stages(config, system, output, state)
@@ -165,9 +160,26 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         lines += [f"removed {path} (not an output of this configuration)" for path in state.prune()]
         summary = output / "summary.txt"
         lines.append(f"wrote  {summary}")
-        summary.write_text("\n".join(lines) + "\n")
+        summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
         state.finish("summary", "", [summary])
     return lines
+
+
+def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[RunConfig, str | None, System, list]:
+    """Every check of a run, before anything is written: the material, the engine (its capabilities, "auto"
+    resolved), the q path and labels against the material's lattice (with the functions the run computes
+    with), the engine built, the resources (memory, time; above the limit only with ``force``) and the maps.
+    Returns (the configuration with the engine's registered name, the summary line of "auto", the system,
+    the map plans)."""
+    spec = load_material(config.run.material)
+    config, choice, engine = resolve_engine(config, spec)
+    source = config.source + (f" ({choice})" if choice else "")
+    check_kernel_phonons(config.kernel.phonons, config.run.engine, source)
+    check_against_material(config, spec.atoms.cell.array, engine_entry(config.run.engine).can(Capability.ANY_Q))
+    system = build_system(config, output, spec, engine)
+    check_resources(config, system.engine, system.model, force,
+                    None if system.qpoints is None else len(system.qpoints))
+    return config, choice, system, _plan_maps(config, system)
 
 
 def _overview(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
@@ -178,9 +190,9 @@ def _overview(config: RunConfig, system: System, output: Path, state: RunState) 
     announce("overview figures (bands, spin texture, phonons)")
     state.start("overview", [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons")
                              for ext in ("png", "pdf")])
-    lines, files = electronic_overview(config.material, output)
+    lines, files = electronic_overview(config.run.material, output)
     phonon_lines, phonon_files = phonon_overview(
-        config.material, output, export=False,  # an engine at fixed q has phonons at its q only
+        config.run.material, output, export=False,  # an engine at fixed q has phonons at its q only
         phonons=system.phonons if system.entry.can(Capability.ANY_Q) else None)
     state.finish("overview", stage_digest, files + phonon_files)
     return lines + phonon_lines
@@ -191,13 +203,14 @@ def _results_stage(config: RunConfig, system: System, output: Path, state: RunSt
     """results.nc of the response at ``qpoints``: reused when its digest is unchanged.
     Returns the response, the summary lines and the stage's digest."""
     results_path = output / "results.nc"
-    stage_digest = digest(system.fingerprint, qpoints, config.kgrid, config.kind, config.amplitude)
+    response = config.response
+    stage_digest = digest(system.fingerprint, qpoints, response.kgrid, response.kind, response.amplitude)
     if state.done("results", stage_digest):
         data, _ = read_results(results_path)
         return data, [f"reused {results_path}"], stage_digest
-    announce(f"response of every mode at {len(qpoints)} q-points (k grid {list(config.kgrid)}) → {results_path}")
+    announce(f"response of every mode at {len(qpoints)} q-points (k grid {list(response.kgrid)}) → {results_path}")
     state.start("results", [results_path])
-    data = compute_mode_response(system.engine, system.phonons.modes(qpoints), config.kind, config.amplitude,
+    data = compute_mode_response(system.engine, system.phonons.modes(qpoints), response.kind, response.amplitude,
                                  system.phonons.description)
     run_attrs = {"material": system.spec.name, "material_source": system.spec.source,
                  "material_file": json.dumps(system.spec.raw, default=str),
@@ -219,18 +232,18 @@ def _path_stages(config: RunConfig, system: System, output: Path, state: RunStat
         state.start("phonopy", [phonopy_path])
         state.finish("phonopy", system.fingerprint, [write_phonopy_params(system.phonons, phonopy_path)])
         lines = [f"wrote  {phonopy_path}"]
-    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, config.path, npoints=config.path_points)
+    qpoints, distances, ticks, tick_labels = config.path.sample(cell)
     attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
     data, written, results_digest = _results_stage(config, system, output, state, qpoints, distances,
                                                    path_point_labels(distances, ticks, tick_labels), attrs)
     lines += written
-    announce(f"the mode table at {', '.join(config.summary_q)}")
-    summary_q = np.array([parse_qpoint(q, cell) for q in config.summary_q])
-    summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.kind, config.amplitude,
-                                    system.phonons.description, progress=False)
+    announce(f"the mode table at {', '.join(config.outputs.summary_q)}")
+    summary_q = np.array([parse_qpoint(q, cell) for q in config.outputs.summary_q])
+    summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.response.kind,
+                                    config.response.amplitude, system.phonons.description, progress=False)
     summary_labels = [qpoint_label(q, cell=cell) for q in summary.qpoints]
     lines += mode_table(summary, dict(enumerate(summary_labels)))
-    if config.figures:
+    if config.outputs.figures:
         lines += _figure3(system, output, state, data, distances, ticks, tick_labels, results_digest)
     if system.model is not None:
         lines += _model_along_path(config, system, output, state, (data, distances, ticks, tick_labels),
@@ -264,24 +277,26 @@ def _model_along_path(config: RunConfig, system: System, output: Path, state: Ru
     data, distances, ticks, tick_labels = path
     summary, summary_labels = summary
     names = ["model_results.nc", "model_vs_dfpt.txt"] + [f"fig3_model_vs_dfpt.{e}" for e in ("png", "pdf")]
-    stage_digest = digest(results_digest, config.kgrid, config.figures, summary.qpoints, "model along the path")
+    stage_digest = digest(results_digest, config.response.kgrid, config.outputs.figures, summary.qpoints,
+                          "model along the path")
     if state.done("model_comparison", stage_digest):
         return [f"reused {output / name}" for name in state.data["model_comparison"]["files"]]
-    announce(f"the tight-binding model on the same path (k grid {list(config.kgrid)}), for comparison")
+    announce(f"the tight-binding model on the same path (k grid {list(config.response.kgrid)}), for comparison")
     state.start("model_comparison", [output / name for name in names])
     model_engine = system.model
-    model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.kind, config.amplitude,
-                                  system.phonons.description)
+    model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.response.kind,
+                                  config.response.amplitude, system.phonons.description)
     files = [output / "model_results.nc"]
     model.write(files[0], distances, path_point_labels(distances, ticks, tick_labels),
                 {"material": system.spec.name, "phonon_source": system.phonons.description})
-    at_summary = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.kind,
-                                       config.amplitude, system.phonons.description, progress=False)
+    at_summary = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.response.kind,
+                                       config.response.amplitude, system.phonons.description, progress=False)
     table = comparison_table(compare_responses(at_summary, summary, summary_labels))
     text = "\n".join(table) + "\n"
-    files.append(write_atomically(output / "model_vs_dfpt.txt", lambda tmp: Path(tmp).write_text(text), ".txt"))
-    lines = [f"model ({model_engine.name}, k grid {list(config.kgrid)}) against {data.engine}:", *table]
-    if config.figures:
+    files.append(write_atomically(output / "model_vs_dfpt.txt",
+                                  lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), ".txt"))
+    lines = [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:", *table]
+    if config.outputs.figures:
         from phonomag.outputs.plotting.comparison import plot_dispersion_overlay
 
         files += plot_dispersion_overlay(data, model, distances, ticks, tick_labels, output / "fig3_model_vs_dfpt")
@@ -299,19 +314,19 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunSt
     announce("the model at the same q-points, for comparison")
     state.start("comparison", [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")])
     model_engine, phonons = system.model, load_phonons(system.spec)
-    reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.kind, config.amplitude,
-                                      phonons.description, progress=False)
+    reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.response.kind,
+                                      config.response.amplitude, phonons.description, progress=False)
     rows = compare_responses(reference, data, labels)
     table = comparison_table(rows)
     files = [output / "model_vs_dfpt.txt"]
-    files[0].write_text("\n".join(table) + "\n")
-    lines += [f"model ({model_engine.name}, k grid {list(config.kgrid)}) against {data.engine}:", *table]
+    files[0].write_text("\n".join(table) + "\n", encoding="utf-8")
+    lines += [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:", *table]
     lines += time_reversal_lines(time_reversal_deviations(data, labels))
-    if config.figures:
+    if config.outputs.figures:
         from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
         files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine))
-    state.finish("comparison", digest(results_digest, config.kgrid, config.figures), files)
+    state.finish("comparison", digest(results_digest, config.response.kgrid, config.outputs.figures), files)
     return lines + [f"wrote  {f}" for f in files]
 
 
@@ -326,33 +341,32 @@ def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[
 
 def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
     """The maps this run draws, every mode selector checked (before any file is written)."""
-    if not config.maps or not (config.figures or config.movies or config.field_files):
-        return []
     cell = system.spec.atoms.cell.array
     plans = []
-    for entry in maps_at(config.maps, system.qpoints, cell)[0]:
+    for entry in maps_at(config.drawn_maps, system.qpoints, cell)[0]:
         q = parse_qpoint(entry.q, cell)
         modes = system.phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
-        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.amplitude)[0, nu]
+        u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]
         plans.append(MapPlan(entry, q, nu, float(modes.frequencies[0, nu]), u))
+    if plans:
+        system.engine.check_plane_height(config.maps.height)
     return plans
 
 
 def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
     """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them)."""
-    volumes = config.field_files and system.entry.can(Capability.VOLUME_FIELDS)
-    options = MapOptions(config.kind, config.map_cells, config.map_points, config.map_height, config.movie_frames,
-                         config.figures, config.movies, volumes)
-    skipped = maps_at(config.maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
+    volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS)
+    options = config.map_options(volumes)
+    skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
-    if config.field_files and not volumes:
+    if config.outputs.field_files and not volumes:
         lines.append(f"field files: none, {system.entry.label} gives no volume fields")
     for number, plan in enumerate(plans, 1):
         stage, name = f"map:{plan.entry.name}", plan.entry.name
-        stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.kgrid, dataclasses.asdict(options),
-                              config.amplitude)
+        stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.response.kgrid,
+                              dataclasses.asdict(options), config.response.amplitude)
         if state.done(stage, stage_digest):
             lines += [f"reused {output / f}" for f in state.data[stage]["files"]]
             continue
@@ -361,7 +375,7 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
         files = []
         if np.any(plan.displacements):  # a mode at rest (ω = 0) draws nothing
             fields = compute_mode_fields(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu,
-                                         options.height, options.points, options.kind,
+                                         options.height, options.points_per_cell, options.kind,
                                          FIELD_GRID if options.field_files else None)
             files = render_mode(fields, name, plan.entry.style, options, output / "maps")
         state.finish(stage, stage_digest, files)

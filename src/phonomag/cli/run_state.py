@@ -73,7 +73,7 @@ class RunState:
         self.folder = Path(folder).absolute()
         self.path = self.folder / STAMPS_NAME
         try:
-            self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+            self.data = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
             self.data = {}  # an unreadable record means nothing is known to be finished
         self.used: set[str] = set()
@@ -122,4 +122,4 @@ class RunState:
 
     def _save(self) -> None:
         text = json.dumps(self.data, indent=1, ensure_ascii=False)
-        write_atomically(self.path, lambda tmp: Path(tmp).write_text(text), ".json")
+        write_atomically(self.path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), ".json")

@@ -151,7 +151,8 @@ def sqw_overview(
     g_shift = np.asarray(g_shift, dtype=float)
     if not np.allclose(g_shift, np.round(g_shift)):
         raise ValueError(f"g_shift must be a reciprocal lattice vector (integers), got {g_shift.tolist()}")
-    config = RunConfig(material=str(material), kgrid=tuple(kgrid), kernel_phonons=phonon_choice)
+    config = RunConfig().updated({"run.material": str(material), "response.kgrid": tuple(kgrid),
+                                  "kernel.phonons": phonon_choice})
     engine, phonons, choice = _response_engine(config, spec, engine_choice, g_shift, phonon_choice == "kernel")
     qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
     data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)

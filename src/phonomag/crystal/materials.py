@@ -11,7 +11,7 @@ offending value.
 
 from __future__ import annotations
 
-import tomllib
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,7 +22,7 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from phonomag.crystal.orbitals import CHANNELS, ORBITAL_INDEX
-from phonomag.errors import ModelFileError, UnknownMaterialError, read_text
+from phonomag.errors import ModelFileError, UnknownMaterialError, read_text, read_toml
 
 _L_LETTER = {0: "s", 1: "p", 2: "d"}
 #: Vacuum (Å) a layer read from a structure file must have between itself and its image.
@@ -102,10 +102,23 @@ def builtin_materials() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def names_a_file(name: str | Path) -> bool:
+    """Whether a material given by ``name`` is a model file: a path (a ``Path``, a name ending in ``.toml`` or
+    holding a folder separator); a bare name is a built-in material's, even where a file or folder of that
+    name exists (write ``./WSe2`` for such a file)."""
+    text = str(name)
+    return isinstance(name, Path) or text.endswith(".toml") or "/" in text or os.sep in text
+
+
 def load_material(name_or_path: str | Path) -> MaterialSpec:
-    """Load a built-in material by name (e.g. "WSe2") or a model file by path."""
+    """Load a built-in material by name (e.g. "WSe2") or a model file by path (:func:`names_a_file`; a bare
+    name that is no built-in one is read as a file where one exists)."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    builtin = str(name_or_path) in builtin_materials() and not names_a_file(name_or_path)
+    if not builtin and (names_a_file(name_or_path) or path.exists()):
+        if path.is_dir():
+            raise ModelFileError(f"model file {str(path)!r} is a folder; give a TOML file (a built-in material: "
+                                 f"its bare name, one of {', '.join(builtin_materials())})")
         if not path.is_file():
             raise ModelFileError(f"model file {str(path)!r} does not exist")
         text = read_text(path, ModelFileError, "model file")
@@ -118,13 +131,23 @@ def load_material(name_or_path: str | Path) -> MaterialSpec:
                 f"{', '.join(names)}, or give the path of a model file (*.toml)"
             )
         res = resources.files("phonomag") / "data" / "materials" / f"{name_or_path}.toml"
-        text = res.read_text()
+        text = res.read_text(encoding="utf-8")
         source, base_dir = f"built-in:{name_or_path}", Path(str(res)).parent
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelFileError(f"{source}: not valid TOML ({exc})") from None
-    return parse_material(raw, source=source, base_dir=base_dir)
+    return parse_material(read_toml(text, source, ModelFileError), source=source, base_dir=base_dir)
+
+
+#: Largest size of a number in a model file, in its units (eV, Å, amu, 1/bohr): no parameter of a crystal is
+#: physical beyond it, and values near the float limit overflow the model's matrices.
+MAX_MAGNITUDE = 1e4
+#: Largest distance exponent η of a bond integral and Slater exponent ζ (1/bohr): (d₀/d)^η and e^(−ζr)
+#: stay finite over the bond lengths and cells drawn (tabulated values are below 20).
+MAX_EXPONENT = 100.0
+
+
+def _bounded(value: Any) -> bool:
+    """A finite int or float (not a bool) of size at most :data:`MAX_MAGNITUDE`."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+            and abs(value) <= MAX_MAGNITUDE)
 
 
 class _Reader:
@@ -145,21 +168,18 @@ class _Reader:
             return default
         return self.table[key]
 
-    def number(self, key: str, default: Any = ..., positive: bool = False) -> float:
+    def number(self, key: str, default: Any = ..., positive: bool = False, limit: float = MAX_MAGNITUDE) -> float:
         value = self.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise self.fail(key, f"must be a number, got {value!r}")
+        if not (_bounded(value) and abs(value) <= limit):
+            raise self.fail(key, f"must be a number of size at most {limit:g}, got {value!r}")
         if positive and value <= 0:
             raise self.fail(key, f"must be positive, got {value!r}")
         return float(value)
 
     def vector(self, key: str, length: int, default: Any = ...) -> np.ndarray:
         value = self.get(key, default)
-        ok = isinstance(value, list) and len(value) == length and all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
-        )
-        if not ok:
-            raise self.fail(key, f"must be a list of {length} numbers, got {value!r}")
+        if not (isinstance(value, list) and len(value) == length and all(map(_bounded, value))):
+            raise self.fail(key, f"must be a list of {length} numbers of size at most {MAX_MAGNITUDE:g}, got {value!r}")
         return np.array(value, dtype=float)
 
     def check_keys(self, allowed: set[str]) -> None:
@@ -265,7 +285,7 @@ def _parse_structure(reader: _Reader, source: str) -> tuple[Atoms, tuple[str, ..
         cell = np.array(cell_value, dtype=float)
     except (TypeError, ValueError):
         cell = None
-    if cell is None or cell.shape != (3, 3) or not np.all(np.isfinite(cell)):
+    if cell is None or cell.shape != (3, 3) or not np.all(np.isfinite(cell)) or np.abs(cell).max() > MAX_MAGNITUDE:
         raise reader.fail("cell", f"must be 3 lattice vectors (3×3 numbers, Å), got {cell_value!r}")
     if abs(np.linalg.det(cell)) < 1e-6:
         raise reader.fail("cell", "has (nearly) zero volume: the lattice vectors are not independent")
@@ -328,7 +348,7 @@ def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
         n = entry.get("n")
         if isinstance(n, bool) or not isinstance(n, int) or n <= "spd".index(shell):
             raise entry.fail("n", f"must be an integer principal quantum number > l, got {n!r}")
-        slater[shell] = (n, entry.number("zeta", positive=True))
+        slater[shell] = (n, entry.number("zeta", positive=True, limit=MAX_EXPONENT))
     return SpeciesSpec(
         name=symbol,
         orbitals=tuple(orbitals),
@@ -365,7 +385,7 @@ def _parse_hopping(reader: _Reader, shells: dict[str, set[str]]) -> HoppingSpec:
         distance=distance,
         tolerance=reader.number("tolerance", 0.05, positive=True),
         integrals=integrals,
-        exponents={k: exps.number(k) for k in exps.table},
+        exponents={k: exps.number(k, limit=MAX_EXPONENT) for k in exps.table},
         cutoff=cutoff,
     )
 

@@ -112,6 +112,10 @@ class ResponseEngine(Protocol):
                     kind: str = "one-sided") -> CellField:
         """δñ^α on the plane at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å."""
 
+    def check_plane_height(self, z: float) -> None:
+        """An :class:`EngineCapabilityError` unless :meth:`plane_field` can give the plane at height z (Å);
+        the run asks before anything is written."""
+
     def volume_field(self, q_reduced: np.ndarray, displacements: np.ndarray, shape: tuple[int, int, int],
                      kind: str = "one-sided") -> CellField:
         """δñ^α on a volume grid of one cell (n₁, n₂ in plane, n₃ heights over the layer)."""
@@ -124,6 +128,9 @@ class PerQEngine:
     #: q-points computed at once, in threads: engines whose per-q work runs in numpy/BLAS (releasing the
     #: GIL) and is safe to run concurrently set more than one.
     q_threads: int = 1
+
+    def check_plane_height(self, z: float) -> None:
+        """Every height: the engine computes the plane it is asked for (:meth:`ResponseEngine.check_plane_height`)."""
 
     def _map_q(self, function, items: list, desc: str, progress: bool) -> list:
         """[function(item) for item in items], in :attr:`q_threads` threads, in order."""

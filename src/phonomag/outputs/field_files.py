@@ -71,7 +71,7 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
     description = f"phonomag {quantity} of Pauli component {component} (phase {phase:.6g} rad)"
 
     def write(tmp: str) -> None:
-        with open(tmp, "w") as handle:
+        with open(tmp, "w", encoding="utf-8") as handle:
             if fmt == "cube":
                 ase.io.write(handle, atoms, format="cube", data=values * Bohr**3, origin=origin,
                              comment=f"{description}; electrons/bohr^3")

@@ -31,11 +31,12 @@ FIELD_COMPONENTS = {"in-plane": ("n0", "mx", "my"), "out-of-plane": ("n0", "mz")
 @dataclass(frozen=True)
 class MapOptions:
     """How to draw: response kind; c₁×c₂ cells; points per cell edge; plane height z (Å);
-    movie frames; and which of figures, movies, field files to write."""
+    movie frames; and which of figures, movies, field files to write (the names of ``[maps]`` and
+    ``[outputs]`` in docs/run-config.md)."""
 
     kind: str = "one-sided"
     cells: tuple[int, int] = (4, 4)
-    points: int = 48
+    points_per_cell: int = 48
     height: float = 0.0
     frames: int = 30
     figures: bool = True
@@ -73,8 +74,7 @@ def render_mode(fields: ModeFields, name: str, style: str, options: MapOptions, 
         plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
         files += plot(wave, atoms, folder / name, title=title)
     if options.movies and options.frames >= 2:
-        panels = "inplane" if style == "in-plane" else "mz-charge"
-        files += write_movie(wave, atoms, folder / f"{name}_movie", panels=panels, frames=options.frames,
+        files += write_movie(wave, atoms, folder / f"{name}_movie", style=style, frames=options.frames,
                              title=title)
     if options.field_files and fields.volume is not None:
         cells = smallest_supercell(q)[:2]

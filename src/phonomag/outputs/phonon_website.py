@@ -120,5 +120,5 @@ def write_viewer_files(folder: Path, atoms: Atoms) -> list[Path]:
     name = f"{dataset.attrs.get('material', '')} ({data.engine} engine, phonomag)"
     text = json.dumps(website_data(data, atoms, distances, labels, name))
     band = yaml.safe_dump(band_yaml_data(data, atoms, distances, labels), sort_keys=False, default_flow_style=None)
-    return [write_atomically(folder / WEBSITE_NAME, lambda tmp: Path(tmp).write_text(text), ".json"),
-            write_atomically(folder / BAND_NAME, lambda tmp: Path(tmp).write_text(band), ".yaml")]
+    return [write_atomically(folder / WEBSITE_NAME, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), ".json"),
+            write_atomically(folder / BAND_NAME, lambda tmp: Path(tmp).write_text(band, encoding="utf-8"), ".yaml")]

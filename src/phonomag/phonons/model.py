@@ -55,6 +55,8 @@ _KEYS = {
 _PHONOPY_FILES = ("phonopy_yaml", "force_constants", "force_sets")
 #: Atoms of the phonopy primitive cell and of ``atoms`` must agree within this (Å).
 _MATCH_TOL = 0.01
+#: Most unit cells in a force-constant supercell (a 30×30×1 supercell of three atoms is 2700 atoms).
+MAX_SUPERCELL = 1000
 #: Residual forces above this (eV/Å) in the undisplaced supercell trigger a warning.
 _RESIDUAL_FORCE_WARN = 0.01
 
@@ -316,8 +318,10 @@ def _supercell_matrix(config: dict) -> np.ndarray:
         raise PhononSourceError(
             f"[phonons] supercell = {value!r} must be three integers [n1, n2, n3] or a 3×3 integer matrix")
     matrix = np.diag(array.astype(int)) if array.shape == (3,) else array.astype(int)
-    if round(np.linalg.det(matrix)) < 1:
-        raise PhononSourceError(f"[phonons] supercell = {value!r} must have a positive determinant")
+    cells = round(np.linalg.det(matrix.astype(float)))
+    if not 1 <= cells <= MAX_SUPERCELL:
+        raise PhononSourceError(f"[phonons] supercell = {value!r} must have a positive determinant of at most "
+                                f"{MAX_SUPERCELL} (unit cells in the supercell), got {cells}")
     return matrix
 
 

@@ -30,7 +30,6 @@ TOML files (``phonomag/data/potentials/sw_<name>.toml``), read by
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,7 +39,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 from ase.neighborlist import neighbor_list
 
-from phonomag.errors import PhononSourceError, read_text
+from phonomag.errors import PhononSourceError, read_text, read_toml
 
 #: Cross-sublayer X–M–X angles below this (degrees) are the vertical pairs.
 VERTICAL_ANGLE_MAX = 110.0
@@ -102,10 +101,7 @@ def load_sw_parameters(potential: str | Path, base_dir: Path | None = None) -> S
     naming the file and key for missing or malformed entries.
     """
     text, source = _read_potential_text(str(potential), base_dir)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PhononSourceError(f"potential file {source} is not valid TOML: {exc}") from None
+    data = read_toml(text, f"potential file {source}", PhononSourceError)
     try:
         head, three, eq = data["potential"], data["three_body"], data["equilibrium"]
         unknown = sorted(set(three) - set(ANGLE_KINDS))

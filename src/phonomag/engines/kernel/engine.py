@@ -25,6 +25,8 @@ from phonomag.io.netcdf import complex_from
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
 from phonomag.response.modes import PatternResponse
 
+#: Decimals of Å to which a map height names a stored plane (docs/kernel.md quotes the planes so).
+PLANE_DIGITS = 4
 
 @dataclass(frozen=True)
 class ReducedGrid:
@@ -143,19 +145,30 @@ class KernelEngine(StaticCellEngine):
         values = self.kernel.fourier(np.asarray(q_reduced, float)[None], g, self.kernel.layers.index(None))[0]
         return values[:, :, :, 0]  # (nG, κ, β, α) of the z-integral layer
 
+    def plane_index(self, z: float) -> int:
+        """The stored layer of the plane at height z (Å): a stored plane's height, as the files state it or
+        rounded to :data:`PLANE_DIGITS` decimals (docs/kernel.md quotes them so); else an EngineCapabilityError."""
+        for i, height in enumerate(self.kernel.layers):
+            if height is not None and abs(height - z) <= 0.5 * 10.0 ** -PLANE_DIGITS:
+                return i
+        heights = ", ".join(f"{h:.{PLANE_DIGITS}f}" for h in self.kernel.layers if h is not None)
+        raise EngineCapabilityError(f"the kernel stores the planes z = {heights} Å only, not z = {z:g}: "
+                                    "[maps] height must be one of them")
+
+    def check_plane_height(self, z: float) -> None:
+        self.plane_index(z)
+
     def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
         """δñ^α on a stored plane (Fourier resampled to points × points)."""
         self.check_static_one_sided(kind)
-        heights = [h for h in self.kernel.layers if h is not None]
-        match = [i for i, h in enumerate(self.kernel.layers) if h is not None and abs(h - z) < 1e-6]
-        if not match:
-            raise EngineCapabilityError(f"the kernel stores the planes z = {heights} Å only, not z = {z:g}")
-        fields = self.kernel.fields(np.asarray(q_reduced, float)[None], match[0])[0][:, :, 0]  # (κ, β, α, n1, n2)
+        layer = self.plane_index(z)
+        fields = self.kernel.fields(np.asarray(q_reduced, float)[None], layer)[0][:, :, 0]  # (κ, β, α, n1, n2)
         plane = np.einsum("kb,kbaxy->axy", np.asarray(displacements), fields)
         amplitude = resample(resample(plane, points, axis=1), points, axis=2)
         cell = self.atoms.cell.array
-        grid = in_plane_grid(cell, (points, points)) + np.array([0.0, 0.0, z])
-        return CellField(grid, amplitude, np.array([z]), cartesian_q(self.atoms, q_reduced), cell)
+        height = self.kernel.layers[layer]  # the stored plane's own height
+        grid = in_plane_grid(cell, (points, points)) + np.array([0.0, 0.0, height])
+        return CellField(grid, amplitude, np.array([height]), cartesian_q(self.atoms, q_reduced), cell)
 
     def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
         raise EngineCapabilityError("the kernel engine keeps planes and the z integral, not volume fields")

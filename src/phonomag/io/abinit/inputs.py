@@ -58,7 +58,7 @@ class AbinitSettings:
 def _valence(pseudo: Path) -> float:
     """zion from the second line of a pseudopotential file (zatom, zion, pspdat)."""
     try:
-        return float(pseudo.read_text().splitlines()[1].split()[1])
+        return float(pseudo.read_text(encoding="utf-8", errors="replace").splitlines()[1].split()[1])
     except (OSError, IndexError, ValueError) as exc:
         raise AbinitInputError(f"cannot read the valence charge from pseudopotential {pseudo}: {exc}") from None
 

@@ -53,7 +53,10 @@ def abinit_version() -> str:
 def is_complete(workdir: Path, name: str, text: str) -> bool:
     """True if the run ``name`` in ``workdir`` finished with exactly this input."""
     abi, abo = workdir / f"{name}.abi", workdir / f"{name}.abo"
-    return abi.is_file() and abi.read_text() == text and abo.is_file() and _DONE in abo.read_text()[-4000:]
+    def read(path: Path) -> str:
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    return abi.is_file() and read(abi) == text and abo.is_file() and _DONE in read(abo)[-4000:]
 
 
 def run_abinit(text: str, workdir: Path, name: str, nproc: int = 1, datasets: int = 1,
@@ -90,10 +93,10 @@ def _run_locked(text: str, workdir: Path, name: str, nproc: int, datasets: int, 
         return workdir
     for stale in workdir.glob(f"{name}.abo*"):  # ABINIT renames rather than overwrites
         stale.unlink()
-    (workdir / f"{name}.abi").write_text(text)
+    (workdir / f"{name}.abi").write_text(text, encoding="utf-8")
     command = launch_command([abinit_executable(), f"{name}.abi"], nproc, launcher)
     env = dict(os.environ, OMP_NUM_THREADS="1", **RUN_AS_ROOT)
-    with open(workdir / f"{name}.log", "w") as log, tqdm(total=datasets, desc=f"abinit {name}",
+    with open(workdir / f"{name}.log", "w", encoding="utf-8") as log, tqdm(total=datasets, desc=f"abinit {name}",
                                                         unit="dataset", disable=not progress) as bar:
         process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, env=env, pass_fds=(lock_fd,))
@@ -107,7 +110,7 @@ def _run_locked(text: str, workdir: Path, name: str, nproc: int, datasets: int, 
         bar.n = datasets
         bar.refresh()
     if code != 0 or not is_complete(workdir, name, text):
-        tail = (workdir / f"{name}.log").read_text().splitlines()[-15:]
+        tail = (workdir / f"{name}.log").read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
         raise AbinitRunError(f"abinit {name} failed (exit {code}) in {workdir}; last lines of the log:\n"
                              + "\n".join(tail))
     return workdir

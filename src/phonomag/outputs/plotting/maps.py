@@ -39,7 +39,7 @@ ARROW_FRACTION = 0.12
 #: Arrows shorter than this fraction of the largest are left out (no clutter of dots).
 ARROW_THRESHOLD = 0.02
 #: Figure sizes (inches) of the two map kinds, shared with the movies.
-FIGURE_SIZES = {"inplane": (8.0, 6.4), "mz-charge": (13.0, 5.8)}
+FIGURE_SIZES = {"in-plane": (8.0, 6.4), "out-of-plane": (13.0, 5.8)}
 #: Atoms within this height (Å) of the field's plane are drawn as in-plane circles.
 PLANE_TOLERANCE = 0.5
 
@@ -229,7 +229,7 @@ def draw_mz_and_charge(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.
 def plot_inplane_magnetization(field: FieldWave, atoms: AtomWave, output: Path, phase: float = 0.0,
                                stride: int = 4, title: str = "") -> list[Path]:
     """Fig. 1 style map (see :func:`draw_inplane_magnetization`); writes ``output`` .png and .pdf."""
-    fig = plt.figure(figsize=FIGURE_SIZES["inplane"], layout="constrained")
+    fig = plt.figure(figsize=FIGURE_SIZES["in-plane"], layout="constrained")
     draw_inplane_magnetization(fig, field, atoms, phase, stride, title)
     return save_figure(fig, output)
 
@@ -237,6 +237,6 @@ def plot_inplane_magnetization(field: FieldWave, atoms: AtomWave, output: Path, 
 def plot_mz_and_charge(field: FieldWave, atoms: AtomWave, output: Path, phase: float = 0.0,
                        title: str = "") -> list[Path]:
     """Fig. 2 style maps (see :func:`draw_mz_and_charge`); writes ``output`` .png and .pdf."""
-    fig = plt.figure(figsize=FIGURE_SIZES["mz-charge"], layout="constrained")
+    fig = plt.figure(figsize=FIGURE_SIZES["out-of-plane"], layout="constrained")
     draw_mz_and_charge(fig, field, atoms, phase, title)
     return save_figure(fig, output)

@@ -32,7 +32,7 @@ from phonomag.io.atomic import atomic_paths  # noqa: E402
 from phonomag.outputs.plotting.maps import FIGURE_SIZES, draw_inplane_magnetization, draw_mz_and_charge  # noqa: E402
 from phonomag.response.fields import AtomWave, FieldWave  # noqa: E402
 
-PANELS = {"inplane": draw_inplane_magnetization, "mz-charge": draw_mz_and_charge}
+PANELS = {"in-plane": draw_inplane_magnetization, "out-of-plane": draw_mz_and_charge}
 
 
 def ffmpeg_executable() -> str | None:
@@ -44,16 +44,16 @@ def ffmpeg_executable() -> str | None:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def movie_frames(field: FieldWave, atoms: AtomWave, panels: str = "inplane", frames: int = 30, dpi: int = 100,
+def movie_frames(field: FieldWave, atoms: AtomWave, style: str = "in-plane", frames: int = 30, dpi: int = 100,
                  title: str = "") -> Iterator[np.ndarray]:
     """The RGB frames (height, width, 3) uint8 of one period, frame k at ωt = 2πk/frames.
 
-    One figure (size ``FIGURE_SIZES[panels]`` inches at ``dpi``) is drawn with constrained
+    One figure (size ``FIGURE_SIZES[style]`` inches at ``dpi``) is drawn with constrained
     layout for the first frame; later frames reuse that layout and update the data only.
     """
-    fig = plt.figure(figsize=FIGURE_SIZES[panels], dpi=dpi, layout="constrained")
+    fig = plt.figure(figsize=FIGURE_SIZES[style], dpi=dpi, layout="constrained")
     try:
-        update = PANELS[panels](fig, field, atoms, 0.0, title=title)
+        update = PANELS[style](fig, field, atoms, 0.0, title=title)
         for k in range(frames):
             update(2 * np.pi * k / frames)
             fig.canvas.draw()
@@ -93,14 +93,15 @@ def _encode_with_pillow(frames: Iterator[np.ndarray], fps: int, gif: str) -> Non
     images[0].save(gif, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
 
 
-def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "inplane", frames: int = 30,
+def write_movie(field: FieldWave, atoms: AtomWave, output: Path, style: str = "in-plane", frames: int = 30,
                 fps: int = 12, dpi: int = 100, title: str = "") -> list[Path]:
     """Write ``output``.gif and, where ffmpeg is available, ``output``.mp4 of one period.
 
-    panels : "inplane" (Fig. 1 style) or "mz-charge" (Fig. 2 style). Returns the written paths.
+    style : "in-plane" (Fig. 1) or "out-of-plane" (Fig. 2), :data:`~phonomag.outputs.styles.MAP_STYLES`.
+    Returns the written paths.
     """
-    if panels not in PANELS:
-        raise ValueError(f"panels must be one of {', '.join(PANELS)}, got {panels!r}")
+    if style not in PANELS:
+        raise ValueError(f"style must be one of {', '.join(PANELS)}, got {style!r}")
     if frames < 2:
         raise ValueError(f"a movie needs at least 2 frames, got {frames}")
     output = Path(output)
@@ -110,7 +111,7 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, panels: str = "
         warnings.warn("no ffmpeg found (pip install imageio-ffmpeg): writing the GIF only", stacklevel=2)
     targets = ([output.with_suffix(".mp4")] if ffmpeg else []) + [output.with_suffix(".gif")]
     with atomic_paths(targets, [target.suffix for target in targets]) as temporaries:
-        rendered = iter(tqdm(movie_frames(field, atoms, panels, frames, dpi, title), total=frames,
+        rendered = iter(tqdm(movie_frames(field, atoms, style, frames, dpi, title), total=frames,
                              desc=f"movie {output.name}", unit="frame", disable=None))
         if ffmpeg:
             _encode_with_ffmpeg(ffmpeg, rendered, fps, *temporaries)
