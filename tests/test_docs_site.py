@@ -81,6 +81,8 @@ def test_tutorial_own_material_runs(tmp_path, monkeypatch):
         load_run_config(tmp_path / f"block{number}.toml")
     main(["run", "-c", str(tmp_path / "mos2.toml"), "-o", str(tmp_path / "wse2")])  # the snippet's folder name
     assert "MoS2" in (tmp_path / "wse2" / "report.html").read_text(encoding="utf-8")[:2000]
+    summary = (tmp_path / "wse2" / "summary.txt").read_text()  # no radial functions: the report says why
+    assert "report.html: no mode fields (species Mo has no Slater radial function" in summary
     snippet = next(b for b in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "results.nc" in b)
     (tmp_path / "snippet.py").write_text(snippet)
     monkeypatch.chdir(tmp_path)

@@ -1,9 +1,10 @@
 """report.html in a real browser (headless Chromium + selenium), and the phonon-viewer files against results.nc.
 
-The run is the tiny model run of test_run.py (13 path points, one in-plane map with a 2-frame movie).
-The browser test is skipped, with the reason, where Chromium or its driver is not installed
-(scripts/install_browser.sh installs them from Debian). Its screenshot stays in pytest's tmp folder
-(``report_after_click.png``).
+The run is the tiny model run of test_run.py (13 path points, one in-plane map with a 2-frame movie; the
+fields of every mode at Γ, M and K, 12 points per cell). The browser test is skipped, with the reason, where
+Chromium or its driver is not installed (scripts/install_browser.sh installs them from Debian). Its
+screenshot, taken after a click on a mode at M that the run did not map, stays in pytest's tmp folder
+(``<basetemp>/test_report_in_a_browser0/report_after_click.png``; ``pytest --basetemp=DIR`` chooses DIR).
 """
 
 import json
@@ -17,6 +18,10 @@ from scipy.constants import c, e, h
 from test_run import CONFIG
 
 from phonomag.cli.main import main
+from phonomag.crystal.materials import load_material
+from phonomag.engines.base import compute_mode_fields
+from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.outputs import report
 from phonomag.outputs.phonon_website import eigen_displacements
 from phonomag.response.modes import read_results
 
@@ -39,6 +44,89 @@ def test_run_writes_a_self_contained_report(finished_run):
     for tag in ("<script src=", "<link ", "@import"):  # nothing loaded from elsewhere
         assert tag not in text
     assert "data:image/gif;base64," in text or '"mime":"image/gif"' in text  # the K_odd movie is held
+    assert len(text.encode("utf-8")) <= report.PAGE_BUDGET
+
+
+def _payload(folder):
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    tag = '<script id="payload" type="application/json">'
+    start = text.index(tag) + len(tag)
+    return json.loads(text[start:text.index("</script>", start)].replace("<\\/", "</"))
+
+
+def _independent_fields(folder, iq: int, nu: int):
+    """The plane field of mode (iq, ν) of the run, computed again here by the engine the run used (the model,
+    k grid of the run's configuration), from the frequencies and displacements of results.nc."""
+    data, _ = read_results(folder / "results.nc")
+    engine = TightBindingEngine.from_material(load_material("WSe2"), (9, 9, 1))
+    return data, compute_mode_fields(engine, data.qpoints[iq], data.frequencies[iq, nu], data.displacements[iq, nu],
+                                     nu, 0.0, 12)
+
+
+def test_report_holds_the_fields_of_every_mode_at_the_labelled_q(finished_run):
+    data, dataset = read_results(finished_run / "results.nc")
+    fields = _payload(finished_run)["fields"]
+    labels = [str(s) for s in dataset["label"].values]
+    assert fields["labels"] == ["Γ", "M", "K"] and fields["points"] == 12 and fields["height"] == 0.0
+    at = {int(iq): entry for iq, entry in fields["at"].items()}
+    assert sorted(at) == [iq for iq, label in enumerate(labels) if label]  # both Γ ends, M, K; nothing else
+    assert at[0] == at[len(labels) - 1]  # the path's two Γ share one entry
+    nmodes = data.frequencies.shape[1]
+    assert all(len(entry) == nmodes and all(mode is not None for mode in entry) for entry in fields["entries"])
+    # the stored amplitude decodes to the field computed again, to the stored precision
+    iq, nu = labels.index("M"), int(np.argmax(data.frequencies[labels.index("M")]))
+    _, direct = _independent_fields(finished_run, iq, nu)
+    mode = fields["entries"][at[iq]][nu]
+    expected = direct.plane.amplitude.reshape(4, -1)
+    for alpha in range(4):
+        scale = mode["scale"][alpha]
+        if scale == 0:  # stored as zero: below the threshold of the mode's largest component
+            assert np.abs(expected[alpha]).max() <= report.FIELD_ZERO_FRACTION * max(mode["scale"]) * 1.5
+            continue
+        decoded = (np.array(mode["re"][alpha]) + 1j * np.array(mode["im"][alpha])) * scale / report.FIELD_LEVELS
+        step = scale / report.FIELD_LEVELS  # rounding to the nearest level: half a step in Re and in Im
+        np.testing.assert_allclose(decoded.real, expected[alpha].real, rtol=0, atol=0.5 * step * (1 + 1e-9))
+        np.testing.assert_allclose(decoded.imag, expected[alpha].imag, rtol=0, atol=0.5 * step * (1 + 1e-9))
+    assert mode["scale"][0] > 0 and mode["scale"][3] > 0  # σh even at M: charge and M_z on the W plane
+    # every stored mode within the per-mode bound that field_points budgets with
+    for entry in fields["entries"]:
+        for stored in entry:
+            assert len(json.dumps(stored, separators=(",", ":"))) <= report._field_bytes(fields["points"])
+
+
+@pytest.mark.slow
+def test_default_run_report_within_the_budget(tmp_path):
+    """The default run (WSe₂, kernel engine, 151 path points, six mapped modes; about a minute)."""
+    main(["run", "-o", str(tmp_path / "out")])
+    size = (tmp_path / "out" / "report.html").stat().st_size
+    assert size <= report.PAGE_BUDGET
+    fields = _payload(tmp_path / "out")["fields"]
+    assert fields["labels"] == ["Γ", "M", "K"] and fields["points"] == 48  # [maps] points_per_cell: it fits
+    assert sum(mode is not None for entry in fields["entries"] for mode in entry) == 27
+    assert len(_payload(tmp_path / "out")["maps"]) == 4  # the maps at K and M (K′ is not on the path)
+
+
+def test_field_points_fit_the_budget():
+    for n_fields, requested in ((27, 48), (400, 48), (2000, 48), (10, 12)):
+        points = report.field_points(n_fields, requested)
+        assert points <= requested
+        assert n_fields * report._field_bytes(points) <= report.FIELD_BUDGET
+        if points < requested:  # the finest that fits
+            assert n_fields * report._field_bytes(points + 1) > report.FIELD_BUDGET
+    assert report.field_points(10**6, 48) is None  # not even FIELD_MIN_POINTS fit
+
+
+def test_pictures_beyond_the_page_budget_are_left_out_and_listed(finished_run, monkeypatch):
+    atoms = load_material("WSe2").atoms
+    maps = [("K_odd", np.array([1 / 3, 1 / 3, 0.0]), 1)]
+    full = report.report_html(finished_run, atoms, maps)
+    assert "maps/K_odd_movie.gif" in full and "left out" not in full  # control: within the budget it is held
+    without = report.report_html(finished_run, atoms, [])
+    monkeypatch.setattr(report, "PAGE_BUDGET", len(without.encode("utf-8")) + 1000)
+    small = report.report_html(finished_run, atoms, maps)
+    assert "data:image/gif" not in small and '"mime":"image/gif"' not in small
+    assert "map K_odd: left out, K_odd_movie.gif" in small
+    assert len(small.encode("utf-8")) <= report.PAGE_BUDGET
 
 
 def test_phonon_website_json_has_the_frequencies_and_modes_of_results(finished_run):
@@ -92,7 +180,7 @@ def _browser():
     options.binary_location = chromium
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1050", f"--user-data-dir={tempfile.mkdtemp(prefix='phonomag-chromium-')}"):
+                 "--window-size=1400,1500", f"--user-data-dir={tempfile.mkdtemp(prefix='phonomag-chromium-')}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(driver), options=options), None
@@ -109,8 +197,8 @@ def _click_point(browser, iq: int, nu: int) -> None:
         return [L.xaxis.l2p(point.x) + L._size.l, L.yaxis.l2p(point.y) + L._size.t];""", iq, nu)
     element = browser.find_element(By.ID, "dispersion")
     size = element.size
-    ActionChains(browser).move_to_element_with_offset(element, int(x - size["width"] / 2),
-                                                      int(y - size["height"] / 2)).pause(0.3).click().perform()
+    ActionChains(browser).move_to_element_with_offset(element, round(x - size["width"] / 2),
+                                                      round(y - size["height"] / 2)).pause(0.3).click().perform()
 
 
 def test_report_in_a_browser(finished_run, tmp_path):
@@ -120,6 +208,13 @@ def test_report_in_a_browser(finished_run, tmp_path):
     if browser is None:
         pytest.skip(reason)
     data, dataset = read_results(finished_run / "results.nc")
+    labels = [str(s) for s in dataset["label"].values]
+    m_point = labels.index("M")
+    target = (m_point, int(np.argmax(data.frequencies[m_point])))  # at M: not the run's one map (K, odd:0)
+    _, direct = _independent_fields(finished_run, *target)
+    wave = direct.plane.wave((2, 2))
+    sample = wave.points.reshape(-1, 3)[::7]
+    phase = 0.7
     try:
         browser.get((finished_run / "report.html").as_uri())
         browser.implicitly_wait(5)
@@ -128,23 +223,42 @@ def test_report_in_a_browser(finished_run, tmp_path):
         assert browser.execute_script("return document.querySelectorAll('#map img').length") == 1  # K_odd's movie
         initial = browser.execute_script("return P.initial")
         side_before = browser.execute_script("return document.getElementById('side').data[0].y.slice()")
-        target = (0, int(np.argmax(data.frequencies[0])))  # Γ, the highest mode: not the initial (mapped) K mode
         _click_point(browser, *target)
-        browser.implicitly_wait(1)
         after = browser.execute_script("return document.getElementById('mode-title').textContent")
-        assert after != before and after.startswith(f"q = Γ (point 0), ν = {target[1]}:"), (before, after)
-        assert "not mapped" in browser.execute_script("return document.getElementById('map').textContent")
+        assert after != before and after.startswith(f"q = M (point {m_point}), ν = {target[1]}:"), (before, after)
+        assert browser.execute_script("return document.getElementById('field-note').textContent").startswith(
+            "Fields of this mode")
+        assert browser.execute_script("return document.querySelectorAll('#map img').length") == 0  # not mapped
         side_after = browser.execute_script("return document.getElementById('side').data[0].y.slice()")
         assert not np.allclose(side_before, side_after)  # the atoms of the new mode are drawn (and move)
-        mapped = (int(np.flatnonzero(dataset["label"].values == "K")[0]), initial[1])
+        frames = [browser.execute_script("return document.getElementById('field-n0').toDataURL()")]
+        browser.execute_script("return new Promise(done => setTimeout(done, 400))")
+        frames.append(browser.execute_script("return document.getElementById('field-n0').toDataURL()"))
+        assert frames[0] != frames[1]  # the charge map animates over the period
+        shown = np.array(browser.execute_script(
+            "return arguments[0].map(r => [0, 1, 2, 3].map(a => [fieldValue(a, r[0], r[1], arguments[1]),"
+            " fieldValue(a, r[0], r[1], -arguments[1])]))", sample[:, :2].tolist(), phase))
+        shot = tmp_path / "report_after_click.png"
+        browser.save_screenshot(str(shot))
+        _click_point(browser, 1, target[1])  # between Γ and M: atoms only
+        assert browser.execute_script("return document.getElementById('field-note').textContent").startswith(
+            "Atoms only")
+        assert browser.execute_script("return document.querySelectorAll('#fields canvas').length") == 0
+        mapped = (labels.index("K"), initial[1])
         _click_point(browser, *mapped)  # back to the mapped mode: its movie again
         assert browser.execute_script("return document.getElementById('mode-title').textContent") == before
         assert browser.execute_script("return document.querySelectorAll('#map img').length") == 1
-        shot = tmp_path / "report_after_click.png"
-        browser.save_screenshot(str(shot))
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     finally:
         browser.quit()
     assert errors == []
+    # the page draws n^α(r, t) = Re[δñ^α(r) e^{i(q·r − ωt)}], as the run's movies (FieldWave.at): at the stored
+    # points to the stored precision; the opposite sense of time (control) differs
+    expected = wave.at(phase).reshape(4, -1)[:, ::7].T
+    scale = np.abs(direct.plane.amplitude).reshape(4, -1).max(axis=1)
+    kept = scale > report.FIELD_ZERO_FRACTION * scale.max()
+    tolerance = 1.5 * scale / report.FIELD_LEVELS
+    np.testing.assert_allclose(shown[:, kept, 0], expected[:, kept], rtol=0, atol=tolerance[kept].max())
+    assert np.abs(shown[:, kept, 1] - expected[:, kept]).max() > 100 * tolerance[kept].max()
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10, "blank screenshot"

@@ -16,7 +16,8 @@ each announced when it starts; the summary lists every file written or reused):
 5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields;
 6. ``report.html`` (the modes in the browser, :mod:`phonomag.outputs.report`) and, along a path, the
    phonon-viewer files ``phonon_website.json`` and ``band.yaml`` (:mod:`phonomag.outputs.phonon_website`),
-   from results.nc and the maps' pictures.
+   from results.nc, the maps' pictures and the fields of every mode at the labelled q-points (computed
+   here, on the maps' plane, within the page's budget).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from phonomag.cli.systems import load_phonons
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.crystal.special_points import hexagonal_angle
-from phonomag.engines.base import compute_mode_fields, compute_mode_response
+from phonomag.engines.base import EngineCapabilityError, compute_mode_fields, compute_mode_response, compute_q_fields
 from phonomag.engines.tightbinding.engine import TightBindingEngine
+from phonomag.errors import ModelFileError
 from phonomag.io.atomic import remove_temporaries, write_atomically
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.outputs.maps import FIELD_GRID, planned_files, render_mode
@@ -156,7 +158,7 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
         else:
             lines += _qpoint_stages(config, system, output, state)
         lines += _maps(config, system, plans, output, state)
-        lines += _report(system, plans, output, state)
+        lines += _report(config, system, plans, output, state)
         lines += [f"removed {path} (not an output of this configuration)" for path in state.prune()]
         summary = output / "summary.txt"
         lines.append(f"wrote  {summary}")
@@ -383,22 +385,48 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
     return lines
 
 
-def _report(system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
-    """report.html and, along a path, phonon_website.json and band.yaml: read from results.nc and maps/."""
+def _report_fields(config: RunConfig, system: System, output: Path) -> tuple[list, str | None]:
+    """The fields report.html holds: every mode at the labelled q-points of results.nc, on the maps' plane,
+    as many points per cell as its budget allows (:func:`~phonomag.outputs.report.field_points`);
+    (the fields, why there are none)."""
+    from phonomag.outputs.report import field_points, field_qpoints
+
+    if not system.entry.can(Capability.PLANE_FIELDS):
+        return [], f"{system.entry.label} gives no fields"
+    data, dataset = read_results(output / "results.nc")
+    indices = field_qpoints(data, dataset)
+    points = field_points(len(indices) * data.frequencies.shape[1], config.map_points)
+    if not indices or points is None:
+        return [], "no labelled q-point" if not indices else "too many modes for the page's budget"
+    announce(f"the fields of every mode at {', '.join(str(dataset['label'].values[i]) for i in indices)} "
+             f"for report.html ({points} points per cell)")
+    try:
+        return [f for iq in indices for f in compute_q_fields(system.engine, data, iq, config.map_height, points,
+                                                                config.kind)], None
+    except (EngineCapabilityError, ModelFileError) as exc:  # e.g. no Slater radial functions, a kernel's planes
+        return [], str(exc)
+
+
+def _report(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
+    """report.html and, along a path, phonon_website.json and band.yaml: read from results.nc and maps/, with the
+    fields of :func:`_report_fields`."""
     from phonomag.outputs.phonon_website import BAND_NAME, WEBSITE_NAME, write_viewer_files
     from phonomag.outputs.report import REPORT_NAME, write_report
 
     maps = [(plan.entry.name, plan.q, plan.nu) for plan in plans]
     pictures = sorted(p for p in (output / "maps").glob("*") if p.suffix in (".gif", ".png")) if plans else []
     stage_digest = digest(file_digests([output / "results.nc", *pictures]), maps, system.spec.atoms.positions,
-                          system.spec.atoms.get_masses(), __version__)
+                          system.spec.atoms.get_masses(), __version__, system.fingerprint, config.map_height,
+                          config.map_points, config.kind)
     if state.done("report", stage_digest):
         return [f"reused {output / name}" for name in state.data["report"]["files"]]
     announce("report.html (the modes in the browser) and the phonon-viewer files")
     names = [REPORT_NAME] + ([WEBSITE_NAME, BAND_NAME] if system.qpoints is None else [])
     state.start("report", [output / name for name in names])
-    files = [write_report(output, system.spec.atoms, maps)]
+    fields, why = _report_fields(config, system, output)
+    files = [write_report(output, system.spec.atoms, maps, fields, why)]
     if system.qpoints is None:
         files += write_viewer_files(output, system.spec.atoms)
     state.finish("report", stage_digest, files)
-    return [f"wrote  {f}" for f in files]
+    lines = [f"report.html: no mode fields ({why})"] if why else []
+    return lines + [f"wrote  {f}" for f in files]

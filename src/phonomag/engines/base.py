@@ -213,6 +213,15 @@ def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, dis
                       float(frequency), int(nu), u, plane, volume)
 
 
+
+def compute_q_fields(engine: ResponseEngine, data: ModeResponse, iq: int, height: float = 0.0, points: int = 48,
+                     kind: str = "one-sided") -> list[ModeFields]:
+    """:func:`compute_mode_fields` of every mode ν of ``data`` (a :class:`ModeResponse`, e.g. results.nc read
+    back) at its q-point ``iq``, with the frequencies (meV) and displacements (Å) it holds: δñ^α on the plane
+    at ``height`` (Å), ``points`` × ``points`` per cell; the list is ordered by ν."""
+    return [compute_mode_fields(engine, data.qpoints[iq], data.frequencies[iq, nu], data.displacements[iq, nu],
+                                nu, height, points, kind) for nu in range(data.frequencies.shape[1])]
+
 def compute_finite_frequency_response(engine, modes, amplitude: str | float = "zero-point",
                                       phonon_source: str = "", progress: bool = True) -> ModeResponse:
     """Full (N⁺ + N⁻) response of every mode at its own frequency, ħω = ħω_qν (docs/physics.md §6.2).
