@@ -395,14 +395,14 @@ def _report_fields(config: RunConfig, system: System, output: Path) -> tuple[lis
         return [], f"{system.entry.label} gives no fields"
     data, dataset = read_results(output / "results.nc")
     indices = field_qpoints(data, dataset)
-    points = field_points(len(indices) * data.frequencies.shape[1], config.map_points)
+    points = field_points(len(indices) * data.frequencies.shape[1], config.maps.points_per_cell)
     if not indices or points is None:
         return [], "no labelled q-point" if not indices else "too many modes for the page's budget"
     announce(f"the fields of every mode at {', '.join(str(dataset['label'].values[i]) for i in indices)} "
              f"for report.html ({points} points per cell)")
     try:
-        return [f for iq in indices for f in compute_q_fields(system.engine, data, iq, config.map_height, points,
-                                                                config.kind)], None
+        return [f for iq in indices for f in compute_q_fields(system.engine, data, iq, config.maps.height, points,
+                                                                config.response.kind)], None
     except (EngineCapabilityError, ModelFileError) as exc:  # e.g. no Slater radial functions, a kernel's planes
         return [], str(exc)
 
@@ -416,8 +416,8 @@ def _report(config: RunConfig, system: System, plans: list[MapPlan], output: Pat
     maps = [(plan.entry.name, plan.q, plan.nu) for plan in plans]
     pictures = sorted(p for p in (output / "maps").glob("*") if p.suffix in (".gif", ".png")) if plans else []
     stage_digest = digest(file_digests([output / "results.nc", *pictures]), maps, system.spec.atoms.positions,
-                          system.spec.atoms.get_masses(), __version__, system.fingerprint, config.map_height,
-                          config.map_points, config.kind)
+                          system.spec.atoms.get_masses(), __version__, system.fingerprint, config.maps.height,
+                          config.maps.points_per_cell, config.response.kind)
     if state.done("report", stage_digest):
         return [f"reused {output / name}" for name in state.data["report"]["files"]]
     announce("report.html (the modes in the browser) and the phonon-viewer files")
