@@ -77,6 +77,19 @@ def test_the_engine_capabilities_are_checked_first(tmp_path, capsys, text, needl
 
 
 @pytest.mark.parametrize("text,needle", [
+    ('[run]\nengine = "abinit"\n[abinit]\npseudo_dir = "no-pseudos"', "no-pseudos"),
+    ('[run]\nengine = "abinit"\n[abinit]\nq = ["1/7,0,0"]\nkgrid = [7, 7, 1]\nvacuum = 5.0', "vacuum"),
+    ('[run]\nengine = "kernel"\n[kernel]\ndata = "damaged"', "q_0_0_0.nc"),
+])
+def test_the_engine_is_built_first(tmp_path, capsys, text, needle):
+    """What building the engine checks (pseudopotentials, the slab's vacuum, the kernel data as a whole)
+    also comes before the folder."""
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "q_0_0_0.nc").write_bytes(b"")
+    fails_before_any_file(tmp_path, capsys, text, needle)
+
+
+@pytest.mark.parametrize("text,needle", [
     ('[run]\nmaterial = "rect.toml"\nengine = "model"', "path.labels the labels G, M, K, K' need a hexagonal cell"),
     ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[path]\nlabels = ["0,0,0", "1/2,0,0"]',
      "outputs.summary_q the labels G, M, K, K' need a hexagonal cell"),
