@@ -176,7 +176,7 @@ def test_a_stage_record_is_cleared_before_its_files_are_rewritten(tmp_path, caps
     assert exit_info.value.code == 130
     assert not (out / "results.nc").exists()
     record = json.loads((out / ".phonomag-stamps.json").read_text())
-    assert record["results"] == {"digest": None, "files": ["results.nc"]}  # unfinished, never reused
+    assert record["run:results"] == {"digest": None, "files": {"results.nc": None}, "lines": []}  # unfinished
     assert not (out / "summary.txt").exists()
 
 
@@ -268,3 +268,159 @@ def test_interrupt_while_writing_a_movie_gives_no_traceback(tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "phonomag: aborted", err
     assert not list(out.rglob(f"{TEMP_PREFIX}*"))
+
+
+def _record(out: Path) -> dict:
+    return json.loads((out / ".phonomag-stamps.json").read_text(encoding="utf-8"))
+
+
+def _write_record(out: Path, record) -> None:
+    (out / ".phonomag-stamps.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["../victim.txt", "maps/../../victim.txt", "{victim}", "linked/victim.txt",
+                                  "./../victim.txt"])
+def test_a_recorded_path_outside_the_folder_never_deletes_anything(tmp_path, capsys, name):
+    """A stamps entry naming a file outside the output folder (.., absolute, through a linked folder): the
+    record is unreadable, the file stays, the run recomputes and ends normally."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    run(capsys, config, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    (out / "linked").symlink_to(tmp_path, target_is_directory=True)
+    record = _record(out)
+    record["run:stale"] = {"digest": "0", "files": {name.format(victim=victim): "0" * 64}, "lines": []}
+    _write_record(out, record)
+    printed = run(capsys, config, out)
+    assert victim.read_text() == "someone else's file"
+    assert f"wrote  {out / 'results.nc'}" in printed  # nothing known to be finished
+    assert "run:stale" not in _record(out)
+
+
+def test_a_recorded_path_inside_the_folder_is_removed(tmp_path, capsys):
+    """The control of the test above: the same entry naming a file of the folder removes it."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    run(capsys, config, out)
+    (out / "old.txt").write_text("a stale output")
+    record = _record(out)
+    record["run:stale"] = {"digest": "0", "files": {"old.txt": "0" * 64}, "lines": []}
+    _write_record(out, record)
+    printed = run(capsys, config, out)
+    assert not (out / "old.txt").exists() and f"removed {out / 'old.txt'}" in printed
+    assert f"reused {out / 'results.nc'}" in printed
+
+
+@pytest.mark.parametrize("record", [[], None, "text", {"run:results": 3}, {"run:results": {"digest": "x"}},
+                                    {"run:results": {"digest": "x", "files": ["results.nc"]}},
+                                    {"run:results": {"digest": 1, "files": {}, "lines": []}},
+                                    {"run:results": {"digest": "x", "files": {"results.nc": 5}, "lines": []}}])
+def test_a_record_of_the_wrong_shape_is_no_record(tmp_path, capsys, record):
+    out = tmp_path / "out"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    run(capsys, config, out)
+    _write_record(out, record)
+    printed = run(capsys, config, out)
+    assert f"wrote  {out / 'results.nc'}" in printed and (out / "summary.txt").exists()
+    assert f"reused {out / 'results.nc'}" in run(capsys, config, out)  # the new record is readable
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit"])
+def test_a_damaged_or_edited_output_is_recomputed(tmp_path, capsys, damage):
+    """results.nc cut to half its size, or a valid file with its frequencies doubled: made again, equal
+    to the first run's."""
+    import xarray as xr
+
+    out = tmp_path / "out"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    run(capsys, config, out)
+    path = out / "results.nc"
+    first = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(first[:len(first) // 2])
+    else:
+        with xr.open_dataset(path) as data:
+            edited = data.load()
+        edited["frequency"] = edited["frequency"] * 2
+        path.unlink()
+        edited.to_netcdf(path)
+    printed = run(capsys, config, out)
+    assert f"wrote  {path}" in printed
+    again, _ = read_results(path)
+    assert np.array_equal(again.frequencies, read_results_bytes(first, tmp_path).frequencies)
+
+
+def read_results_bytes(content: bytes, folder: Path):
+    copy = folder / "copy.nc"
+    copy.write_bytes(content)
+    return read_results(copy)[0]
+
+
+def test_a_failed_run_with_another_configuration_leaves_one_configuration(tmp_path, capsys, monkeypatch):
+    """A (3×3, map A_map, figures) finished; B (6×6, map B_map) fails in its results stage: the folder then
+    holds none of A's results, Fig. 3, maps or summary, only what B's stages share with A (the overview)."""
+    import phonomag.cli.run as run_module
+    from phonomag.errors import PhonomagError
+
+    out = tmp_path / "out"
+    with_figures = QUICK.format(material="WSe2").replace("figures = false", "figures = true")
+    config_a = write_config(tmp_path, with_figures + MAP.format(name="A_map"), "a.toml")
+    config_b = write_config(tmp_path, with_figures.replace("[3, 3, 1]", "[6, 6, 1]") + MAP.format(name="B_map"),
+                            "b.toml")
+    run(capsys, config_a, out)
+    assert (out / "maps" / "A_map.png").exists()
+
+    def failing(*args, **kwargs):
+        raise PhonomagError("the disk went away")
+
+    monkeypatch.setattr(run_module, "compute_mode_response", failing)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(config_b), "-o", str(out)])
+    assert exit_info.value.code == 2
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith(".phonomag"))
+    assert left == sorted([f"{name}.{ext}" for name in ("bands", "phonons", "spin_texture") for ext in ("pdf", "png")]
+                          + ["phonopy_params.yaml"]), left
+
+
+def test_a_run_into_a_parent_folder_leaves_a_nested_run_alone(tmp_path, capsys):
+    """A run writing into P/inner (its lock held, a temporary file being written) is untouched by a run
+    into P; a run into P/maps (where runs into P write) is refused before anything is written."""
+    parent, inner = tmp_path / "P", tmp_path / "P" / "inner"
+    inner.mkdir(parents=True)
+    temporary = inner / f"{TEMP_PREFIX}results.nc"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    with folder_lock(inner):
+        temporary.write_bytes(b"being written")
+        printed = run(capsys, config, parent)
+        assert temporary.read_bytes() == b"being written" and str(temporary) not in printed
+    own = parent / f"{TEMP_PREFIX}x.nc"
+    own.write_bytes(b"")
+    assert f"removed {own}" in run(capsys, config, parent)  # the control: the run's own folder is cleaned
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-c", str(config), "-o", str(parent / "maps")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "maps folder of the output folder" in err
+    assert not (parent / "maps").exists()
+
+
+def test_sqw_and_dynamics_are_stages_that_share_the_folder_with_run(tmp_path, capsys):
+    """sqw and dynamics go through the same runner: a second call reuses its files and prints the same
+    summary; run and sqw in one folder keep each other's files."""
+    from phonomag.cli.overviews import dynamics_overview
+    from phonomag.cli.sqw import sqw_overview
+
+    out = tmp_path / "out"
+    config = write_config(tmp_path, QUICK.format(material="WSe2"))
+    run(capsys, config, out)
+    first = sqw_overview("WSe2", out, npoints=7, kgrid=(3, 3, 1), engine_choice="model")
+    again = sqw_overview("WSe2", out, npoints=7, kgrid=(3, 3, 1), engine_choice="model")
+    assert f"wrote  {out / 'sqw.nc'}" in first and f"reused {out / 'sqw.nc'}" in again
+    assert [x for x in first if not x.startswith("wrote")] == [x for x in again if not x.startswith("reused")]
+    assert f"wrote  {out / 'sqw.nc'}" in sqw_overview("WSe2", out, npoints=7, kgrid=(3, 3, 1), width=0.7,
+                                                     engine_choice="model")
+    lines = dynamics_overview("WSe2", out, npoints=7, kgrid=(3, 3, 1))
+    assert f"wrote  {out / 'dynamics.png'}" in lines
+    assert f"reused {out / 'dynamics.png'}" in dynamics_overview("WSe2", out, npoints=7, kgrid=(3, 3, 1))
+    assert f"reused {out / 'results.nc'}" in run(capsys, config, out)
+    assert (out / "sqw.nc").exists() and (out / "dynamics.png").exists()

@@ -224,6 +224,28 @@ def kind_capability(kind: str) -> Capability:
     return Capability.STATIC_ONE_SIDED if kind == "one-sided" else Capability.FULL
 
 
+def input_files(config, spec: MaterialSpec) -> list[Path]:
+    """Every data file a run reads besides the model file: the structure file, the phonons' files
+    (:func:`~phonomag.phonons.model.phonon_input_files`) and the engine's own (its registry entry's)."""
+    from phonomag.phonons.model import phonon_input_files
+
+    structure = spec.raw.get("structure", {})
+    files = [spec.base_dir / structure["file"]] if isinstance(structure.get("file"), str) else []
+    files += phonon_input_files(spec.phonons, spec.base_dir)
+    return files + entry(config.run.engine).input_files(config, spec)
+
+
+def fingerprint(config, spec: MaterialSpec) -> str:
+    """The digest of what every stage of a run with ``config.run.engine`` (a registered name) reads: the model
+    file, the content of every data file it names (:func:`input_files`), the package version and the
+    engine with its settings."""
+    from phonomag import __version__
+    from phonomag.cli.run_state import digest, file_digests
+
+    return digest(spec.raw, file_digests(input_files(config, spec)), __version__, config.run.engine,
+                  *entry(config.run.engine).settings(config))
+
+
 # --- the tight-binding model -------------------------------------------------------------------------
 
 def _build_model(config, spec, output, data=None):

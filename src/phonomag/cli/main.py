@@ -89,7 +89,8 @@ def bands_command(material: str, output: Path, npoints: int) -> None:
     from phonomag.cli.overviews import electronic_overview
 
     _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS))
-    for line in electronic_overview(material, output, npoints)[0]:
+    lines, files = electronic_overview(material, output, npoints)
+    for line in lines + [f"wrote           {f}" for f in files]:
         click.echo(line)
 
 
@@ -102,7 +103,8 @@ def phonons_command(material: str, output: Path, npoints: int) -> None:
     from phonomag.cli.overviews import phonon_overview
 
     _check_counts(npoints=(npoints, 2, MAX_PATH_POINTS))
-    for line in phonon_overview(material, output, npoints)[0]:
+    lines, files = phonon_overview(material, output, npoints)
+    for line in lines + [f"wrote      {f}" for f in files]:
         click.echo(line)
 
 

@@ -54,13 +54,12 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
         f"gap             {cbm - vbm:.3f} eV (VBM {vbm:.3f} eV, CBM {cbm:.3f} eV)",
         f"splitting at K  valence {1000 * split_v:.1f} meV, conduction {1000 * split_c:.1f} meV",
         f"<σz> top VB     K {spin_k[0]:+.3f}, K' {spin_k[1]:+.3f}",
-        *[f"wrote           {f}" for f in files],
     ], files
 
 
 def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
                     export: bool = True, phonons=None) -> tuple[list[str], list[Path]]:
-    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K: (summary lines, files).
+    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K: (summary lines, files written).
 
     ``phonons``: the phonon model to draw (default: the material's ``[phonons]``). With ``export`` the
     force constants used are also written to ``phonopy_params.yaml``.
@@ -87,7 +86,7 @@ def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
         )
     if export:
         files.append(write_phonopy_params(phonons, Path(output) / FILE_NAME))
-    return lines + [f"wrote      {f}" for f in files], files
+    return lines, files
 
 
 def vertex_check_table(
@@ -112,11 +111,32 @@ def vertex_check_table(
 
 def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
                       kgrid: tuple[int, int, int] = (18, 18, 1)) -> list[str]:
-    """Phonon angular momentum and the non-adiabatic (finite-frequency) net magnetization.
+    """Phonon angular momentum and the non-adiabatic (finite-frequency) net magnetization, as one stage of
+    ``output`` (:mod:`phonomag.cli.stages`: reused while the model file, its data files and the options
+    are unchanged).
 
     Along Γ–M–K–Γ: per mode l_z (ħ), the one-sided static RMS |M| and the RMS |M| of the
     full response at ħω_qν; a figure ``dynamics`` and a table at K.
     """
+    from phonomag.cli.config import RunConfig
+    from phonomag.cli.engines import fingerprint
+    from phonomag.cli.run_state import digest
+    from phonomag.cli.stages import Stage, output_folder
+
+    spec = load_material(material)
+    config = RunConfig().updated({"run.material": str(material), "run.engine": "model", "response.kgrid": tuple(kgrid)})
+    inputs = digest(fingerprint(config, spec), npoints, kgrid)
+    figure = Path(output) / "dynamics"
+    with output_folder(output, "dynamics") as runner:
+        stage = Stage("dynamics", inputs, [figure.with_suffix(".png"), figure.with_suffix(".pdf")],
+                      lambda: _dynamics(material, figure, npoints, kgrid),
+                      "phonon angular momentum and the finite-frequency magnetization")
+        return runner.run([stage], [])
+
+
+def _dynamics(material: str | Path, figure: Path, npoints: int, kgrid: tuple[int, int, int]):
+    """The figure ``figure``.png/.pdf and the dynamics table at K (:class:`~phonomag.cli.stages.Made`)."""
+    from phonomag.cli.stages import Made
     from phonomag.crystal.kpath import path_from_labels
     from phonomag.engines.base import compute_finite_frequency_response, compute_mode_response
     from phonomag.outputs.plotting.dynamics import plot_dynamics
@@ -135,7 +155,7 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
         return np.hypot(data.in_plane, data.out_of_plane)
 
     files = plot_dynamics(distances, ticks, tick_labels, modes.frequencies, modes.parity, l_z,
-                          total(static), total(dynamic), output / "dynamics")
+                          total(static), total(dynamic), figure)
     lines = [f"{spec.name} at K: phonon angular momentum and non-adiabatic magnetization (k grid "
              f"{'×'.join(map(str, kgrid))}, zero-point amplitude, RMS |M| in electrons per cell)",
              "  ν   ħω (meV)  σ_h    l_z (ħ)   one-sided |M|   net |M| at ħω   ratio"]
@@ -148,4 +168,4 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     m_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["M"]), axis=1)))
     lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
                  f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")
-    return lines + [f"wrote  {f}" for f in files]
+    return Made(files, lines)

@@ -26,16 +26,16 @@ import dataclasses
 import json
 from pathlib import Path
 
-import click
 import numpy as np
 
 from phonomag import __version__
 from phonomag.cli.config import RunConfig, check_against_material, check_kernel_phonons, load_run_config
-from phonomag.cli.engines import Capability, EngineEntry, canonical, kind_capability, select
+from phonomag.cli.engines import Capability, EngineEntry, canonical, fingerprint, kind_capability, select
 from phonomag.cli.engines import entry as engine_entry
 from phonomag.cli.overviews import electronic_overview, phonon_overview
 from phonomag.cli.resources import check_resources
-from phonomag.cli.run_state import RunState, digest, file_digests, folder_lock
+from phonomag.cli.run_state import digest
+from phonomag.cli.stages import MAPS_FOLDER, Made, Stage, announce, output_folder
 from phonomag.cli.systems import load_phonons
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
@@ -43,30 +43,15 @@ from phonomag.crystal.special_points import hexagonal_angle
 from phonomag.engines.base import EngineCapabilityError, compute_mode_fields, compute_mode_response, compute_q_fields
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.errors import ModelFileError
-from phonomag.io.atomic import remove_temporaries, write_atomically
+from phonomag.io.atomic import write_atomically
 from phonomag.io.cf_metadata import path_point_labels
 from phonomag.outputs.maps import FIELD_GRID, planned_files, render_mode
 from phonomag.outputs.tables import comparison_table, mode_table, time_reversal_lines
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.phonons.description import select_mode
-from phonomag.phonons.model import phonon_input_files
 from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 from phonomag.response.comparison import compare_responses, time_reversal_deviations
 from phonomag.response.modes import ModeResponse, read_results
-
-
-def announce(text: str) -> None:
-    """Say on the terminal which stage starts (the summary lines come at the end)."""
-    click.echo(f"phonomag: {text} …")
-
-
-def input_files(spec: MaterialSpec, config: RunConfig) -> list[Path]:
-    """Every data file a run reads besides the model file: the structure file, the phonons' files
-    (:func:`~phonomag.phonons.model.phonon_input_files`) and the engine's own (its registry entry's)."""
-    structure = spec.raw.get("structure", {})
-    files = [spec.base_dir / structure["file"]] if isinstance(structure.get("file"), str) else []
-    files += phonon_input_files(spec.phonons, spec.base_dir)
-    return files + engine_entry(config.run.engine).input_files(config, spec)
 
 
 def resolve_engine(config: RunConfig, spec: MaterialSpec) -> tuple[RunConfig, str | None, object | None]:
@@ -97,17 +82,13 @@ class System:
 def build_system(config: RunConfig, output: Path, spec: MaterialSpec, engine=None) -> System:
     """The engine of ``config.run.engine`` (registered, :func:`resolve_engine`) for ``spec``, built by its registry
     entry; all checks before any expensive step. ``engine``: the engine if :func:`resolve_engine` built it.
-
-    The fingerprint digests the model file, the content of every data file it names, the package
-    version and the engine (with its settings)."""
+    The fingerprint: :func:`~phonomag.cli.engines.fingerprint`."""
     chosen = engine_entry(config.run.engine)
     engine = engine or chosen.build(config, spec, output)
     qpoints = None if chosen.can(Capability.ANY_Q) else chosen.qpoints(config, spec)
     first_principles = chosen.can(Capability.FIRST_PRINCIPLES)
     model = TightBindingEngine.from_material(spec, config.response.kgrid) if first_principles else None
-    fingerprint = digest(spec.raw, file_digests(input_files(spec, config)), __version__, config.run.engine,
-                         *chosen.settings(config))
-    return System(spec, chosen, engine, chosen.phonons(config, spec, engine), qpoints, fingerprint, model)
+    return System(spec, chosen, engine, chosen.phonons(config, spec, engine), qpoints, fingerprint(config, spec), model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,33 +119,29 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
     """:func:`run_main` for a validated configuration.
 
     Everything is checked (:func:`check_run`: material, engine, q-points, maps, memory and time) before the
-    output folder is made; it is locked for the whole run (:mod:`phonomag.cli.run_state`)."""
+    output folder is made; it is locked for the whole run and every stage goes through the stage runner
+    (:mod:`phonomag.cli.stages`)."""
     output = Path(output)
     announce("checking the configuration and the model")
     config, choice, system, plans = check_run(config, output, force)
-    output.mkdir(parents=True, exist_ok=True)
-    with folder_lock(output):
-        removed = remove_temporaries(output)
-        state = RunState(output)
-        state.start("summary", [output / "summary.txt"])
+    with output_folder(output, "run") as runner:
         lines = [f"phonomag {__version__}: {system.spec.name} ({system.spec.source}); engine {system.engine.name}; "
                  f"configuration: {config.source}"]
         lines += [choice] if choice else []
-        lines += [f"removed {path} (temporary file of an interrupted run)" for path in removed]
-        if config.outputs.figures:
-            lines += _overview(config, system, output, state)
-        if system.qpoints is None:
-            lines += _path_stages(config, system, output, state)
-        else:
-            lines += _qpoint_stages(config, system, output, state)
-        lines += _maps(config, system, plans, output, state)
-        lines += _report(config, system, plans, output, state)
-        lines += [f"removed {path} (not an output of this configuration)" for path in state.prune()]
+        results = _Results(output / "results.nc")
+        stages = _overview(config, system, output) if config.outputs.figures else []
+        stages += (_path_stages if system.qpoints is None else _qpoint_stages)(config, system, output, results)
+        map_stages = _maps(config, system, plans, output)
+        stages += map_stages
+        stages.append(_report(config, system, plans, output, [results.stage, *map_stages]))
         summary = output / "summary.txt"
-        lines.append(f"wrote  {summary}")
-        summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        state.finish("summary", "", [summary])
-    return lines
+
+        def write_summary() -> Made:
+            text = "\n".join([*lines, f"wrote  {summary}"]) + "\n"
+            return Made([write_atomically(summary, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
+                                          ".txt")])
+
+        return runner.run([*stages, Stage("summary", None, [summary], write_summary)], lines)
 
 
 def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[RunConfig, str | None, System, list]:
@@ -184,152 +161,174 @@ def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[Run
     return config, choice, system, _plan_maps(config, system)
 
 
-def _overview(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
+class _Results:
+    """results.nc of a run: its :class:`Stage` (set by :func:`_results_stage`) and the response, computed by
+    the stage or read from the file it reused."""
+
+    def __init__(self, path: Path):
+        self.path, self.stage, self.data = path, None, None
+
+    def __call__(self) -> ModeResponse:
+        if self.data is None:
+            self.data = read_results(self.path)[0]
+        return self.data
+
+
+def _overview(config: RunConfig, system: System, output: Path) -> list[Stage]:
     """Bands, spin texture and phonon dispersion figures."""
-    stage_digest = digest(system.fingerprint, "overview")
-    if state.done("overview", stage_digest):
-        return [f"reused {output / name}" for name in state.data["overview"]["files"]]
-    announce("overview figures (bands, spin texture, phonons)")
-    state.start("overview", [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons")
-                             for ext in ("png", "pdf")])
-    lines, files = electronic_overview(config.run.material, output)
-    phonon_lines, phonon_files = phonon_overview(
-        config.run.material, output, export=False,  # an engine at fixed q has phonons at its q only
-        phonons=system.phonons if system.entry.can(Capability.ANY_Q) else None)
-    state.finish("overview", stage_digest, files + phonon_files)
-    return lines + phonon_lines
+    def make() -> Made:
+        lines, files = electronic_overview(config.run.material, output)
+        phonon_lines, phonon_files = phonon_overview(
+            config.run.material, output, export=False,  # an engine at fixed q has phonons at its q only
+            phonons=system.phonons if system.entry.can(Capability.ANY_Q) else None)
+        return Made(files + phonon_files, lines + phonon_lines)
+
+    return [Stage("overview", digest(system.fingerprint, "overview"),
+                  [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons") for ext in ("png", "pdf")],
+                  make, "overview figures (bands, spin texture, phonons)")]
 
 
-def _results_stage(config: RunConfig, system: System, output: Path, state: RunState, qpoints: np.ndarray,
-                   distances, point_labels, attrs: dict) -> tuple[ModeResponse, list[str], str]:
-    """results.nc of the response at ``qpoints``: reused when its digest is unchanged.
-    Returns the response, the summary lines and the stage's digest."""
-    results_path = output / "results.nc"
+def _results_stage(config: RunConfig, system: System, results: _Results, qpoints: np.ndarray, distances,
+                   point_labels, attrs: dict) -> Stage:
+    """results.nc of the response at ``qpoints`` (also set as ``results.stage``)."""
     response = config.response
-    stage_digest = digest(system.fingerprint, qpoints, response.kgrid, response.kind, response.amplitude)
-    if state.done("results", stage_digest):
-        data, _ = read_results(results_path)
-        return data, [f"reused {results_path}"], stage_digest
-    announce(f"response of every mode at {len(qpoints)} q-points (k grid {list(response.kgrid)}) → {results_path}")
-    state.start("results", [results_path])
-    data = compute_mode_response(system.engine, system.phonons.modes(qpoints), response.kind, response.amplitude,
-                                 system.phonons.description)
-    run_attrs = {"material": system.spec.name, "material_source": system.spec.source,
-                 "material_file": json.dumps(system.spec.raw, default=str),
-                 "phonon_source": system.phonons.description,
-                 "run_configuration": json.dumps(config.as_dict(), default=str), **attrs}
-    data.write(results_path, distances, point_labels, run_attrs)
-    state.finish("results", stage_digest, [results_path])
-    return data, [f"wrote  {results_path}"], stage_digest
+
+    def make() -> Made:
+        data = compute_mode_response(system.engine, system.phonons.modes(qpoints), response.kind, response.amplitude,
+                                     system.phonons.description)
+        run_attrs = {"material": system.spec.name, "material_source": system.spec.source,
+                     "material_file": json.dumps(system.spec.raw, default=str),
+                     "phonon_source": system.phonons.description,
+                     "run_configuration": json.dumps(config.as_dict(), default=str), **attrs}
+        data.write(results.path, distances, point_labels, run_attrs)
+        results.data = data
+        return Made([results.path])
+
+    results.stage = Stage("results", digest(system.fingerprint, qpoints, response.kgrid, response.kind,
+                                            response.amplitude),
+                          [results.path], make, f"response of every mode at {len(qpoints)} q-points (k grid "
+                          f"{list(response.kgrid)}) → {results.path}")
+    return results.stage
 
 
-def _path_stages(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
-    """phonopy_params.yaml, results.nc along the path, the table at the summary q-points, Fig. 3."""
+def _path_stages(config: RunConfig, system: System, output: Path, results: _Results) -> list[Stage]:
+    """phonopy_params.yaml, results.nc along the path, the table at the summary q-points, Fig. 3 and, beside a
+    first-principles engine, the model on the same path."""
     spec = system.spec
     cell = spec.atoms.cell.array
     phonopy_path = output / FILE_NAME
-    if state.done("phonopy", system.fingerprint):
-        lines = [f"reused {phonopy_path}"]
-    else:
-        state.start("phonopy", [phonopy_path])
-        state.finish("phonopy", system.fingerprint, [write_phonopy_params(system.phonons, phonopy_path)])
-        lines = [f"wrote  {phonopy_path}"]
     qpoints, distances, ticks, tick_labels = config.path.sample(cell)
     attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
-    data, written, results_digest = _results_stage(config, system, output, state, qpoints, distances,
-                                                   path_point_labels(distances, ticks, tick_labels), attrs)
-    lines += written
-    announce(f"the mode table at {', '.join(config.outputs.summary_q)}")
     summary_q = np.array([parse_qpoint(q, cell) for q in config.outputs.summary_q])
-    summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), config.response.kind,
-                                    config.response.amplitude, system.phonons.description, progress=False)
-    summary_labels = [qpoint_label(q, cell=cell) for q in summary.qpoints]
-    lines += mode_table(summary, dict(enumerate(summary_labels)))
+    kind, amplitude = config.response.kind, config.response.amplitude
+    at_summary = {}
+
+    def table() -> Made:
+        summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), kind, amplitude,
+                                        system.phonons.description, progress=False)
+        labels = [qpoint_label(q, cell=cell) for q in summary.qpoints]
+        at_summary.update(response=summary, labels=labels)
+        return Made([], mode_table(summary, dict(enumerate(labels))))
+
+    stages = [Stage("phonopy", system.fingerprint, [phonopy_path],
+                    lambda: Made([write_phonopy_params(system.phonons, phonopy_path)])),
+              _results_stage(config, system, results, qpoints, distances,
+                             path_point_labels(distances, ticks, tick_labels), attrs),
+              Stage("table", None, [], table, f"the mode table at {', '.join(config.outputs.summary_q)}")]
     if config.outputs.figures:
-        lines += _figure3(system, output, state, data, distances, ticks, tick_labels, results_digest)
+        stages.append(_figure3(system, output, results, distances, ticks, tick_labels))
     if system.model is not None:
-        lines += _model_along_path(config, system, output, state, (data, distances, ticks, tick_labels),
-                                   (summary, summary_labels), results_digest)
-    return lines
+        stages.append(_model_along_path(config, system, output, results, (distances, ticks, tick_labels),
+                                        summary_q, at_summary))
+    return stages
 
 
-def _figure3(system: System, output: Path, state: RunState, data: ModeResponse, distances, ticks, tick_labels,
-             results_digest: str) -> list[str]:
+def _figure3(system: System, output: Path, results: _Results, distances, ticks, tick_labels) -> Stage:
     """The paper's Fig. 3 from results.nc's response."""
-    from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
+    def make() -> Made:
+        from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
 
-    stage_digest = digest(results_digest, "figure3")
-    if state.done("figure3", stage_digest):
-        return [f"reused {output / name}" for name in state.data["figure3"]["files"]]
-    announce("Fig. 3 (dispersion and RMS magnetization)")
-    state.start("figure3", [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")])
-    cell = system.spec.atoms.cell.array
-    k_index = find_k_index(data.qpoints, cell) if hexagonal_angle(cell) is not None else None  # the zone corner
-    files = plot_magnetization_dispersion(data, distances, ticks, tick_labels, system.spec.labels,
-                                          system.spec.atoms.positions, output / "fig3_magnetization_dispersion",
-                                          k_index)
-    state.finish("figure3", stage_digest, files)
-    return [f"wrote  {f}" for f in files]
+        data = results()
+        cell = system.spec.atoms.cell.array
+        k_index = find_k_index(data.qpoints, cell) if hexagonal_angle(cell) is not None else None  # the zone corner
+        return Made(plot_magnetization_dispersion(data, distances, ticks, tick_labels, system.spec.labels,
+                                                  system.spec.atoms.positions,
+                                                  output / "fig3_magnetization_dispersion", k_index))
+
+    return Stage("figure3", digest(results.stage.inputs, "figure3"),
+                 [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")], make,
+                 "Fig. 3 (dispersion and RMS magnetization)")
 
 
-def _model_along_path(config: RunConfig, system: System, output: Path, state: RunState, path, summary,
-                      results_digest: str) -> list[str]:
+def _model_along_path(config: RunConfig, system: System, output: Path, results: _Results, path, summary_q,
+                      at_summary: dict) -> Stage:
     """The tight-binding model beside a first-principles engine on the same path and phonons:
-    model_results.nc, the table at the summary q (model_vs_dfpt.txt) and the Fig. 3 overlay."""
-    data, distances, ticks, tick_labels = path
-    summary, summary_labels = summary
+    model_results.nc, the table at the summary q (model_vs_dfpt.txt; ``at_summary``: the engine's response
+    there, from the table step) and the Fig. 3 overlay."""
+    distances, ticks, tick_labels = path
     names = ["model_results.nc", "model_vs_dfpt.txt"] + [f"fig3_model_vs_dfpt.{e}" for e in ("png", "pdf")]
-    stage_digest = digest(results_digest, config.response.kgrid, config.outputs.figures, summary.qpoints,
-                          "model along the path")
-    if state.done("model_comparison", stage_digest):
-        return [f"reused {output / name}" for name in state.data["model_comparison"]["files"]]
-    announce(f"the tight-binding model on the same path (k grid {list(config.response.kgrid)}), for comparison")
-    state.start("model_comparison", [output / name for name in names])
-    model_engine = system.model
-    model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.response.kind,
-                                  config.response.amplitude, system.phonons.description)
-    files = [output / "model_results.nc"]
-    model.write(files[0], distances, path_point_labels(distances, ticks, tick_labels),
-                {"material": system.spec.name, "phonon_source": system.phonons.description})
-    at_summary = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.response.kind,
-                                       config.response.amplitude, system.phonons.description, progress=False)
-    table = comparison_table(compare_responses(at_summary, summary, summary_labels))
-    text = "\n".join(table) + "\n"
-    files.append(write_atomically(output / "model_vs_dfpt.txt",
-                                  lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), ".txt"))
-    lines = [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:", *table]
-    if config.outputs.figures:
-        from phonomag.outputs.plotting.comparison import plot_dispersion_overlay
 
-        files += plot_dispersion_overlay(data, model, distances, ticks, tick_labels, output / "fig3_model_vs_dfpt")
-    state.finish("model_comparison", stage_digest, files)
-    return lines + [f"wrote  {f}" for f in files]
+    def make() -> Made:
+        data, model_engine = results(), system.model
+        model = compute_mode_response(model_engine, system.phonons.modes(data.qpoints), config.response.kind,
+                                      config.response.amplitude, system.phonons.description)
+        files = [output / "model_results.nc"]
+        model.write(files[0], distances, path_point_labels(distances, ticks, tick_labels),
+                    {"material": system.spec.name, "phonon_source": system.phonons.description})
+        summary = at_summary["response"]
+        at_model = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.response.kind,
+                                         config.response.amplitude, system.phonons.description, progress=False)
+        table = comparison_table(compare_responses(at_model, summary, at_summary["labels"]))
+        files.append(_write_text(output / "model_vs_dfpt.txt", table))
+        if config.outputs.figures:
+            from phonomag.outputs.plotting.comparison import plot_dispersion_overlay
+
+            files += plot_dispersion_overlay(data, model, distances, ticks, tick_labels, output / "fig3_model_vs_dfpt")
+        return Made(files, [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:",
+                            *table])
+
+    return Stage("model_comparison", digest(results.stage.inputs, config.response.kgrid, config.outputs.figures,
+                                            summary_q, "model along the path"),
+                 [output / name for name in names], make,
+                 f"the tight-binding model on the same path (k grid {list(config.response.kgrid)}), for comparison")
 
 
-def _qpoint_stages(config: RunConfig, system: System, output: Path, state: RunState) -> list[str]:
+def _write_text(path: Path, lines: list[str]) -> Path:
+    """``lines`` as a text file (UTF-8), written atomically."""
+    text = "\n".join(lines) + "\n"
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), path.suffix)
+
+
+def _qpoint_stages(config: RunConfig, system: System, output: Path, results: _Results) -> list[Stage]:
     """results.nc at the engine's q-points, their table, the model beside them, time reversal."""
     labels = list(system.qpoints)
     qpoints = np.array(list(system.qpoints.values()))
-    data, lines, results_digest = _results_stage(config, system, output, state, qpoints, None, labels, {})
-    lines += [f"{key}: {value}" for key, value in data.provenance.items()]
-    lines += mode_table(data, dict(enumerate(labels)))
-    announce("the model at the same q-points, for comparison")
-    state.start("comparison", [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")])
-    model_engine, phonons = system.model, load_phonons(system.spec)
-    reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.response.kind,
-                                      config.response.amplitude, phonons.description, progress=False)
-    rows = compare_responses(reference, data, labels)
-    table = comparison_table(rows)
-    files = [output / "model_vs_dfpt.txt"]
-    files[0].write_text("\n".join(table) + "\n", encoding="utf-8")
-    lines += [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:", *table]
-    lines += time_reversal_lines(time_reversal_deviations(data, labels))
-    if config.outputs.figures:
-        from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
-        files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine))
-    state.finish("comparison", digest(results_digest, config.response.kgrid, config.outputs.figures), files)
-    return lines + [f"wrote  {f}" for f in files]
+    def table() -> Made:
+        data = results()
+        return Made([], [f"{key}: {value}" for key, value in data.provenance.items()]
+                    + mode_table(data, dict(enumerate(labels))))
+
+    def comparison() -> Made:
+        data = results()
+        model_engine, phonons = system.model, load_phonons(system.spec)
+        reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.response.kind,
+                                          config.response.amplitude, phonons.description, progress=False)
+        rows = compare_responses(reference, data, labels)
+        table = comparison_table(rows)
+        files = [_write_text(output / "model_vs_dfpt.txt", table)]
+        if config.outputs.figures:
+            from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
+
+            files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine))
+        return Made(files, [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:",
+                            *table, *time_reversal_lines(time_reversal_deviations(data, labels))])
+
+    results_stage = _results_stage(config, system, results, qpoints, None, labels, {})
+    return [results_stage, Stage("table", None, [], table),
+            Stage("comparison", digest(results_stage.inputs, config.response.kgrid, config.outputs.figures),
+                  [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")], comparison,
+                  "the model at the same q-points, for comparison")]
 
 
 def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[list, list]:
@@ -356,8 +355,9 @@ def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
     return plans
 
 
-def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
-    """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them)."""
+def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path) -> list[Stage]:
+    """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them):
+    a step saying what is skipped, then one stage per map."""
     volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS)
     options = config.map_options(volumes)
     skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
@@ -365,24 +365,25 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path,
              for entry in skipped]
     if config.outputs.field_files and not volumes:
         lines.append(f"field files: none, {system.entry.label} gives no volume fields")
+    stages = [Stage("maps", None, [], lambda: Made([], lines))] if lines else []
+    folder = output / MAPS_FOLDER
+
+    def draw(plan: MapPlan) -> Made:
+        if not np.any(plan.displacements):  # a mode at rest (ω = 0) draws nothing
+            return Made([])
+        fields = compute_mode_fields(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu,
+                                     options.height, options.points_per_cell, options.kind,
+                                     FIELD_GRID if options.field_files else None)
+        return Made(render_mode(fields, plan.entry.name, plan.entry.style, options, folder))
+
     for number, plan in enumerate(plans, 1):
-        stage, name = f"map:{plan.entry.name}", plan.entry.name
-        stage_digest = digest(system.fingerprint, plan.entry, plan.nu, config.response.kgrid,
-                              dataclasses.asdict(options), config.response.amplitude)
-        if state.done(stage, stage_digest):
-            lines += [f"reused {output / f}" for f in state.data[stage]["files"]]
-            continue
-        announce(f"map {number}/{len(plans)}: {name} (q = {plan.entry.q}, mode {plan.nu})")
-        state.start(stage, planned_files(name, plan.entry.style, options, output / "maps"))
-        files = []
-        if np.any(plan.displacements):  # a mode at rest (ω = 0) draws nothing
-            fields = compute_mode_fields(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu,
-                                         options.height, options.points_per_cell, options.kind,
-                                         FIELD_GRID if options.field_files else None)
-            files = render_mode(fields, name, plan.entry.style, options, output / "maps")
-        state.finish(stage, stage_digest, files)
-        lines += [f"wrote  {f}" for f in files]
-    return lines
+        stages.append(Stage(f"map:{plan.entry.name}",
+                            digest(system.fingerprint, plan.entry, plan.nu, config.response.kgrid,
+                                   dataclasses.asdict(options), config.response.amplitude),
+                            planned_files(plan.entry.name, plan.entry.style, options, folder),
+                            lambda plan=plan: draw(plan),
+                            f"map {number}/{len(plans)}: {plan.entry.name} (q = {plan.entry.q}, mode {plan.nu})"))
+    return stages
 
 
 def _report_fields(config: RunConfig, system: System, output: Path) -> tuple[list, str | None]:
@@ -407,26 +408,24 @@ def _report_fields(config: RunConfig, system: System, output: Path) -> tuple[lis
         return [], str(exc)
 
 
-def _report(config: RunConfig, system: System, plans: list[MapPlan], output: Path, state: RunState) -> list[str]:
-    """report.html and, along a path, phonon_website.json and band.yaml: read from results.nc and maps/, with the
-    fields of :func:`_report_fields`."""
+def _report(config: RunConfig, system: System, plans: list[MapPlan], output: Path, upstream: list[Stage]) -> Stage:
+    """report.html and, along a path, phonon_website.json and band.yaml: read from results.nc and maps/
+    (``upstream``: the stages that write them), with the fields of :func:`_report_fields`."""
     from phonomag.outputs.phonon_website import BAND_NAME, WEBSITE_NAME, write_viewer_files
     from phonomag.outputs.report import REPORT_NAME, write_report
 
     maps = [(plan.entry.name, plan.q, plan.nu) for plan in plans]
-    pictures = sorted(p for p in (output / "maps").glob("*") if p.suffix in (".gif", ".png")) if plans else []
-    stage_digest = digest(file_digests([output / "results.nc", *pictures]), maps, system.spec.atoms.positions,
-                          system.spec.atoms.get_masses(), __version__, system.fingerprint, config.maps.height,
-                          config.maps.points_per_cell, config.response.kind)
-    if state.done("report", stage_digest):
-        return [f"reused {output / name}" for name in state.data["report"]["files"]]
-    announce("report.html (the modes in the browser) and the phonon-viewer files")
     names = [REPORT_NAME] + ([WEBSITE_NAME, BAND_NAME] if system.qpoints is None else [])
-    state.start("report", [output / name for name in names])
-    fields, why = _report_fields(config, system, output)
-    files = [write_report(output, system.spec.atoms, maps, fields, why)]
-    if system.qpoints is None:
-        files += write_viewer_files(output, system.spec.atoms)
-    state.finish("report", stage_digest, files)
-    lines = [f"report.html: no mode fields ({why})"] if why else []
-    return lines + [f"wrote  {f}" for f in files]
+
+    def make() -> Made:
+        fields, why = _report_fields(config, system, output)
+        files = [write_report(output, system.spec.atoms, maps, fields, why)]
+        if system.qpoints is None:
+            files += write_viewer_files(output, system.spec.atoms)
+        return Made(files, [f"report.html: no mode fields ({why})"] if why else [])
+
+    return Stage("report", digest([stage.inputs for stage in upstream], maps, system.spec.atoms.positions,
+                                  system.spec.atoms.get_masses(), __version__, system.fingerprint, config.maps.height,
+                                  config.maps.points_per_cell, config.response.kind),
+                 [output / name for name in names], make,
+                 "report.html (the modes in the browser) and the phonon-viewer files")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,10 +33,13 @@ def atomic_paths(paths: Sequence[Path], suffixes: Sequence[str]) -> Iterator[lis
             os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, path)
     except OSError as exc:
-        if exc.filename not in temporaries:
-            raise
-        # name the file being written, not its temporary
-        raise OSError(exc.errno, exc.strerror, str(paths[temporaries.index(exc.filename)])) from None
+        # name the file being written, not its temporary; a failed write() itself (a full disk) names none
+        where = os.fsdecode(exc.filename) if exc.filename is not None else None
+        if where in temporaries:
+            raise OSError(exc.errno, exc.strerror, str(paths[temporaries.index(where)])) from None
+        if where is None and temporaries and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, ", ".join(map(str, paths[:len(temporaries)]))) from None
+        raise
     finally:
         for tmp in temporaries:
             if os.path.exists(tmp):
@@ -50,11 +53,13 @@ def write_atomically(path: Path, write: Callable[[str], object], suffix: str) ->
     return Path(path)
 
 
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files (``TEMP_PREFIX``) that killed runs left in ``folder`` and below."""
+def remove_temporaries(folders: Iterable[Path]) -> list[Path]:
+    """Delete the temporary files (``TEMP_PREFIX``) that killed runs left in ``folders`` (each folder itself,
+    not its subfolders, which may be another run's); return them."""
     removed = []
-    for path in sorted(Path(folder).rglob(f"{TEMP_PREFIX}*")):
-        if path.is_file():
-            path.unlink()
-            removed.append(path)
+    for folder in folders:
+        for path in sorted(Path(folder).glob(f"{TEMP_PREFIX}*")):
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
     return removed
