@@ -85,7 +85,7 @@ def main() -> None:
 
     spec, model = load_model("WSe2")
     phonons = load_phonons(spec)
-    qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=args.npoints)
+    qpoints, *_ = path_from_labels(spec.crystal, npoints=args.npoints)
     kgrid = (args.kgrid, args.kgrid, 1)
 
     start = time.perf_counter()

@@ -51,7 +51,7 @@ def main() -> None:
         engine = KernelEngine.from_irreducible(irreducible, spec.atoms, spec.labels, (6, 6), LAYERS, (6, 6, 1),
                                                "random data of the production size")
     build = time.perf_counter() - start
-    qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=args.npoints)
+    qpoints, *_ = path_from_labels(spec.crystal, npoints=args.npoints)
     modes = PhononModel.from_material(spec).modes(qpoints)
     best = np.inf
     for _ in range(args.repeat):

@@ -36,7 +36,7 @@ def main() -> None:
     start = time.perf_counter()
     waves = []
     for entry in maps.modes:
-        q = parse_qpoint(entry.q)
+        q = parse_qpoint(entry.q, spec.crystal)
         modes = phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], entry.name)
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]

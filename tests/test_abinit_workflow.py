@@ -11,6 +11,7 @@ from phonomag.cli.abinit_setup import check_vacuum
 from phonomag.cli.config import DEFAULT_MAPS
 from phonomag.cli.main import main
 from phonomag.cli.run import maps_at
+from phonomag.crystal.materials import load_material
 from phonomag.errors import PhonomagError
 from phonomag.outputs.tables import time_reversal_lines
 from phonomag.response.comparison import time_reversal_deviations
@@ -54,7 +55,8 @@ def test_time_reversal_check_passes_for_partners_and_flags_a_broken_one():
 
 def test_maps_are_assigned_to_the_computed_q_points():
     at, skipped = maps_at(DEFAULT_MAPS, {"K": np.array([1 / 3, 1 / 3, 0]),
-                                         "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])})
+                                         "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])},
+                          load_material("WSe2").crystal)
     assert [m.name for m in at] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic",
                                     "Kp_acoustic_W_out_of_plane", "Kp_highest_acoustic"]
     assert [m.q for m in skipped] == ["M", "M"]

@@ -45,7 +45,7 @@ def fails_before_any_file(tmp_path, capsys, text, needle, files=None):
     ("[maps]\ncells = [1000, 1000]", "maps.cells"),
     ("[path]\nnpoints = 100000000", "path.npoints"),
     ("[response]\nkgrid = [100000, 100000, 1]", "response.kgrid"),
-    ("[path]\nlabels = [\"G\", \"X9\"]", "malformed q"),
+    ("[path]\nlabels = [\"G\", \"X9\"]", "path.labels unknown q label 'X9' for this layer's lattice (HEX2D)"),
     ("[maps]\nstyle = \"inplane\"", "unknown key(s) style"),
     ("[[maps.modes]]\nq = \"K\"\nmode = 0\nstyle = \"inplane\"", "maps.modes[0].style must be one of"),
 ])
@@ -90,11 +90,12 @@ def test_the_engine_is_built_first(tmp_path, capsys, text, needle):
 
 
 @pytest.mark.parametrize("text,needle", [
-    ('[run]\nmaterial = "rect.toml"\nengine = "model"', "path.labels the labels G, M, K, K' need a hexagonal cell"),
-    ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[path]\nlabels = ["0,0,0", "1/2,0,0"]',
-     "outputs.summary_q the labels G, M, K, K' need a hexagonal cell"),
-    ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[path]\nlabels = ["0,0,0", "1/2,0,0"]\n[outputs]\n'
-     'summary_q = ["0,1/2,0"]', "maps.modes[0].q the labels G, M, K, K' need a hexagonal cell"),
+    ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[path]\nlabels = ["G", "K", "G"]',
+     "path.labels unknown q label 'K' for this layer's lattice (RECT); labels: G, X, S, Y"),
+    ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[outputs]\nsummary_q = ["M"]',
+     "outputs.summary_q unknown q label 'M' for this layer's lattice (RECT)"),
+    ('[run]\nmaterial = "rect.toml"\nengine = "model"\n[outputs]\nsummary_q = ["0,1/2,0"]',
+     "maps.modes[0].q unknown q label 'K' for this layer's lattice (RECT)"),
     ('[path]\nlabels = ["G", "1/3,1/3,0", "K", "G"]', "path.labels has a segment of zero length, '1/3,1/3,0' to 'K'"),
     ('[[maps.modes]]\nq = "K"\nmode = 99', "mode 99 does not exist"),
 ])
@@ -118,7 +119,7 @@ def test_the_resources_are_estimated_first(tmp_path, capsys, text, needle):
 
 def test_documented_path_forms_are_what_the_run_computes():
     """"1/3,1/3,0", "g", "Γ" (docs/run-config.md) pass the check and give the path of the labels G, K."""
-    cell = load_material("WSe2").atoms.cell.array
+    cell = load_material("WSe2").crystal
     named = load_run_config(None).updated({"path.labels": ("G", "K", "M"), "path.npoints": 31}).path.sample(cell)
     for labels in (("g", "1/3,1/3,0", "1/2,0,0"), ("Γ", "K", "0.5 0 0")):
         other = RunConfig().updated({"path.labels": labels, "path.npoints": 31}).path.sample(cell)
@@ -188,7 +189,7 @@ def test_a_posix_locale_reads_every_file_as_utf8(tmp_path):
     assert probe.stdout.strip().upper() in ("ANSI_X3.4-1968", "ASCII", "US-ASCII"), probe.stdout  # the control
     code = ("from phonomag.cli.config import load_run_config; from phonomag.crystal.materials import load_material; "
             f"c = load_run_config({str(tmp_path / 'run.toml')!r}); s = load_material(c.run.material); "
-            "print(s.name, ascii(c.path.sample(s.atoms.cell.array)[3]))")
+            "print(s.name, ascii(c.path.sample(s.crystal)[3]))")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, encoding="utf-8")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "WSe2 " + ascii(["Γ", "K"])

@@ -91,10 +91,15 @@ def test_model_without_gap(capsys, tmp_path):
     assert_clean_failure(code, err, "no gap", "13")
 
 
-@pytest.mark.parametrize("q", ["1/3,1/3", "a,b,c", "1/0,0,0", "K2"])
+@pytest.mark.parametrize("q", ["1/3,1/3", "a,b,c", "1/0,0,0"])
 def test_malformed_q(capsys, q):
     code, err = run_cli(capsys, "check-vertex", "--q", q)
     assert_clean_failure(code, err, "malformed q")
+
+
+def test_a_label_the_lattice_lacks_names_the_lattices_labels(capsys):
+    code, err = run_cli(capsys, "check-vertex", "--q", "K2")
+    assert_clean_failure(code, err, "unknown q label 'K2'", "G, M, K, K'")
 
 
 def test_non_commensurate_q(capsys):

@@ -86,7 +86,7 @@ def test_abinit_q_off_the_k_grid_is_accepted(tmp_path):
     ("[response]\nkgrid = [12, 0, 1]", "response.kgrid"),
     ("[response]\nkind = \"two-sided\"", "response.kind"),
     ("[response]\namplitude = -0.1", "response.amplitude"),
-    ("[path]\nlabels = [\"G\", \"X9\"]", "malformed q"),
+    ("[path]\nlabels = [\"G\", \"1/0,0,0\"]", "malformed q"),
     ("[[maps.modes]]\nq = \"K\"\nmode = \"sideways:1\"", "maps.modes[0].mode"),
     ("[outputs]\nmovies = \"yes\"", "outputs.movies"),
     ("[path\n", "not valid TOML"),
@@ -182,7 +182,7 @@ def test_every_key_is_declared_once_with_its_toml_name():
         assert keys and all(spec.doc and spec.kind.text for _, spec in keys.values()), name
     config = RunConfig()
     assert (config.maps.points_per_cell, config.maps.frames, config.path.labels, config.abinit.q) == (
-        48, 30, ("G", "M", "K", "G"), ("K", "K'", "M"))
+        48, 30, None, ("K", "K'", "M"))  # the path: the crystal's standard path
 
 
 def test_the_renamed_fields_read_the_same_toml(tmp_path):

@@ -21,7 +21,7 @@ def system():
 @pytest.fixture(scope="module")
 def along_path(system):
     spec, model, engine = system
-    qpoints, *_ = path_from_labels(spec.atoms.cell, ("G", "M", "K", "G"), npoints=25)
+    qpoints, *_ = path_from_labels(spec.crystal, ("G", "M", "K", "G"), npoints=25)
     return compute_mode_response(TightBindingEngine(model, GRID), engine.modes(qpoints), progress=False)
 
 

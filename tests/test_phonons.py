@@ -17,6 +17,7 @@ from file_checks import phonopy_frequencies
 from phonopy.file_IO import write_FORCE_CONSTANTS, write_force_constants_to_hdf5, write_FORCE_SETS
 from scipy import constants
 
+from phonomag.crystal.crystal import Crystal
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.errors import PhononSourceError
 from phonomag.outputs.plotting.phonons import plot_dispersion
@@ -47,7 +48,7 @@ def engine(cell):
 
 @pytest.fixture(scope="module")
 def path(cell):
-    return path_from_labels(cell.cell.array, npoints=121)
+    return path_from_labels(Crystal.from_atoms(cell), npoints=121)
 
 
 @pytest.fixture(scope="module")

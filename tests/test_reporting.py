@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
+from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
 from phonomag.outputs.tables import mode_table
 from phonomag.phonons.description import characterise_mode
 from phonomag.response.modes import ModeResponse
@@ -69,28 +69,15 @@ def test_mode_table_rejects_missing_q(data):
 
 def test_figure_is_written_as_png_and_pdf(data, tmp_path):
     distances = np.linspace(0.0, 1.5, NQ)
-    assert find_k_index(data.qpoints) == NQ - 1
     files = plot_magnetization_dispersion(data, distances, [0.0, 1.5], ["Γ", "K"], SITES, POSITIONS,
-                                          tmp_path / "fig3")
+                                          tmp_path / "fig3", NQ - 1)
     assert sorted(f.suffix for f in files) == [".pdf", ".png"]
     assert all(f.exists() and f.stat().st_size > 0 for f in files)
 
 
-def test_k_index_is_the_zone_corner_of_the_cell():
-    """In the 60° setting K is (1/3, 2/3) in reduced coordinates, and (1/3, 1/3) is not a zone corner there:
-    find_k_index with the cell finds the corner, checked by its Cartesian length |K| = 4π/(3a)."""
-    a = 3.25
-    cell_60 = np.array([[a, 0, 0], [a / 2, a * np.sqrt(3) / 2, 0], [0, 0, 20.0]])
-    candidates = np.array([[1 / 3, 1 / 3, 0], [1 / 3, 2 / 3, 0], [0.5, 0, 0]])
-    index = find_k_index(candidates, cell_60)
-    cartesian = candidates[index] @ (2 * np.pi * np.linalg.inv(cell_60).T)
-    assert np.isclose(np.linalg.norm(cartesian), 4 * np.pi / (3 * a))
-    assert index != find_k_index(candidates)  # the 120° default picks (1/3, 1/3): wrong for this cell
-
-
 def test_figure_rejects_mismatched_lengths(data, tmp_path):
     with pytest.raises(ValueError, match="distances has shape"):
-        plot_magnetization_dispersion(data, np.arange(NQ - 1.0), [0.0], ["Γ"], SITES, POSITIONS, tmp_path / "x")
+        plot_magnetization_dispersion(data, np.arange(NQ - 1.0), [0.0], ["Γ"], SITES, POSITIONS, tmp_path / "x", 0)
     with pytest.raises(ValueError, match="site labels"):
-        plot_magnetization_dispersion(data, np.arange(NQ * 1.0), [0.0], ["Γ"], SITES[:2], POSITIONS, tmp_path / "x")
+        plot_magnetization_dispersion(data, np.arange(NQ * 1.0), [0.0], ["Γ"], SITES[:2], POSITIONS, tmp_path / "x", 0)
     assert not list(tmp_path.iterdir())

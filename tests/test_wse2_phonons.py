@@ -78,8 +78,7 @@ def test_k_point_modes_and_parities(engine):
 
 
 def test_no_imaginary_frequencies_along_the_path(engine):
-    cell = load_material("WSe2").atoms.cell
-    qpoints = path_from_labels(cell, npoints=151)[0]
+    qpoints = path_from_labels(load_material("WSe2").crystal, npoints=151)[0]
     freqs = engine.modes(qpoints).frequencies
     assert freqs.min() > -0.05  # meV
     gamma = np.flatnonzero(np.linalg.norm(qpoints, axis=1) < 1e-12)

@@ -16,6 +16,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Crystal": "phonomag.crystal.crystal",
     "load_material": "phonomag.crystal.materials",
     "MaterialSpec": "phonomag.crystal.materials",
     "parse_qpoint": "phonomag.crystal.qpoints",
@@ -32,6 +33,7 @@ _EXPORTS = {
     "ModeResponse": "phonomag.response.modes",
     "PatternResponse": "phonomag.response.modes",
     "read_results": "phonomag.response.modes",
+    "allowed_components": "phonomag.response.selection_rules",
     "CellField": "phonomag.response.fields",
     "ModeFields": "phonomag.response.fields",
     "compare_responses": "phonomag.response.comparison",

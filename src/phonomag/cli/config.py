@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import asdict, dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ from phonomag.cli.schema import (
     section,
 )
 from phonomag.crystal.kpath import path_from_labels
-from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
+from phonomag.crystal.qpoints import check_qpoint_text, parse_qpoint
 from phonomag.errors import PhonomagError, QPointError, read_text, read_toml
 from phonomag.outputs.styles import MAP_STYLES
 from phonomag.response.modes import KINDS
@@ -64,10 +63,10 @@ MAX_HEIGHT = 20.0
 MAP_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,99}")
 
 #: A q-point as users write it (checked against the material's lattice once it is loaded).
-QLABEL_TEXT = "q labels (G, M, K, K') or reduced coordinates such as \"1/3,1/3,0\""
-QLABELS = Strings(1, QLABEL_TEXT, parse_qpoint)
-QLABEL = Checked(Text(r".+", "a q label (G, M, K, K') or reduced coordinates such as \"1/3,1/3,0\""),
-                 lambda value, where: (parse_qpoint(value), value)[1])
+QLABEL_TEXT = "q labels of the lattice (G, M, K, K' of a hexagonal layer) or reduced coordinates such as \"1/3,1/3,0\""
+QLABELS = Strings(1, QLABEL_TEXT, check_qpoint_text)
+QLABEL = Checked(Text(r".+", "a q label of the lattice (G, M, K, K') or reduced coordinates such as \"1/3,1/3,0\""),
+                 lambda value, where: check_qpoint_text(value))
 
 
 @dataclass(frozen=True)
@@ -172,28 +171,17 @@ class RunSection:
 class PathSection:
     """``[path]``: the q path of Fig. 3 and results.nc."""
 
-    labels: tuple[str, ...] = key(("G", "M", "K", "G"), Strings(2, QLABEL_TEXT, parse_qpoint),
-                                  "corners of the q path, consecutive ones different")
+    labels: tuple[str, ...] | None = key(None, Strings(2, QLABEL_TEXT, check_qpoint_text),
+                                         "corners of the q path, consecutive ones different",
+                                         default_text="the crystal's standard path (Γ–M–K–Γ of a hexagonal layer)")
     npoints: int = key(151, Integer(2, 100_000), "q-points along the path, corners included")
 
-    def sample(self, cell) -> tuple[np.ndarray, np.ndarray, list[float], list[str]]:
-        """The path in the lattice ``cell`` (rows, Å): each corner as :func:`~phonomag.crystal.qpoints.parse_qpoint`
-        reads it (a label of the cell's special points or reduced coordinates), sampled by
-        :func:`~phonomag.crystal.kpath.path_from_labels` (qpoints, distances 1/Å, ticks, tick texts).
-        The run computes with it; the validation (:func:`check_against_material`) calls it too."""
-        cell = np.asarray(cell, float)
-        corners = [parse_qpoint(text, cell) for text in self.labels]
-        for (a, b), (first, second) in zip(pairwise(corners), pairwise(self.labels), strict=True):
-            if np.allclose(a, b):
-                raise QPointError(f"has a segment of zero length, {first!r} to {second!r}; consecutive points "
-                                  "must differ")
-        names = [qpoint_label(q, cell=cell) for q in corners]
-        points = {}
-        for n, (name, q) in enumerate(zip(names, corners, strict=True)):
-            if name in points and not np.allclose(points[name], q):
-                names[n] = name = self.labels[n]
-            points[name] = q
-        return path_from_labels(cell, names, points=points, npoints=self.npoints)
+    def sample(self, crystal) -> tuple[np.ndarray, np.ndarray, list[float], list[str]]:
+        """The path of the :class:`~phonomag.crystal.crystal.Crystal` ``crystal`` sampled by
+        :func:`~phonomag.crystal.kpath.path_from_labels` (qpoints, distances 1/Å, ticks, tick texts): each corner
+        a label of its lattice or reduced coordinates, the standard path by default. The run computes with it; the
+        validation (:func:`check_against_material`) calls it too."""
+        return path_from_labels(crystal, self.labels, npoints=self.npoints)
 
 
 @dataclass(frozen=True)
@@ -228,7 +216,8 @@ class OutputsSection:
     figures: bool = key(True, Boolean(), "figures (PNG and PDF)")
     movies: bool = key(True, Boolean(), "movies of the maps (GIF, MP4 where ffmpeg exists)")
     field_files: bool = key(True, Boolean(), "XSF and cube files of the mapped fields")
-    summary_q: tuple[str, ...] = key(("K", "M"), QLABELS, "q-points of the printed per-mode table")
+    summary_q: tuple[str, ...] | None = key(None, QLABELS, "q-points of the printed per-mode table",
+                                            default_text="the path's corners other than Γ, farthest first (K, M)")
 
 
 def _kernel_folder(value: str, where: Where) -> str:
@@ -404,16 +393,28 @@ def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
                           f"{engine!r}")
 
 
-def check_against_material(config: RunConfig, cell, along_path: bool) -> None:
-    """What needs the material's lattice ``cell``, checked with the functions the run computes with: the q
-    labels of the maps drawn (:attr:`RunConfig.drawn_maps`) and, for an engine that computes a path
+def with_material_defaults(config: RunConfig, crystal) -> RunConfig:
+    """``config`` with the defaults that depend on the material's crystal filled in: ``[outputs] summary_q``, the
+    corners of the path other than Γ, farthest from Γ first (K, M of a hexagonal layer's Γ–M–K–Γ)."""
+    if config.outputs.summary_q is not None:
+        return config
+    labels = list(dict.fromkeys(config.path.labels or crystal.standard_path))
+    corners = {label: parse_qpoint(label, crystal) for label in labels}
+    away = [label for label in labels if np.linalg.norm(corners[label]) > 0]
+    away.sort(key=lambda label: -np.linalg.norm(corners[label] @ crystal.reciprocal))
+    return dataclasses.replace(config, outputs=dataclasses.replace(config.outputs, summary_q=tuple(away)))
+
+
+def check_against_material(config: RunConfig, crystal, along_path: bool) -> None:
+    """What needs the material's :class:`~phonomag.crystal.crystal.Crystal`, checked with the functions the run
+    computes with: the q labels of the maps drawn (:attr:`RunConfig.drawn_maps`) and, for an engine that computes a path
     (``along_path``), the path as the run samples it (:meth:`PathSection.sample`) and the summary q-points;
     a ConfigError naming the key. (An engine at fixed q parses its q-points when it is built.)"""
     checks = []
     if along_path:
-        checks += [("path.labels", lambda: config.path.sample(cell))]
-        checks += [("outputs.summary_q", lambda q=q: parse_qpoint(q, cell)) for q in config.outputs.summary_q]
-    checks += [(f"maps.modes[{config.maps.modes.index(m)}].q", lambda q=m.q: parse_qpoint(q, cell))
+        checks += [("path.labels", lambda: config.path.sample(crystal))]
+        checks += [("outputs.summary_q", lambda q=q: parse_qpoint(q, crystal)) for q in config.outputs.summary_q or ()]
+    checks += [(f"maps.modes[{config.maps.modes.index(m)}].q", lambda q=m.q: parse_qpoint(q, crystal))
                for m in config.drawn_maps]
     for name, check in checks:
         try:

@@ -276,7 +276,7 @@ def _build_abinit(config, spec, output, data=None):
 def _abinit_qpoints(config, spec) -> dict:
     from phonomag.crystal.qpoints import parse_qpoint
 
-    return {label: parse_qpoint(label, spec.atoms.cell.array) for label in config.abinit.q}
+    return {label: parse_qpoint(label, spec.crystal) for label in config.abinit.q}
 
 
 register(EngineEntry(
@@ -319,10 +319,11 @@ def _build_kernel(config, spec: MaterialSpec, output, data: AutoData | None = No
 
 
 def _kernel_phonons(config, spec: MaterialSpec, engine):
-    """The kernel's own DFPT phonons with ``[kernel] phonons = "kernel"``, else the material's."""
+    """The kernel's own DFPT phonons with ``[kernel] phonons = "kernel"`` or for a material without ``[phonons]``,
+    else the material's."""
     from phonomag.cli.systems import kernel_phonons, load_phonons
 
-    if config.kernel.phonons == "kernel":
+    if config.kernel.phonons == "kernel" or not spec.phonons:
         return kernel_phonons(spec, kernel_folder(config, spec), engine.kernel.qgrid)
     return load_phonons(spec)
 

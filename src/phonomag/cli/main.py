@@ -72,18 +72,22 @@ def cli() -> None:
 
 @cli.command("materials", short_help="List the built-in materials.")
 def materials_command() -> None:
-    """List the built-in materials."""
+    """List the built-in materials: name, crystal (layer or bulk, space group), the engine of `run` (engine
+    auto), and the description."""
+    from phonomag.cli.systems import SHIPPED_KERNELS
     from phonomag.crystal.materials import builtin_materials, load_material
 
     for name in builtin_materials():
         spec = load_material(name)
-        click.echo(f"{name:8s} {spec.description}")
+        symbol, number = spec.crystal.space_group
+        engine = "first-principles kernel" if name in SHIPPED_KERNELS else "tight-binding model"
+        click.echo(f"{name:8s} {spec.crystal.kind} {symbol} ({number}); {engine}; {spec.description}")
 
 
 @cli.command("bands", short_help="Spin-coloured bands and spin texture.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
-@click.option("--npoints", default=240, show_default=True, help="k-points along Γ–M–K–Γ.")
+@click.option("--npoints", default=240, show_default=True, help="k-points along the standard path (Γ–M–K–Γ).")
 def bands_command(material: str, output: Path, npoints: int) -> None:
     """Band structure coloured by ⟨σ_z⟩ and the spin texture of the top valence band."""
     from phonomag.cli.overviews import electronic_overview
@@ -97,7 +101,7 @@ def bands_command(material: str, output: Path, npoints: int) -> None:
 @cli.command("phonons", short_help="Phonon dispersion, σ_h parities, phonopy file.")
 @MATERIAL_OPTION
 @OUTPUT_OPTION
-@click.option("--npoints", default=150, show_default=True, help="q-points along Γ–M–K–Γ.")
+@click.option("--npoints", default=150, show_default=True, help="q-points along the standard path (Γ–M–K–Γ).")
 def phonons_command(material: str, output: Path, npoints: int) -> None:
     """Phonon dispersion with the σ_h parity of every branch; writes phonopy_params.yaml of the phonons used."""
     from phonomag.cli.overviews import phonon_overview
@@ -143,7 +147,7 @@ def dynamics_command(material: str, output: Path, npoints: int, kgrid: int) -> N
 def sqw_command(material: str, output: Path, npoints: int, g_text: str, kgrid: int, temperature: float,
                 width: float, resolution: float, shape: str, plane_omega: float | None, engine_choice: str,
                 phonon_choice: str) -> None:
-    """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along Γ–M–K–Γ (+G)."""
+    """Charge–spin dynamic structure factor S^{αβ}(Q, ω) along the crystal's standard path (+G)."""
     from phonomag.cli.config import finite_number
     from phonomag.cli.sqw import sqw_overview
     from phonomag.crystal.qpoints import parse_qpoint
@@ -182,9 +186,9 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
     from phonomag.crystal.materials import load_material
     from phonomag.crystal.qpoints import parse_qpoint
 
-    cell = load_material(material).atoms.cell.array
-    q = parse_qpoint(q_text, cell)
-    k = parse_qpoint(k_text, cell)
+    crystal = load_material(material).crystal
+    q = parse_qpoint(q_text, crystal)
+    k = parse_qpoint(k_text, crystal)
     repeats = _parse_repeats(supercell_text) if supercell_text else None
     for line in vertex_check_table(material, q, k, repeats):
         click.echo(line)

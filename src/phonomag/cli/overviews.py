@@ -12,27 +12,21 @@ from pathlib import Path
 import numpy as np
 
 from phonomag.cli.systems import load_model, load_phonons, load_system
+from phonomag.crystal.kpath import farthest_corner_index, path_from_labels, tick_text
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import check_commensurate, qpoint_label, smallest_supercell
-from phonomag.crystal.special_points import hexagonal_points
-from phonomag.engines.tightbinding.bands import (
-    hexagonal_zone_corners,
-    spin_bands,
-    valence_splitting,
-    zone_grid,
-)
+from phonomag.engines.tightbinding.bands import spin_bands, valence_splitting, zone_grid
 from phonomag.engines.tightbinding.vertex_check import finite_difference_vertex
-
-DEFAULT_PATH = ("G", "M", "K", "G")
 
 
 def electronic_overview(material: str | Path, output: Path, npoints: int = 240) -> tuple[list[str], list[Path]]:
-    """Spin-coloured bands along Γ–M–K–Γ and the top-valence spin texture: (summary lines, files written)."""
-    from phonomag.crystal.kpath import path_from_labels
+    """Spin-coloured bands along the crystal's standard path (Γ–M–K–Γ of a hexagonal layer) and the top-valence
+    spin texture: (summary lines, files written)."""
     from phonomag.outputs.plotting.bands import plot_spin_bands, plot_spin_texture
 
     spec, model = load_model(material)
-    kpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
+    crystal = spec.crystal
+    kpoints, distances, ticks, tick_labels = path_from_labels(crystal, npoints=npoints)
     bands = spin_bands(model, kpoints)
     files = plot_spin_bands(
         distances, bands.energies, bands.spin[..., 2], ticks, tick_labels,
@@ -42,45 +36,48 @@ def electronic_overview(material: str | Path, output: Path, npoints: int = 240) 
     grid = spin_bands(model, k_red)
     top = model.occupied_bands - 1
     files += plot_spin_texture(
-        k_cart, grid.spin[:, top], hexagonal_zone_corners(model.reciprocal_cell), output / "spin_texture",
+        k_cart, grid.spin[:, top], crystal.zone_outline(), output / "spin_texture",
         title=f"{spec.name}: top valence band spin (tight-binding model)",
     )
     vbm, cbm = model.band_edges()
-    k_point = np.array(hexagonal_points(spec.atoms.cell.array)["K"])
+    k_point = kpoints[farthest_corner_index(crystal, kpoints, crystal.standard_path)]
+    name = tick_text(crystal.label_of(k_point))
     split_v, split_c = valence_splitting(model, k_point)
     spin_k = spin_bands(model, np.array([k_point, -k_point])).spin[:, top, 2]
     return [
         f"material        {spec.name} ({spec.source})",
         f"gap             {cbm - vbm:.3f} eV (VBM {vbm:.3f} eV, CBM {cbm:.3f} eV)",
-        f"splitting at K  valence {1000 * split_v:.1f} meV, conduction {1000 * split_c:.1f} meV",
-        f"<σz> top VB     K {spin_k[0]:+.3f}, K' {spin_k[1]:+.3f}",
+        f"splitting at {name:3s}valence {1000 * split_v:.1f} meV, conduction {1000 * split_c:.1f} meV",
+        f"<σz> top VB     {name} {spin_k[0]:+.3f}, −{name} {spin_k[1]:+.3f}",
     ], files
 
 
 def phonon_overview(material: str | Path, output: Path, npoints: int = 150,
                     export: bool = True, phonons=None) -> tuple[list[str], list[Path]]:
-    """Phonon dispersion Γ–M–K–Γ with σ_h parities, and the frequencies at Γ, M, K: (summary lines, files written).
+    """Phonon dispersion along the crystal's standard path with σ_h parities, and the frequencies at its labelled
+    points (Γ, M, K of a hexagonal layer): (summary lines, files).
 
     ``phonons``: the phonon model to draw (default: the material's ``[phonons]``). With ``export`` the
     force constants used are also written to ``phonopy_params.yaml``.
     """
-    from phonomag.crystal.kpath import path_from_labels
     from phonomag.outputs.plotting.phonons import plot_dispersion
     from phonomag.phonons.phonopy_export import FILE_NAME, write_phonopy_params
 
     spec = load_material(material)
     phonons = phonons or load_phonons(spec)
-    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
+    crystal = spec.crystal
+    qpoints, distances, ticks, tick_labels = path_from_labels(crystal, npoints=npoints)
     modes = phonons.modes(qpoints)
     files = plot_dispersion(modes, distances, ticks, tick_labels, output / "phonons",
                             title=f"{spec.name}: phonons")
-    points = hexagonal_points(spec.atoms.cell.array)
-    special = phonons.modes(np.array([points["G"], points["M"], points["K"]]))
+    labels = list(dict.fromkeys(crystal.standard_path))
+    special = phonons.modes(np.array([crystal.point(label) for label in labels]))
     parity_mark = {1: "+", -1: "-", 0: " "}
     lines = [f"material   {spec.name} ({spec.source}); phonons: {phonons.description}",
              f"lowest frequency on the path {modes.frequencies.min():+.4f} meV",
              "frequencies in meV, σ_h parity (+ even, - odd):"]
-    for label, freqs, parity in zip(("Γ", "M", "K"), special.frequencies, special.parity, strict=True):
+    for label, freqs, parity in zip([tick_text(x) for x in labels], special.frequencies, special.parity,
+                                     strict=True):
         lines.append(
             f"  {label}: " + "  ".join(f"{f:6.2f}{parity_mark[int(p)]}" for f, p in zip(freqs, parity, strict=True))
         )
@@ -98,8 +95,9 @@ def vertex_check_table(
     check_commensurate(q, repeats)
     analytic = model.vertex(k, q)[0]
     numeric = finite_difference_vertex(model, k, q, repeats)
-    cell = spec.atoms.cell.array
-    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q, cell=cell)}, k = {qpoint_label(k, cell=cell)}, "
+    crystal = spec.crystal
+    lines = [f"vertex check for {spec.name} at q = {qpoint_label(q, crystal=crystal)}, "
+             f"k = {qpoint_label(k, crystal=crystal)}, "
              f"supercell {'x'.join(map(str, repeats))}", "atom        α   max|g| (eV/Å)   rel. diff."]
     for kappa in range(len(model.atoms)):
         for alpha, axis in enumerate("xyz"):
@@ -115,8 +113,9 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     ``output`` (:mod:`phonomag.cli.stages`: reused while the model file, its data files and the options
     are unchanged).
 
-    Along Γ–M–K–Γ: per mode l_z (ħ), the one-sided static RMS |M| and the RMS |M| of the
-    full response at ħω_qν; a figure ``dynamics`` and a table at K.
+    Along the crystal's standard path (Γ–M–K–Γ of a hexagonal layer): per mode l_z (ħ), the one-sided static
+    RMS |M| and the RMS |M| of the full response at ħω_qν; a figure ``dynamics`` and a table at the path's corner
+    farthest from Γ (K).
     """
     from phonomag.cli.config import RunConfig
     from phonomag.cli.engines import fingerprint
@@ -137,15 +136,14 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
 def _dynamics(material: str | Path, figure: Path, npoints: int, kgrid: tuple[int, int, int]):
     """The figure ``figure``.png/.pdf and the dynamics table at K (:class:`~phonomag.cli.stages.Made`)."""
     from phonomag.cli.stages import Made
-    from phonomag.crystal.kpath import path_from_labels
     from phonomag.engines.base import compute_finite_frequency_response, compute_mode_response
     from phonomag.outputs.plotting.dynamics import plot_dynamics
     from phonomag.phonons.amplitudes import phonon_angular_momentum
 
     spec, engine, phonons = load_system(material, kgrid)
-    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, DEFAULT_PATH, npoints=npoints)
-    points = hexagonal_points(spec.atoms.cell.array)
-    k_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["K"]), axis=1)))
+    crystal = spec.crystal
+    qpoints, distances, ticks, tick_labels = path_from_labels(crystal, npoints=npoints)
+    k_index = farthest_corner_index(crystal, qpoints, crystal.standard_path)
     modes = phonons.modes(qpoints)
     static = compute_mode_response(engine, modes, phonon_source=phonons.description)
     dynamic = compute_finite_frequency_response(engine, modes, phonon_source=phonons.description)
@@ -156,7 +154,8 @@ def _dynamics(material: str | Path, figure: Path, npoints: int, kgrid: tuple[int
 
     files = plot_dynamics(distances, ticks, tick_labels, modes.frequencies, modes.parity, l_z,
                           total(static), total(dynamic), figure)
-    lines = [f"{spec.name} at K: phonon angular momentum and non-adiabatic magnetization (k grid "
+    name = tick_text(crystal.label_of(qpoints[k_index]))
+    lines = [f"{spec.name} at {name}: phonon angular momentum and non-adiabatic magnetization (k grid "
              f"{'×'.join(map(str, kgrid))}, zero-point amplitude, RMS |M| in electrons per cell)",
              "  ν   ħω (meV)  σ_h    l_z (ħ)   one-sided |M|   net |M| at ħω   ratio"]
     for nu in range(modes.frequencies.shape[1]):
@@ -165,7 +164,12 @@ def _dynamics(material: str | Path, figure: Path, npoints: int, kgrid: tuple[int
             f"{nu:3d}  {modes.frequencies[k_index, nu]:8.3f}  {'even' if modes.parity[k_index, nu] > 0 else 'odd':4s}"
             f"  {l_z[k_index, nu]:+8.4f}   {s:12.4e}   {d:12.4e}   {d / s if s > 0 else 0:7.4f}"
         )
-    m_index = int(np.argmin(np.linalg.norm(qpoints - np.array(points["M"]), axis=1)))
-    lines.append(f"at M every mode is linearly polarised: max |l_z| = {np.abs(l_z[m_index]).max():.1e} ħ, "
-                 f"yet max RMS |M| = {total(static)[m_index].max():.3e} electrons per cell")
+    # at a point with −q = q modulo G other than Γ (M of a hexagonal layer), time reversal makes every mode real
+    invariant = [label for label in crystal.standard_path if label != "G"
+                 and np.allclose(2 * crystal.point(label), np.round(2 * crystal.point(label)))]
+    if invariant:
+        m_index = int(np.argmin(np.linalg.norm(qpoints - crystal.point(invariant[0]), axis=1)))
+        lines.append(f"at {invariant[0]} every mode is linearly polarised: max |l_z| = "
+                     f"{np.abs(l_z[m_index]).max():.1e} ħ, yet max RMS |M| = {total(static)[m_index].max():.3e} "
+                     "electrons per cell")
     return Made(files, lines)

@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from phonomag import __version__
-from phonomag.cli.config import RunConfig, check_against_material, check_kernel_phonons, load_run_config
+from phonomag.cli.config import (
+    RunConfig,
+    check_against_material,
+    check_kernel_phonons,
+    load_run_config,
+    with_material_defaults,
+)
 from phonomag.cli.engines import Capability, EngineEntry, canonical, fingerprint, kind_capability, select
 from phonomag.cli.engines import entry as engine_entry
 from phonomag.cli.overviews import electronic_overview, phonon_overview
@@ -37,9 +43,9 @@ from phonomag.cli.resources import check_resources
 from phonomag.cli.run_state import digest
 from phonomag.cli.stages import MAPS_FOLDER, Made, Stage, announce, output_folder
 from phonomag.cli.systems import load_phonons
+from phonomag.crystal.kpath import farthest_corner_index
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
-from phonomag.crystal.special_points import hexagonal_angle
 from phonomag.engines.base import EngineCapabilityError, compute_mode_fields, compute_mode_response, compute_q_fields
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.errors import ModelFileError
@@ -86,8 +92,8 @@ def build_system(config: RunConfig, output: Path, spec: MaterialSpec, engine=Non
     chosen = engine_entry(config.run.engine)
     engine = engine or chosen.build(config, spec, output)
     qpoints = None if chosen.can(Capability.ANY_Q) else chosen.qpoints(config, spec)
-    first_principles = chosen.can(Capability.FIRST_PRINCIPLES)
-    model = TightBindingEngine.from_material(spec, config.response.kgrid) if first_principles else None
+    beside = chosen.can(Capability.FIRST_PRINCIPLES) and spec.has_model  # the model drawn beside first principles
+    model = TightBindingEngine.from_material(spec, config.response.kgrid) if beside else None
     return System(spec, chosen, engine, chosen.phonons(config, spec, engine), qpoints, fingerprint(config, spec), model)
 
 
@@ -154,7 +160,8 @@ def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[Run
     config, choice, engine = resolve_engine(config, spec)
     source = config.source + (f" ({choice})" if choice else "")
     check_kernel_phonons(config.kernel.phonons, config.run.engine, source)
-    check_against_material(config, spec.atoms.cell.array, engine_entry(config.run.engine).can(Capability.ANY_Q))
+    check_against_material(config, spec.crystal, engine_entry(config.run.engine).can(Capability.ANY_Q))
+    config = with_material_defaults(config, spec.crystal)
     system = build_system(config, output, spec, engine)
     check_resources(config, system.engine, system.model, force,
                     None if system.qpoints is None else len(system.qpoints))
@@ -175,16 +182,18 @@ class _Results:
 
 
 def _overview(config: RunConfig, system: System, output: Path) -> list[Stage]:
-    """Bands, spin texture and phonon dispersion figures."""
+    """Bands and spin texture (where the material has a tight-binding model) and the phonon dispersion figures."""
+    names = ("bands", "spin_texture", "phonons") if system.spec.has_model else ("phonons",)
+
     def make() -> Made:
-        lines, files = electronic_overview(config.run.material, output)
+        lines, files = electronic_overview(config.run.material, output) if system.spec.has_model else ([], [])
         phonon_lines, phonon_files = phonon_overview(
             config.run.material, output, export=False,  # an engine at fixed q has phonons at its q only
             phonons=system.phonons if system.entry.can(Capability.ANY_Q) else None)
         return Made(files + phonon_files, lines + phonon_lines)
 
     return [Stage("overview", digest(system.fingerprint, "overview"),
-                  [output / f"{name}.{ext}" for name in ("bands", "spin_texture", "phonons") for ext in ("png", "pdf")],
+                  [output / f"{name}.{ext}" for name in names for ext in ("png", "pdf")],
                   make, "overview figures (bands, spin texture, phonons)")]
 
 
@@ -215,18 +224,17 @@ def _path_stages(config: RunConfig, system: System, output: Path, results: _Resu
     """phonopy_params.yaml, results.nc along the path, the table at the summary q-points, Fig. 3 and, beside a
     first-principles engine, the model on the same path."""
     spec = system.spec
-    cell = spec.atoms.cell.array
     phonopy_path = output / FILE_NAME
-    qpoints, distances, ticks, tick_labels = config.path.sample(cell)
+    qpoints, distances, ticks, tick_labels = config.path.sample(spec.crystal)
     attrs = {"path_ticks": list(ticks), "path_labels": json.dumps(tick_labels, ensure_ascii=False)}
-    summary_q = np.array([parse_qpoint(q, cell) for q in config.outputs.summary_q])
+    summary_q = np.array([parse_qpoint(q, spec.crystal) for q in config.outputs.summary_q])
     kind, amplitude = config.response.kind, config.response.amplitude
     at_summary = {}
 
     def table() -> Made:
         summary = compute_mode_response(system.engine, system.phonons.modes(summary_q), kind, amplitude,
                                         system.phonons.description, progress=False)
-        labels = [qpoint_label(q, cell=cell) for q in summary.qpoints]
+        labels = [qpoint_label(q, crystal=spec.crystal) for q in summary.qpoints]
         at_summary.update(response=summary, labels=labels)
         return Made([], mode_table(summary, dict(enumerate(labels))))
 
@@ -236,21 +244,23 @@ def _path_stages(config: RunConfig, system: System, output: Path, results: _Resu
                              path_point_labels(distances, ticks, tick_labels), attrs),
               Stage("table", None, [], table, f"the mode table at {', '.join(config.outputs.summary_q)}")]
     if config.outputs.figures:
-        stages.append(_figure3(system, output, results, distances, ticks, tick_labels))
+        stages.append(_figure3(system, output, results, (distances, ticks, tick_labels), config.path.labels))
     if system.model is not None:
         stages.append(_model_along_path(config, system, output, results, (distances, ticks, tick_labels),
                                         summary_q, at_summary))
     return stages
 
 
-def _figure3(system: System, output: Path, results: _Results, distances, ticks, tick_labels) -> Stage:
-    """The paper's Fig. 3 from results.nc's response."""
+def _figure3(system: System, output: Path, results: _Results, path, labels) -> Stage:
+    """The paper's Fig. 3 from results.nc's response; path: (distances, ticks, tick labels) of the corners
+    ``labels`` (None: the standard path); panel (d) at the corner farthest from Γ (K of a hexagonal layer)."""
+    distances, ticks, tick_labels = path
+
     def make() -> Made:
-        from phonomag.outputs.plotting.dispersion import find_k_index, plot_magnetization_dispersion
+        from phonomag.outputs.plotting.dispersion import plot_magnetization_dispersion
 
         data = results()
-        cell = system.spec.atoms.cell.array
-        k_index = find_k_index(data.qpoints, cell) if hexagonal_angle(cell) is not None else None  # the zone corner
+        k_index = farthest_corner_index(system.spec.crystal, data.qpoints, labels)
         return Made(plot_magnetization_dispersion(data, distances, ticks, tick_labels, system.spec.labels,
                                                   system.spec.atoms.positions,
                                                   output / "fig3_magnetization_dispersion", k_index))
@@ -331,21 +341,20 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, results: _Re
                   "the model at the same q-points, for comparison")]
 
 
-def maps_at(entries, qpoints: dict[str, np.ndarray] | None, cell=None) -> tuple[list, list]:
+def maps_at(entries, qpoints: dict[str, np.ndarray] | None, crystal=None) -> tuple[list, list]:
     """(entries at a computed q-point, the others); every entry when the engine computes any q (None).
-    ``cell``: the lattice the q labels refer to (:func:`~phonomag.crystal.qpoints.parse_qpoint`)."""
+    ``crystal``: the crystal whose labels the q refer to (:func:`~phonomag.crystal.qpoints.parse_qpoint`)."""
     if qpoints is None:
         return list(entries), []
-    at = [e for e in entries if any(np.allclose(parse_qpoint(e.q, cell), q, atol=1e-8) for q in qpoints.values())]
+    at = [e for e in entries if any(np.allclose(parse_qpoint(e.q, crystal), q, atol=1e-8) for q in qpoints.values())]
     return at, [e for e in entries if e not in at]
 
 
 def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
     """The maps this run draws, every mode selector checked (before any file is written)."""
-    cell = system.spec.atoms.cell.array
     plans = []
-    for entry in maps_at(config.drawn_maps, system.qpoints, cell)[0]:
-        q = parse_qpoint(entry.q, cell)
+    for entry in maps_at(config.drawn_maps, system.qpoints, system.spec.crystal)[0]:
+        q = parse_qpoint(entry.q, system.spec.crystal)
         modes = system.phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]
@@ -360,7 +369,7 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path)
     a step saying what is skipped, then one stage per map."""
     volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS)
     options = config.map_options(volumes)
-    skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.atoms.cell.array)[1] if plans else []
+    skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.crystal)[1] if plans else []
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
     if config.outputs.field_files and not volumes:

@@ -22,14 +22,12 @@ import xarray as xr
 from phonomag import __version__
 from phonomag.cli.config import RunConfig
 from phonomag.cli.engines import Capability, fingerprint, select, with_capability
-from phonomag.cli.overviews import DEFAULT_PATH
 from phonomag.cli.run_state import digest
 from phonomag.cli.stages import Made, Stage, output_folder
 from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import qpoint_label
 from phonomag.engines.base import EngineCapabilityError, ScatteringAmplitudes, compute_scattering_amplitudes
-from phonomag.engines.tightbinding.bands import hexagonal_zone_corners
 from phonomag.io.cf_metadata import DIMENSIONLESS, finish, path_coordinates, path_point_labels
 from phonomag.io.netcdf import split_complex, write_dataset
 from phonomag.response.modes import COMPONENTS, VARIABLE_ATTRS
@@ -168,10 +166,11 @@ class PlaneSqw:
     cross_axis: int
 
 
-def compute_sqw(engine, phonons, spec, path_labels: tuple[str, ...], npoints: int, g_shift: np.ndarray,
+def compute_sqw(engine, phonons, spec, path_labels: tuple[str, ...] | None, npoints: int, g_shift: np.ndarray,
                 lines: LineOptions, plane: QPlane | None) -> tuple[PathSqw, PlaneSqw | None]:
-    """S(Q, ω) along Q = q + ``g_shift`` (q on the path through ``path_labels``) and, if given, on ``plane``."""
-    qpoints, distances, ticks, tick_labels = path_from_labels(spec.atoms.cell, path_labels, npoints=npoints)
+    """S(Q, ω) along Q = q + ``g_shift`` (q on the path through ``path_labels``, default the crystal's standard
+    path) and, if given, on ``plane``."""
+    qpoints, distances, ticks, tick_labels = path_from_labels(spec.crystal, path_labels, npoints=npoints)
     data = compute_scattering_amplitudes(engine, phonons, qpoints + g_shift)
     omega = _omega_grid(data.frequencies, lines.width, lines.resolution, lines.omega_max)
     sec = sectors(dynamic_structure_factor(data.amplitudes, data.frequencies, omega, lines.temperature, lines.width,
@@ -208,7 +207,7 @@ def plot_sqw(spec, engine_name: str, path: PathSqw, plane: PlaneSqw | None, g_te
         corners, centres, view = _plane_geometry(plane.plane, reciprocal)
         s, axis = plane.sectors, plane.cross_axis
         files += plot_sqw_plane(corners, s.charge, s.spin_trace, s.charge_spin[..., axis].real, axis, centres,
-                                hexagonal_zone_corners(reciprocal), view, output / "sqw_plane",
+                                spec.crystal.zone_outline(), view, output / "sqw_plane",
                                 f"{spec.name} ({engine_name} engine): S(Q, ħω = {plane.plane.omega:g} meV), "
                                 f"Q = h b1 + k b2; {lines.text()}")
     return files
@@ -285,7 +284,7 @@ def summary_lines(spec, engine, phonons, choice: str | None, path: PathSqw, plan
 def sqw_overview(
     material: str | Path,
     output: Path,
-    path_labels: tuple[str, ...] = DEFAULT_PATH,
+    path_labels: tuple[str, ...] | None = None,
     npoints: int = 121,
     g_shift: tuple[int, int, int] = (0, 0, 0),
     kgrid: tuple[int, int, int] = (18, 18, 1),
@@ -298,7 +297,8 @@ def sqw_overview(
     engine_choice: str = "auto",
     phonon_choice: str = "material",
 ) -> list[str]:
-    """S^{αβ}(Q, ω) along Q = q + G_shift (q on the path through ``path_labels``), and optionally on a plane.
+    """S^{αβ}(Q, ω) along Q = q + G_shift (q on the path through ``path_labels``, default the crystal's standard
+    path), and optionally on a plane.
 
     temperature in K; width (line FWHM), resolution (Gaussian FWHM) and omega_max (largest
     |ħω| of the grid; default 1.1 × the highest phonon + 3 FWHM) in meV; g_shift in reduced
@@ -322,16 +322,16 @@ def sqw_overview(
                                                             phonon_choice == "kernel")
     lines = LineOptions(temperature, width, resolution, omega_max, shape)
     g_text = qpoint_label(g_shift) if g_shift.any() else "0"
-    inputs = digest(fingerprint(config.updated({"run.engine": engine_name}), spec), list(path_labels), npoints,
-                    g_shift, dataclasses.asdict(lines), plane and dataclasses.asdict(plane), phonon_choice)
+    path_text = "-".join(path_labels or spec.crystal.standard_path)
+    inputs = digest(fingerprint(config.updated({"run.engine": engine_name}), spec), path_text, npoints, g_shift, dataclasses.asdict(lines), plane and dataclasses.asdict(plane), phonon_choice)
     outputs = [output / f"{name}.{ext}" for name in ("sqw_maps", "sqw_cuts") + (("sqw_plane",) if plane else ())
                for ext in ("png", "pdf")] + [output / "sqw.nc"]
 
     def make() -> Made:
-        path, in_plane = compute_sqw(engine, phonons, spec, tuple(path_labels), npoints, g_shift, lines, plane)
+        path, in_plane = compute_sqw(engine, phonons, spec, path_labels, npoints, g_shift, lines, plane)
         files = plot_sqw(spec, engine.name, path, in_plane, g_text, lines, output)
         attrs = {"phonomag_version": __version__, "material": spec.name, "phonomag_conventions": SQW_CONVENTIONS,
-                 "path": "-".join(path_labels), "g_shift": [int(x) for x in g_shift], "kgrid": list(engine.kgrid),
+                 "path": path_text, "g_shift": [int(x) for x in g_shift], "kgrid": list(engine.kgrid),
                  "temperature_K": float(temperature), "line_shape": shape, "width_fwhm_meV": float(width),
                  "resolution_fwhm_meV": float(resolution), "response_kind": "one-sided", "amplitude": "zero-point",
                  "engine": engine.name, "provenance": json.dumps(engine.provenance(), ensure_ascii=False),

@@ -1,53 +1,55 @@
-"""Straight-line paths through the Brillouin zone, e.g. Γ–M–K–Γ of a hexagonal layer.
+"""Straight-line paths through the Brillouin zone of any crystal, e.g. Γ–M–K–Γ of a hexagonal layer.
 
 Points are reduced coordinates of the reciprocal basis b_i (q = Σ q_i b_i, with
-a_i·b_j = 2π δ_ij). For hexagonal cells with |a₁| = |a₂| at 120° or 60° the default
-points are computed from the reciprocal lattice (:mod:`phonomag.crystal.special_points`):
-in the 120° setting G = (0, 0, 0), M = (1/2, 0, 0), K = (1/3, 1/3, 0), K' = −K.
-Other cells need their points given explicitly.
+a_i·b_j = 2π δ_ij). Labels are the crystal's high-symmetry points
+(:attr:`phonomag.crystal.crystal.Crystal.special_points`) or explicit coordinates; the default
+path is the crystal's standard path (:attr:`~phonomag.crystal.crystal.Crystal.standard_path`).
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-from phonomag.crystal.special_points import hexagonal_angle, hexagonal_points
+from phonomag.crystal.crystal import Crystal
+from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.errors import QPointError
 
 #: How labels are printed on axes.
-TICK_TEXT = {"G": "Γ", "K'": "K′"}
+TICK_TEXT = {"G": "Γ"}
+
+
+def tick_text(label: str) -> str:
+    """How a path label is printed: Γ for G, primes as ′."""
+    return TICK_TEXT.get(label, label.replace("'", "′"))
 
 
 def path_from_labels(
-    cell,
-    labels=("G", "M", "K", "G"),
-    points: dict[str, tuple[float, float, float]] | None = None,
+    crystal: Crystal,
+    labels=None,
     npoints: int | None = None,
     density: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[float], list[str]]:
     """Sample the path through ``labels``; give either ``npoints`` (total) or ``density`` (points per 1/Å).
 
-    cell : (3, 3) lattice vectors as rows, Å. points : label → reduced coordinates;
-    defaults to the cell's hexagonal points when the cell is hexagonal.
-    Returns (qpoints (n, 3) reduced, distances (n,) cumulative |Δq| in 1/Å
+    labels : the crystal's labels or reduced coordinates as text (:func:`~phonomag.crystal.qpoints.parse_qpoint`);
+    default the crystal's standard path. Returns (qpoints (n, 3) reduced, distances (n,) cumulative |Δq| in 1/Å
     (including the 2π), tick positions (1/Å) and tick texts ("Γ", "M", …)).
     Corners are sampled once; each segment gets points in proportion to its length.
     """
-    cell = np.asarray(cell, float)
-    if points is None:
-        if hexagonal_angle(cell) is None:
-            raise QPointError(
-                "the cell is not hexagonal (|a1| = |a2| at 60° or 120°): give the path's points explicitly")
-        points = hexagonal_points(cell)
-    missing = [label for label in labels if label not in points]
-    if missing or len(labels) < 2:
-        raise QPointError(
-            f"path labels {list(labels)}: need at least two labels among {', '.join(points)}"
-            + (f"; unknown: {', '.join(missing)}" if missing else ""))
+    labels = tuple(crystal.standard_path if labels is None else labels)
+    if len(labels) < 2:
+        raise QPointError(f"path labels {list(labels)}: need at least two points "
+                          f"(labels among {', '.join(crystal.special_points)} or reduced coordinates)")
+    corners = np.array([parse_qpoint(label, crystal) for label in labels], dtype=float)
+    for n, (a, b) in enumerate(pairwise(corners)):
+        if np.allclose(a, b):
+            raise QPointError(f"has a segment of zero length, {labels[n]!r} to {labels[n + 1]!r}; consecutive points "
+                              "must differ")
     if (npoints is None) == (density is None):
         raise QPointError("give exactly one of npoints and density for the q path")
-    corners = np.array([points[label] for label in labels], dtype=float)
-    reciprocal = 2 * np.pi * np.linalg.inv(cell).T
+    reciprocal = crystal.reciprocal
     lengths = np.linalg.norm(np.diff(corners, axis=0) @ reciprocal, axis=1)
     if density is not None:
         counts = np.maximum(np.ceil(lengths * density).astype(int), 1)
@@ -64,4 +66,17 @@ def path_from_labels(
     steps = np.linalg.norm(np.diff(qpoints, axis=0) @ reciprocal, axis=1)
     distances = np.concatenate([[0.0], np.cumsum(steps)])
     ticks = np.concatenate([[0.0], np.cumsum(lengths)]).tolist()
-    return qpoints, distances, ticks, [TICK_TEXT.get(label, label) for label in labels]
+    names = [crystal.label_of(corner) for corner in corners]
+    texts = [tick_text(name) if name is not None else qpoint_label(corner) for name, corner in zip(names, corners,
+                                                                                                   strict=True)]
+    return qpoints, distances, ticks, texts
+
+
+def farthest_corner_index(crystal: Crystal, qpoints: np.ndarray, labels=None) -> int:
+    """Index into ``qpoints`` (reduced, (nq, 3)) of the path corner among ``labels`` (default the standard path)
+    farthest from Γ (Cartesian): the zone corner K of a hexagonal layer's Γ–M–K–Γ, W of fcc's path; the point
+    whose modes Fig. 3 (d) draws."""
+    labels = crystal.standard_path if labels is None else labels
+    corners = np.array([parse_qpoint(label, crystal) for label in labels], dtype=float)
+    corner = corners[np.argmax(np.linalg.norm(corners @ crystal.reciprocal, axis=1))]
+    return int(np.argmin(np.linalg.norm((np.asarray(qpoints) - corner) @ crystal.reciprocal, axis=1)))

@@ -1,18 +1,21 @@
 """Material (model) files: one TOML file describes a crystal for phonomag.
 
-A model file holds the structure, the Slater–Koster spinor model of its
-electrons and the source of its phonons. The built-in materials (WSe₂, …) are
-such files in ``phonomag/data/materials``; the format is documented in
-``docs/model-file.md``. :func:`load_material` accepts a built-in name or a path
-and returns a validated :class:`MaterialSpec`; every problem is reported as a
-:class:`~phonomag.errors.ModelFileError` naming the file, the key and the
-offending value.
+A material is a crystal plus optional parts. A model file holds the structure and, optionally, the
+Slater–Koster spinor model of its electrons (``[species]`` orbitals and ``[electrons]``) and the source
+of its phonons (``[phonons]``); without them the first-principles engines compute both. A structure
+file that ASE reads (CIF, POSCAR, …) is a material too: the crystal alone. The built-in materials
+(WSe₂, …) are model files in ``phonomag/data/materials``; the format is documented in
+``docs/model-file.md``. :func:`load_material` accepts a built-in name (which wins over a file or folder
+of the same name), a model file (*.toml) or a structure file, and returns a validated
+:class:`MaterialSpec`; every problem is reported as a :class:`~phonomag.errors.ModelFileError` naming
+the file, the key and the offending value.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
+from phonomag.crystal.crystal import Crystal
 from phonomag.crystal.orbitals import CHANNELS, ORBITAL_INDEX
 from phonomag.errors import ModelFileError, UnknownMaterialError, read_text, read_toml
 
@@ -80,7 +84,8 @@ class HoppingSpec:
 
 @dataclass(frozen=True)
 class MaterialSpec:
-    """Everything a model file says about one material."""
+    """Everything a model file says about one material: the crystal, and optionally a tight-binding model
+    (``occupied_bands`` None and no ``hoppings`` without one) and a ``[phonons]`` source (empty without)."""
 
     name: str
     description: str
@@ -88,12 +93,22 @@ class MaterialSpec:
     atoms: Atoms
     labels: tuple[str, ...]
     species: dict[str, SpeciesSpec]
-    occupied_bands: int
+    occupied_bands: int | None
     hoppings: tuple[HoppingSpec, ...]
     phonons: dict[str, Any]
     source: str
     base_dir: Path
     raw: dict[str, Any]
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the material has a tight-binding model (``[electrons]``)."""
+        return bool(self.hoppings)
+
+    @cached_property
+    def crystal(self) -> Crystal:
+        """The material's :class:`~phonomag.crystal.crystal.Crystal` (its lattice, dimensionality and symmetry)."""
+        return Crystal.from_atoms(self.atoms)
 
 
 def builtin_materials() -> list[str]:
@@ -111,28 +126,28 @@ def names_a_file(name: str | Path) -> bool:
 
 
 def load_material(name_or_path: str | Path) -> MaterialSpec:
-    """Load a built-in material by name (e.g. "WSe2") or a model file by path (:func:`names_a_file`; a bare
-    name that is no built-in one is read as a file where one exists)."""
+    """Load a built-in material by its bare name (e.g. "WSe2", which wins over a file or folder of that name,
+    :func:`names_a_file`), a model file (*.toml) or a structure file that ASE reads (CIF, POSCAR, …) by path."""
     path = Path(name_or_path)
-    builtin = str(name_or_path) in builtin_materials() and not names_a_file(name_or_path)
-    if not builtin and (names_a_file(name_or_path) or path.exists()):
-        if path.is_dir():
-            raise ModelFileError(f"model file {str(path)!r} is a folder; give a TOML file (a built-in material: "
-                                 f"its bare name, one of {', '.join(builtin_materials())})")
+    names = builtin_materials()
+    if str(name_or_path) in names and not names_a_file(name_or_path):
+        res = resources.files("phonomag") / "data" / "materials" / f"{name_or_path}.toml"
+        text = res.read_text(encoding="utf-8")
+        source, base_dir = f"built-in:{name_or_path}", Path(str(res)).parent
+    elif path.is_dir():
+        raise ModelFileError(f"material {str(path)!r} is a folder; give a model file (*.toml), a structure file or "
+                             f"a built-in material by its bare name, one of {', '.join(names)}")
+    elif path.suffix == ".toml":
         if not path.is_file():
             raise ModelFileError(f"model file {str(path)!r} does not exist")
         text = read_text(path, ModelFileError, "model file")
         source, base_dir = str(path), path.resolve().parent
+    elif path.is_file() or path.suffix:
+        return material_from_structure(path)
     else:
-        names = builtin_materials()
-        if str(name_or_path) not in names:
-            raise UnknownMaterialError(
-                f"unknown material {str(name_or_path)!r}; built-in materials are "
-                f"{', '.join(names)}, or give the path of a model file (*.toml)"
-            )
-        res = resources.files("phonomag") / "data" / "materials" / f"{name_or_path}.toml"
-        text = res.read_text(encoding="utf-8")
-        source, base_dir = f"built-in:{name_or_path}", Path(str(res)).parent
+        raise UnknownMaterialError(
+            f"unknown material {str(name_or_path)!r}; built-in materials are {', '.join(names)}, or give the path "
+            "of a model file (*.toml) or of a structure file ASE reads (CIF, POSCAR, …)")
     return parse_material(read_toml(text, source, ModelFileError), source=source, base_dir=base_dir)
 
 
@@ -203,39 +218,18 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
         atoms, labels = _structure_from_file(structure, source, base_dir)
     else:
         atoms, labels = _parse_structure(structure, source)
-    species_table = _Reader(top.get("species"), "species", source)
+    has_model = "electrons" in raw
+    species_table = _Reader(top.get("species", {}), "species", source)
     species = {
-        sym: _parse_species(sym, _Reader(tab, f"species.{sym}", source))
+        sym: _parse_species(sym, _Reader(tab, f"species.{sym}", source), has_model)
         for sym in sorted(set(atoms.get_chemical_symbols()))
-        for tab in [species_table.get(sym)]
+        for tab in [species_table.get(sym, {} if not has_model else ...)]
     }
     extra = sorted(set(species_table.table) - set(species))
     if extra:
         raise ModelFileError(f"{source}: [species] lists {', '.join(extra)}, which no site uses")
     atoms.set_masses([species[s].mass for s in atoms.get_chemical_symbols()])
-    electrons = _Reader(top.get("electrons"), "electrons", source)
-    electrons.check_keys({"occupied_bands", "hoppings"})
-    n_basis = 2 * sum(len(species[s].orbitals) for s in atoms.get_chemical_symbols())
-    occupied = electrons.get("occupied_bands")
-    if isinstance(occupied, bool) or not isinstance(occupied, int) or not 0 < occupied < n_basis:
-        raise electrons.fail(
-            "occupied_bands",
-            f"must be an integer between 1 and {n_basis - 1} (the spinor basis has "
-            f"{n_basis} states), got {occupied!r}",
-        )
-    hop_list = electrons.get("hoppings")
-    if not isinstance(hop_list, list) or not hop_list:
-        raise electrons.fail("hoppings", "must be a non-empty array of tables [[electrons.hoppings]]")
-    symbols = atoms.get_chemical_symbols()
-    shells: dict[str, set[str]] = {}
-    for label, symbol in zip(labels, symbols, strict=True):
-        letters = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in species[symbol].orbitals}
-        for key in (label, symbol):
-            shells.setdefault(key, set()).update(letters)
-    hoppings = tuple(
-        _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), shells)
-        for i, h in enumerate(hop_list)
-    )
+    occupied, hoppings = _parse_electrons(top, source, atoms, labels, species) if has_model else (None, ())
     phonons = top.get("phonons", {})
     if not isinstance(phonons, dict):
         raise ModelFileError(f"{source}: [phonons] must be a table")
@@ -256,21 +250,74 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
     )
 
 
+def material_from_structure(path: Path) -> MaterialSpec:
+    """A structure file (any format ASE reads) as a material: the crystal alone, named after the file, with
+    ASE's atomic masses, no tight-binding model and no ``[phonons]`` (the first-principles engines compute
+    both). A layer is centred at z = 0; a bulk crystal stays bulk (:func:`~phonomag.crystal.structure_file.
+    read_crystal`)."""
+    from phonomag.crystal.structure_file import StructureFileError, read_crystal
+
+    try:
+        atoms = read_crystal(path, MIN_LAYER_VACUUM)
+    except StructureFileError as exc:
+        raise ModelFileError(str(exc)) from None
+    symbols = atoms.get_chemical_symbols()
+    atoms.set_masses([atomic_masses[atomic_numbers[s]] for s in symbols])
+    species = {s: SpeciesSpec(s, (), (), 0.0, float(atomic_masses[atomic_numbers[s]])) for s in sorted(set(symbols))}
+    path = Path(path)
+    return MaterialSpec(name=path.stem, description=f"crystal of {path.name}", references=(), atoms=atoms,
+                        labels=default_labels(symbols), species=species, occupied_bands=None, hoppings=(),
+                        phonons={}, source=str(path), base_dir=path.resolve().parent,
+                        raw={"structure": {"file": str(path)}})
+
+
+def default_labels(symbols) -> tuple[str, ...]:
+    """Site labels: the symbol, numbered when it repeats (Se_1, Se_2)."""
+    symbols = list(symbols)
+    return tuple(s if symbols.count(s) == 1 else f"{s}_{symbols[:i + 1].count(s)}" for i, s in enumerate(symbols))
+
+
+def _parse_electrons(top: _Reader, source: str, atoms: Atoms, labels, species) -> tuple[int, tuple]:
+    """``[electrons]``: the occupied bands and the hoppings of the tight-binding model."""
+    electrons = _Reader(top.get("electrons"), "electrons", source)
+    electrons.check_keys({"occupied_bands", "hoppings"})
+    n_basis = 2 * sum(len(species[s].orbitals) for s in atoms.get_chemical_symbols())
+    occupied = electrons.get("occupied_bands")
+    if isinstance(occupied, bool) or not isinstance(occupied, int) or not 0 < occupied < n_basis:
+        raise electrons.fail(
+            "occupied_bands",
+            f"must be an integer between 1 and {n_basis - 1} (the spinor basis has "
+            f"{n_basis} states), got {occupied!r}",
+        )
+    hop_list = electrons.get("hoppings")
+    if not isinstance(hop_list, list) or not hop_list:
+        raise electrons.fail("hoppings", "must be a non-empty array of tables [[electrons.hoppings]]")
+    symbols = atoms.get_chemical_symbols()
+    shells: dict[str, set[str]] = {}
+    for label, symbol in zip(labels, symbols, strict=True):
+        letters = {_L_LETTER[ORBITAL_INDEX[o][0]] for o in species[symbol].orbitals}
+        for key in (label, symbol):
+            shells.setdefault(key, set()).update(letters)
+    return occupied, tuple(
+        _parse_hopping(_Reader(h, f"electrons.hoppings[{i}]", source), shells)
+        for i, h in enumerate(hop_list)
+    )
+
+
 def _structure_from_file(reader: _Reader, source: str, base_dir: Path) -> tuple[Atoms, tuple[str, ...]]:
-    """``[structure] file = "layer.cif"`` (any ASE-readable file holding one 2D layer with ≥ 8 Å of vacuum,
-    :func:`phonomag.crystal.structure_file.read_layer`) and optional ``labels`` (default: the symbol, numbered
-    when repeated: Se_1, Se_2)."""
-    from phonomag.crystal.structure_file import StructureFileError, read_layer
+    """``[structure] file = "crystal.cif"`` (any ASE-readable file: a layer with ≥ 8 Å of vacuum, centred, or a
+    bulk crystal, :func:`phonomag.crystal.structure_file.read_crystal`) and optional ``labels`` (default: the
+    symbol, numbered when repeated: Se_1, Se_2)."""
+    from phonomag.crystal.structure_file import StructureFileError, read_crystal
 
     reader.check_keys({"file", "labels"})
     path = Path(str(reader.get("file")))
     try:
-        atoms = read_layer(path if path.is_absolute() else base_dir / path, MIN_LAYER_VACUUM)
+        atoms = read_crystal(path if path.is_absolute() else base_dir / path, MIN_LAYER_VACUUM)
     except StructureFileError as exc:
         raise reader.fail("file", str(exc)) from None
     symbols = atoms.get_chemical_symbols()
-    default = [s if symbols.count(s) == 1 else f"{s}_{symbols[:i + 1].count(s)}" for i, s in enumerate(symbols)]
-    labels = reader.get("labels", default)
+    labels = reader.get("labels", list(default_labels(symbols)))
     if not (isinstance(labels, list) and len(labels) == len(atoms) and all(isinstance(x, str) for x in labels)
             and len(set(labels)) == len(labels)):
         raise reader.fail("labels", f"must be {len(atoms)} distinct names, one per atom of {path} "
@@ -323,8 +370,17 @@ def _parse_structure(reader: _Reader, source: str) -> tuple[Atoms, tuple[str, ..
     return atoms, tuple(labels)
 
 
-def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
+def _parse_species(symbol: str, reader: _Reader, has_model: bool) -> SpeciesSpec:
+    """``[species.X]``: orbitals and on-site terms (required with ``[electrons]``), and the mass (amu, default
+    ASE's)."""
     reader.check_keys({"orbitals", "onsite", "soc", "mass", "slater"})
+    mass = reader.number("mass", float(atomic_masses[atomic_numbers[symbol]]), positive=True)
+    if not has_model:
+        model_keys = sorted(set(reader.table) - {"mass"})
+        if model_keys:
+            raise ModelFileError(f"{reader.source}: [{reader.where}] sets {', '.join(model_keys)}, which only a "
+                                 "tight-binding model ([electrons]) uses; add [electrons] or keep only mass")
+        return SpeciesSpec(name=symbol, orbitals=(), onsite=(), soc=0.0, mass=mass)
     orbitals = reader.get("orbitals")
     if not isinstance(orbitals, list) or not orbitals:
         raise reader.fail("orbitals", f"must be a non-empty list of orbital names, got {orbitals!r}")
@@ -354,7 +410,7 @@ def _parse_species(symbol: str, reader: _Reader) -> SpeciesSpec:
         orbitals=tuple(orbitals),
         onsite=energies,
         soc=reader.number("soc", 0.0),
-        mass=reader.number("mass", float(atomic_masses[atomic_numbers[symbol]]), positive=True),
+        mass=mass,
         slater=slater,
     )
 

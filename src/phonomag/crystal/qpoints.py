@@ -1,11 +1,9 @@
 """Parsing and checking of wavevectors given by users.
 
-Wavevectors are reduced coordinates in the reciprocal basis (q = Σ q_i b_i).
-Users may write them as three numbers or fractions ("1/3,1/3,0", "0.5 0 0") or
-as a high-symmetry label of the hexagonal Brillouin zone (docs/physics.md):
-G (Γ), M, K, K' = −K. Given the cell, labels are the points of its actual reciprocal
-lattice (:mod:`phonomag.crystal.special_points`; K is the zone corner for a₁, a₂ at 60° or 120°);
-without it, the paper's 120° setting: M = (1/2, 0, 0), K = (1/3, 1/3, 0).
+Wavevectors are reduced coordinates in the reciprocal basis (q = Σ q_i b_i). Users may write
+them as three numbers or fractions ("1/3,1/3,0", "0.5 0 0") or as a high-symmetry label of the
+crystal's lattice (:attr:`phonomag.crystal.crystal.Crystal.special_points`: G or Γ, and M, K, K′
+of a hexagonal layer, X, L, W, … of an fcc crystal), in any case; K′ may be written K', KP or −K.
 """
 
 from __future__ import annotations
@@ -17,31 +15,50 @@ import numpy as np
 import spglib
 from ase import Atoms
 
-from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
+from phonomag.crystal.crystal import Crystal
 from phonomag.errors import QPointError
 
-#: High-symmetry points of the hexagonal zone in the 120° setting, reduced coordinates.
-HEXAGONAL_POINTS = STANDARD_POINTS
 #: Largest |q_i| accepted (reduced coordinates; q and q + G are the same phonon, so larger is a typo).
 MAX_COMPONENT = 1000.0
-_ALIASES = {"GAMMA": "G", "Γ": "G", "KP": "K'", "K′": "K'", "-K": "K'"}
+_ALIASES = {"GAMMA": "G", "Γ": "G"}
+#: A label as users write it: letters, digits and primes (K, K', KP, -K, M1, Γ).
+_LABEL_TEXT = re.compile(r"[-−]?[A-Za-zΓ][A-Za-z0-9]*['′]?")
 
 
-def parse_qpoint(text: str, cell=None) -> np.ndarray:
+def _label_key(raw: str, crystal: Crystal) -> str | None:
+    """The crystal's label that ``raw`` names (case-insensitive; primes as ', ′, P or a leading −), or None."""
+    text = raw.strip().replace("′", "'").replace("−", "-")
+    text = _ALIASES.get(text.upper(), text)
+    if text.startswith("-") and len(text) > 1:
+        text = text[1:] + "'"
+    if len(text) > 1 and text.upper().endswith("P") and text[:-1].upper() + "'" in {k.upper() for k in
+                                                                                   crystal.special_points}:
+        text = text[:-1] + "'"
+    by_upper = {label.upper(): label for label in crystal.special_points}
+    return by_upper.get(text.upper())
+
+
+def parse_qpoint(text: str, crystal: Crystal | None = None) -> np.ndarray:
     """Turn a label or three (fractional) numbers into a reduced wavevector (3,).
 
-    cell : (3, 3) lattice vectors (rows, Å) the reduced coordinates refer to; labels are then
-    that cell's points (QPointError if it is not hexagonal). Without it, the 120° setting.
+    crystal : the crystal whose reciprocal basis the coordinates refer to and whose labels are known;
+    without it only coordinates and Γ (G) are understood.
     """
     raw = str(text).strip()
-    label = _ALIASES.get(raw.upper(), raw.upper())
-    if label in HEXAGONAL_POINTS:
-        return np.array((HEXAGONAL_POINTS if cell is None else hexagonal_points(cell))[label])
+    if _ALIASES.get(raw.upper(), raw.upper()) == "G":
+        return np.zeros(3)
+    if crystal is not None:
+        label = _label_key(raw, crystal)
+        if label is not None:
+            return crystal.point(label)
+        if _LABEL_TEXT.fullmatch(raw):
+            return crystal.point(raw)  # an error naming the lattice's labels
     parts = [p for p in re.split(r"[,\s]+", raw.strip("()[] ")) if p]
+    labels = ", ".join(crystal.special_points) if crystal is not None else "G"
     if len(parts) != 3:
         raise QPointError(
             f"malformed q {raw!r}: expected three reduced coordinates such as '1/3,1/3,0' "
-            f"or a label ({', '.join(HEXAGONAL_POINTS)})"
+            f"or a label of the lattice ({labels})"
         )
     try:
         values = [float(Fraction(p)) for p in parts]
@@ -55,13 +72,20 @@ def parse_qpoint(text: str, cell=None) -> np.ndarray:
     return np.array(values)
 
 
-def qpoint_label(q: np.ndarray, tol: float = 1e-8, cell=None) -> str:
-    """Label of a high-symmetry point (of ``cell``, see :func:`parse_qpoint`), or the coordinates as text."""
-    points = HEXAGONAL_POINTS if cell is None or hexagonal_angle(cell) is None else hexagonal_points(cell)
-    for name, point in points.items():
-        if np.allclose(q, point, atol=tol):
-            return name
-    return "(" + ", ".join(f"{x:.4g}" for x in q) + ")"
+def check_qpoint_text(text) -> str:
+    """``text`` if it is three reduced coordinates or shaped like a label; QPointError otherwise. Which labels a
+    material has is known once its crystal is (:func:`parse_qpoint` with the crystal)."""
+    if not isinstance(text, str):
+        raise QPointError(f"malformed q {text!r}: expected a label or three reduced coordinates such as '1/3,1/3,0'")
+    if _LABEL_TEXT.fullmatch(text.strip()) is None:
+        parse_qpoint(text)
+    return text
+
+
+def qpoint_label(q: np.ndarray, tol: float = 1e-8, crystal: Crystal | None = None) -> str:
+    """The label of the crystal's high-symmetry point at exactly q, or the coordinates as text."""
+    label = crystal.label_of(q, tol) if crystal is not None else ("G" if np.allclose(q, 0, atol=tol) else None)
+    return label if label is not None else "(" + ", ".join(f"{x:.4g}" for x in q) + ")"
 
 
 def check_commensurate(q: np.ndarray, repeats: tuple[int, int, int], tol: float = 1e-8) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ContextDecorator
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -22,10 +23,12 @@ from ase import Atoms
 from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
+from phonomag.crystal.crystal import Crystal
 from phonomag.errors import PhonomagError
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.response.fields import CellField, ModeFields
 from phonomag.response.modes import ModeResponse, PatternResponse
+from phonomag.response.selection_rules import allowed_components
 from phonomag.response.structure_factor import ScatteringAmplitudes, fold_to_zone
 
 
@@ -196,8 +199,10 @@ def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided"
     """Response of every mode of ``modes`` (PhononModes) from ``engine``: the pattern responses at all q."""
     displacements = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, amplitude)
     patterns = engine.pattern_responses(modes.qpoints, kind, progress)
-    return ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
-                                      engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
+    result = ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
+                                        engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
+    allowed = allowed_components(Crystal.from_atoms(engine.atoms), result.qpoints, result.frequencies, displacements)
+    return replace(result, allowed=allowed)
 
 
 def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, displacements, nu: int,

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from phonomag.crystal.crystal import Crystal
+from phonomag.crystal.kpath import tick_text
 from phonomag.crystal.qpoints import qpoint_label, smallest_supercell
 from phonomag.outputs.field_files import write_field
 from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
@@ -64,7 +66,8 @@ def render_mode(fields: ModeFields, name: str, style: str, options: MapOptions, 
     u, q = fields.displacements, fields.q_reduced
     if not np.any(u):
         return []
-    title = (f"{fields.engine}, q = {qpoint_label(q)}, ν = {fields.nu}, {fields.frequency:.1f} meV: "
+    q_text = tick_text(qpoint_label(q, crystal=Crystal.from_atoms(fields.atoms)))
+    title = (f"{fields.engine}, q = {q_text}, ν = {fields.nu}, {fields.frequency:.1f} meV: "
              f"{characterise_mode(u, fields.atom_labels)}")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []

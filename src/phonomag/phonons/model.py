@@ -80,7 +80,12 @@ class PhononModel:
     @classmethod
     def from_material(cls, spec) -> PhononModel:
         """The phonons of a material (:class:`~phonomag.crystal.materials.MaterialSpec`), from its ``[phonons]``
-        table."""
+        table; PhononSourceError for a material without one (its phonons come from the same DFPT as its response:
+        the first-principles kernel's own DDB files)."""
+        if not spec.phonons:
+            raise PhononSourceError(
+                f"material {spec.name} ({spec.source}) has no [phonons]: its phonons come from the kernel's own DFPT "
+                "([kernel] data with phonons = \"kernel\", the default for such a material)")
         return build_phonon_model(spec.atoms, spec.phonons, spec.base_dir)
 
     @property

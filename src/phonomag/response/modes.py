@@ -41,6 +41,9 @@ VARIABLE_ATTRS = {
     "rms_out_of_plane": {"units": DIMENSIONLESS, "long_name": f"RMS_z ({_PER_CELL_TEXT})"},
     "magnetization_to_charge": {"units": DIMENSIONLESS,
                                 "long_name": "site-resolved |M| / |n0| (0 where undefined)"},
+    "allowed": {"units": DIMENSIONLESS,
+                "long_name": "1 where the little co-group of q allows the cell-integrated component, 0 where symmetry "
+                             "makes it zero (n0 scalar, M axial vector; docs/physics.md section 12)"},
 }
 
 
@@ -75,7 +78,8 @@ class ModeResponse:
     site decomposition), electrons per cell (induced electrons 2n⁰, ⟨σ⟩ = 2M);
     kind: "one-sided" or "full" (or "full, ħω = ħω_qν"); amplitude: "zero-point" or a maximal
     displacement (Å); kgrid: k grid of the Brillouin-zone sums; engine: name of the response
-    engine; provenance: what the engine and the phonons were (strings, for the file).
+    engine; provenance: what the engine and the phonons were (strings, for the file); allowed (nq, nmodes, 4)
+    bool: the components the symmetry of q allows (:mod:`phonomag.response.selection_rules`), or None.
     """
 
     qpoints: np.ndarray
@@ -90,6 +94,7 @@ class ModeResponse:
     kgrid: tuple[int, int, int]
     engine: str
     provenance: dict[str, str] = field(default_factory=dict)
+    allowed: np.ndarray | None = None
 
     @classmethod
     def from_patterns(cls, modes, displacements: np.ndarray, patterns: list[PatternResponse], atom_labels,
@@ -178,6 +183,8 @@ class ModeResponse:
             "rms_out_of_plane": (("q", "mode"), self.out_of_plane),
             "magnetization_to_charge": (("q", "mode"), self.magnetization_to_charge),
         }
+        if self.allowed is not None:
+            variables["allowed"] = (("q", "mode", "component"), self.allowed.astype(np.int8))
         base = {"phonomag_version": __version__, "phonomag_conventions": CONVENTIONS, "engine": self.engine,
                 "provenance": json.dumps(self.provenance, ensure_ascii=False), "response_kind": self.kind,
                 "amplitude": str(self.amplitude), "kgrid": list(self.kgrid)}
@@ -201,7 +208,8 @@ class ModeResponse:
             amplitude=amplitude if amplitude == "zero-point" else float(amplitude),
             kgrid=tuple(int(x) for x in np.atleast_1d(data.attrs["kgrid"])),
             engine=data.attrs.get("engine", "tight-binding"),
-            provenance=json.loads(data.attrs.get("provenance", "{}")))
+            provenance=json.loads(data.attrs.get("provenance", "{}")),
+            allowed=data["allowed"].values.astype(bool) if "allowed" in data else None)
 
     def write(self, path: Path, distances=None, point_labels=None, attrs=None) -> Path:
         """Write :meth:`to_dataset` atomically to ``path``."""

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phonomag.crystal.special_points import zone_corners
 from phonomag.engines.tightbinding.model import TightBindingModel
 
 
@@ -57,8 +56,3 @@ def zone_grid(reciprocal_cell: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarr
     folded = reduced + shifts[best]
     reduced3 = np.column_stack([folded, np.zeros(len(folded))])
     return reduced3, reduced3 @ reciprocal_cell
-
-
-def hexagonal_zone_corners(reciprocal_cell: np.ndarray) -> np.ndarray:
-    """The six K-type corners of a hexagonal zone (a₁, a₂ at 60° or 120°), Cartesian (6, 2), ordered by angle."""
-    return zone_corners(2 * np.pi * np.linalg.inv(reciprocal_cell).T)

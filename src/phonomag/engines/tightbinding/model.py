@@ -31,6 +31,7 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
+from phonomag.crystal.crystal import Crystal
 from phonomag.crystal.materials import HoppingSpec, MaterialSpec, SpeciesSpec
 from phonomag.crystal.orbitals import (
     CHANNELS,
@@ -40,7 +41,6 @@ from phonomag.crystal.orbitals import (
     onsite_l_matrices,
     spin_orbit_matrix,
 )
-from phonomag.crystal.special_points import STANDARD_POINTS, hexagonal_angle, hexagonal_points
 from phonomag.engines.tightbinding.form_factors import onsite_form_factors
 from phonomag.engines.tightbinding.slater_koster import HARRISON_EXPONENTS, two_centre_block
 from phonomag.errors import ModelFileError, NoGapError
@@ -109,6 +109,12 @@ class TightBindingModel:
 
     @classmethod
     def from_material(cls, spec: MaterialSpec) -> TightBindingModel:
+        """The model of a material; ModelFileError for a material without one (no ``[electrons]``)."""
+        if not spec.has_model:
+            raise ModelFileError(
+                f"material {spec.name} ({spec.source}) has no tight-binding model ([electrons] in a model file): "
+                "its response comes from first principles (phonomag dfpt-kernel, then [kernel] data or "
+                "--engine abinit)")
         return cls(spec.atoms, spec.labels, spec.species, spec.hoppings, spec.occupied_bands)
 
     @classmethod
@@ -421,12 +427,11 @@ class TightBindingModel:
 
     # ------------------------------------------------------------------- gap
     def band_edges(self, kgrid: tuple[int, int, int] = (12, 12, 1)) -> tuple[float, float]:
-        """(valence maximum, conduction minimum) in eV on a Γ-centred grid plus K, K′, M."""
+        """(valence maximum, conduction minimum) in eV on a Γ-centred grid plus the lattice's high-symmetry points
+        (K, K′, M of a hexagonal layer)."""
         axes = [np.arange(n) / n for n in kgrid]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        cell = self.atoms.cell.array
-        named = hexagonal_points(cell) if hexagonal_angle(cell) is not None else STANDARD_POINTS
-        special = np.array([named[label] for label in ("K", "K'", "M")])
+        special = np.array(list(Crystal.from_atoms(self.atoms).special_points.values()))
         energies = np.linalg.eigvalsh(self.hamiltonian(np.vstack([grid, special])))
         n = self.occupied_bands
         return float(energies[:, n - 1].max()), float(energies[:, n].min())

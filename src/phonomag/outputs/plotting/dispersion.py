@@ -19,8 +19,6 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, Patch  # noqa: E402
 
-from phonomag.crystal.qpoints import HEXAGONAL_POINTS, qpoint_label  # noqa: E402
-from phonomag.crystal.special_points import hexagonal_points  # noqa: E402
 from phonomag.outputs.plotting.style import save_figure  # noqa: E402
 from phonomag.response.modes import ModeResponse  # noqa: E402
 from phonomag.response.observables import SPIN_MOMENT_PER_M  # noqa: E402
@@ -39,13 +37,6 @@ ARROW_REACH, ATOM_RADIUS = 1.2, 0.24
 LINEAR_BELOW = 0.2
 #: Atom colours of the schematics by species, in order of appearance (name used in the caption: colour).
 ATOM_COLOURS = {"grey": "0.45", "orange": "#f2b134", "blue": "#5fa8d3", "green": "#9bc53d", "red": "#c3423f"}
-
-
-def find_k_index(qpoints: np.ndarray, cell=None) -> int:
-    """Index of the q-point (reduced coordinates, (nq, 3)) closest to the zone corner K of the hexagonal
-    ``cell`` (rows: lattice vectors; its a₁, a₂ at 60° or 120°), by default K = (1/3, 1/3, 0) of the 120° setting."""
-    k_point = HEXAGONAL_POINTS["K"] if cell is None else hexagonal_points(cell)["K"]
-    return int(np.argmin(np.linalg.norm(np.asarray(qpoints) - k_point, axis=1)))
 
 
 def _check(data: ModeResponse, distances, ticks, tick_labels, site_labels, positions, k_index) -> None:
@@ -183,7 +174,7 @@ def _mode_schematic(ax, u, sites, species_colour, horizontal, depth, scale, colo
             _arrow(ax, centre - reach, centre + reach, colour, "<|-|>", reach[1])
 
 
-def _mode_panels(subfig, data, k_index, site_labels, positions, colours) -> None:
+def _mode_panels(subfig, data, k_index, q_text, site_labels, positions, colours) -> None:
     """Panel (d): one side-view schematic per mode at q = qpoints[k_index], highest mode at the top."""
     u = data.displacements[k_index]
     nmodes, natoms = u.shape[:2]
@@ -211,7 +202,7 @@ def _mode_panels(subfig, data, k_index, site_labels, positions, colours) -> None
         parity = {1: "even", -1: "odd"}.get(int(data.parity[k_index, nu]), "")
         ax.set_title(f"ν = {nu}: {data.frequencies[k_index, nu]:.1f} meV\n{parity}", fontsize=7,
                      color=colours[nu], pad=2)
-    subfig.suptitle(f"(d) modes at q = {qpoint_label(data.qpoints[k_index], tol=1e-6)}", fontsize=9,
+    subfig.suptitle(f"(d) modes at q = {q_text}", fontsize=9,
                     fontweight="bold")
     across = np.round(horizontal[:2], 2) + 0.0
     names = ", ".join(f"{s} {colour[0]}" for s, colour in palette.items())
@@ -229,14 +220,14 @@ def plot_magnetization_dispersion(
     site_labels,
     positions: np.ndarray,
     output: Path,
-    k_index: int | None = None,
+    k_index: int,
 ) -> list[Path]:
-    """The paper's Fig. 3: (a) ħω (meV), (b) in-plane and (c) out-of-plane RMS magnetization, (d) modes at K.
+    """The paper's Fig. 3: (a) ħω (meV), (b) in-plane and (c) out-of-plane RMS magnetization, (d) modes at one q.
 
     distances (nq,) cumulative path length (1/Å); ticks (1/Å) and tick_labels the
     high-symmetry points; site_labels (natoms,); positions (natoms, 3) Cartesian Å;
-    k_index: q index of panel (d), by default the q-point closest to K = (1/3, 1/3, 0) of the 120° setting
-    (:func:`find_k_index` with the cell for another setting).
+    k_index: q index of panel (d) (K of a hexagonal layer's path: the path corner farthest from Γ,
+    :func:`phonomag.crystal.kpath.farthest_corner_index`), named by its tick label where it is a corner.
     Each branch (:func:`branch_order`: the n-th mode of one σ_h parity) has one colour in
     every panel, also in panel (d); solid lines are σ_h-even, dashed σ_h-odd. Panel (a) shades each branch with
     a half-width proportional to RMS |m| = √(RMS m_∥² + RMS m_z²). Magnetization is the
@@ -245,7 +236,6 @@ def plot_magnetization_dispersion(
     view, with arrow lengths proportional to |u| on a scale common to all modes.
     Writes ``output`` .png and .pdf; returns the paths. Raises ValueError on inconsistent shapes.
     """
-    k_index = find_k_index(data.qpoints) if k_index is None else k_index
     _check(data, distances, ticks, tick_labels, site_labels, positions, k_index)
     distances = np.asarray(distances, float)
     nmodes = data.frequencies.shape[1]
@@ -259,6 +249,8 @@ def plot_magnetization_dispersion(
     left, right = fig.subfigures(1, 2, width_ratios=[1.4, 1.0], wspace=0.02)
     axes = left.subplots(3, 1, sharex=True, height_ratios=[1.4, 1.0, 1.0])
     _branch_panels(axes, data, distances, ticks, tick_labels, colours, order)
-    _mode_panels(right, data, k_index, site_labels, positions, mode_colours)
+    at_tick = [text for tick, text in zip(ticks, tick_labels, strict=True) if abs(tick - distances[k_index]) < 1e-9]
+    q_text = at_tick[0] if at_tick else "(" + ", ".join(f"{x:.4g}" for x in data.qpoints[k_index]) + ")"
+    _mode_panels(right, data, k_index, q_text, site_labels, positions, mode_colours)
     fig.suptitle(f"{data.engine} engine, {data.kind} response, k grid {'×'.join(map(str, data.kgrid))}", fontsize=8)
     return save_figure(fig, output)

@@ -1,0 +1,97 @@
+"""A material is a crystal plus optional parts: structure files are materials, a model file without [electrons]
+or [phonons] is valid, and each missing part is named where it would be needed."""
+
+import ase.io
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from phonomag.cli.systems import load_phonons
+from phonomag.crystal.materials import load_material
+from phonomag.engines.tightbinding.model import TightBindingModel
+from phonomag.errors import ModelFileError, PhononSourceError
+
+
+@pytest.fixture
+def wse2_cif(tmp_path):
+    """The built-in WSe₂ layer written as a CIF with the layer off-centre (z shifted by 5 Å), pbc in 3D."""
+    atoms = load_material("WSe2").atoms.copy()
+    atoms.pbc = True
+    atoms.positions[:, 2] += 5.0
+    path = tmp_path / "WSe2_layer.cif"
+    ase.io.write(path, atoms)
+    return path
+
+
+def test_a_layer_cif_is_a_material(wse2_cif):
+    spec, builtin = load_material(wse2_cif), load_material("WSe2")
+    assert spec.crystal.kind == "layer" and spec.name == "WSe2_layer" and not spec.has_model and not spec.phonons
+    assert np.allclose(spec.atoms.positions, builtin.atoms.positions, atol=1e-5)  # centred at z = 0 again
+    assert spec.crystal.space_group == builtin.crystal.space_group
+    assert spec.labels == ("W", "Se_1", "Se_2")
+    assert np.allclose(spec.atoms.get_masses(), builtin.atoms.get_masses(), rtol=1e-3)
+
+
+def test_a_bulk_cif_stays_bulk(tmp_path):
+    path = tmp_path / "GaAs.cif"
+    ase.io.write(path, bulk("GaAs", "zincblende", a=5.65))
+    spec = load_material(path)
+    assert spec.crystal.kind == "bulk" and spec.crystal.space_group == ("F-43m", 216)
+    # a₃ untouched (a CIF keeps lengths and angles, not the orientation)
+    assert np.allclose(spec.atoms.cell.cellpar(), bulk("GaAs", "zincblende", a=5.65).cell.cellpar())
+    assert spec.crystal.standard_path[:3] == ("G", "X", "W")
+
+
+def test_missing_parts_are_named_where_needed(wse2_cif):
+    spec = load_material(wse2_cif)
+    with pytest.raises(ModelFileError, match="has no tight-binding model"):
+        TightBindingModel.from_material(spec)
+    with pytest.raises(PhononSourceError, match="has no \\[phonons\\]"):
+        load_phonons(spec)
+
+
+def test_a_model_file_without_electrons_or_phonons(tmp_path):
+    (tmp_path / "m.toml").write_text("""
+[material]
+name = "GaAs"
+[structure]
+cell = [[0.0, 2.825, 2.825], [2.825, 0.0, 2.825], [2.825, 2.825, 0.0]]
+[[structure.sites]]
+species = "Ga"
+fractional = [0, 0, 0]
+[[structure.sites]]
+species = "As"
+fractional = [0.25, 0.25, 0.25]
+[species.As]
+mass = 75.0
+""", encoding="utf-8")
+    spec = load_material(tmp_path / "m.toml")
+    assert not spec.has_model and spec.crystal.kind == "bulk"
+    assert spec.atoms.get_masses().tolist() == pytest.approx([69.723, 75.0])
+
+
+def test_model_keys_without_electrons_are_refused(tmp_path):
+    (tmp_path / "m.toml").write_text("""
+[material]
+name = "X"
+[structure]
+cell = [[3, 0, 0], [0, 3, 0], [0, 0, 3]]
+[[structure.sites]]
+species = "Si"
+fractional = [0, 0, 0]
+[species.Si]
+orbitals = ["s"]
+""", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="only a tight-binding model"):
+        load_material(tmp_path / "m.toml")
+
+
+def test_a_built_in_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "WSe2").mkdir()
+    assert load_material("WSe2").source == "built-in:WSe2"
+
+
+def test_a_missing_structure_file_is_one_error(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_material(tmp_path / "nothing.cif")
