@@ -323,7 +323,8 @@ def sqw_overview(
     lines = LineOptions(temperature, width, resolution, omega_max, shape)
     g_text = qpoint_label(g_shift) if g_shift.any() else "0"
     path_text = "-".join(path_labels or spec.crystal.standard_path)
-    inputs = digest(fingerprint(config.updated({"run.engine": engine_name}), spec), path_text, npoints, g_shift, dataclasses.asdict(lines), plane and dataclasses.asdict(plane), phonon_choice)
+    inputs = digest(fingerprint(config.updated({"run.engine": engine_name}), spec), path_text, npoints, g_shift,
+                    dataclasses.asdict(lines), plane and dataclasses.asdict(plane), phonon_choice)
     outputs = [output / f"{name}.{ext}" for name in ("sqw_maps", "sqw_cuts") + (("sqw_plane",) if plane else ())
                for ext in ("png", "pdf")] + [output / "sqw.nc"]
 
