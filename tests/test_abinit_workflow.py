@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from phonomag.cli.abinit_setup import check_vacuum
-from phonomag.cli.config import DEFAULT_MAPS
+from phonomag.cli.config import RunConfig, with_material_defaults
 from phonomag.cli.main import main
 from phonomag.cli.run import maps_at
 from phonomag.crystal.materials import load_material
@@ -54,6 +54,7 @@ def test_time_reversal_check_passes_for_partners_and_flags_a_broken_one():
 
 
 def test_maps_are_assigned_to_the_computed_q_points():
+    DEFAULT_MAPS = with_material_defaults(RunConfig(), load_material("WSe2")).maps.modes
     at, skipped = maps_at(DEFAULT_MAPS, {"K": np.array([1 / 3, 1 / 3, 0]),
                                          "-1/3,-1/3,0": np.array([-1 / 3, -1 / 3, 0])},
                           load_material("WSe2").crystal)

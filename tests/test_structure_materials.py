@@ -95,3 +95,26 @@ def test_a_built_in_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
 def test_a_missing_structure_file_is_one_error(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist"):
         load_material(tmp_path / "nothing.cif")
+
+
+def test_maps_by_the_numbers_for_a_material_without_maps(wse2_cif):
+    """A structure file has no [[maps]]: the run picks, at K and M, the mode with the largest RMS M∥ and the one
+    with the largest RMS M_z, without assuming σ_h. Independent check: σ_h (docs/physics.md §6.4) makes the
+    largest in-plane M a σ_h-odd mode and the largest M_z a σ_h-even one; the built-in keeps its six maps."""
+    from pathlib import Path
+
+    from phonomag.cli.config import RunConfig
+    from phonomag.cli.run import check_run
+
+    config = RunConfig().updated({"run.material": str(wse2_cif), "run.engine": "kernel",
+                                  "kernel.data": str(Path(load_material("WSe2").base_dir).parent / "response"
+                                                     / "WSe2_soc_dfpt")})
+    config, _, system, plans = check_run(config, wse2_cif.parent / "out")
+    names = [m.name for m in config.maps.modes]
+    assert names == ["K_largest_M_in_plane", "K_largest_M_z", "M_largest_M_in_plane", "M_largest_M_z"]
+    for plan in plans:
+        parity = system.phonons.modes(plan.q[None]).parity[0, plan.nu]
+        assert parity == (-1 if plan.entry.style == "in-plane" else 1), plan.entry.name
+    assert not (wse2_cif.parent / "out").exists()
+    builtin = check_run(RunConfig(), wse2_cif.parent / "out2")[0]
+    assert [m.name for m in builtin.maps.modes][:2] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic"]

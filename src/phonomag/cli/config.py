@@ -97,18 +97,6 @@ class MapSpec:
     style: str = key("in-plane", Choice(tuple(MAP_STYLES)), "; ".join(f'"{s}": {d}' for s, d in MAP_STYLES.items()))
 
 
-#: The paper's six cases: Figs. 1 and 2 at K, their time-reversal partners at K′ = −K
-#: (Supplementary Figs. 1, 2) and the two M-point acoustic modes (Supplementary Figs. 3, 4).
-#: The acoustic mode with W out of plane is odd under σ_h, the one with W in plane even.
-DEFAULT_MAPS = (
-    MapSpec(name="K_acoustic_W_out_of_plane", q="K", mode="odd:0", style="in-plane"),
-    MapSpec(name="K_highest_acoustic", q="K", mode=2, style="out-of-plane"),
-    MapSpec(name="Kp_acoustic_W_out_of_plane", q="K'", mode="odd:0", style="in-plane"),
-    MapSpec(name="Kp_highest_acoustic", q="K'", mode=2, style="out-of-plane"),
-    MapSpec(name="M_acoustic_W_out_of_plane", q="M", mode="odd:0", style="in-plane"),
-    MapSpec(name="M_acoustic_transverse", q="M", mode="even:0", style="out-of-plane"),
-)
-
 #: The paper's two maps at each q: Fig. 1 (first σ_h-odd mode, W out of plane, in-plane M)
 #: and Fig. 2 (mode 2, the highest acoustic mode at K: M_z and charge).
 PAPER_MAPS = (("odd:0", "in-plane", "acoustic_W_out_of_plane"), (2, "out-of-plane", "mode2"))
@@ -196,12 +184,17 @@ class ResponseSection:
                                  "mode amplitude: zero-point, or the largest atomic displacement in Å")
 
 
+#: How ``[[maps.modes]]`` (and a material's ``[[maps]]``) are read.
+MAP_TABLES = Tables(MapSpec, _named_maps)
+
+
 @dataclass(frozen=True)
 class MapsSection:
     """``[maps]``: real-space maps and movies of selected modes."""
 
-    modes: tuple[MapSpec, ...] = key(DEFAULT_MAPS, Tables(MapSpec, _named_maps), "the modes drawn",
-                                     default_text="the paper's six cases (below)")
+    modes: tuple[MapSpec, ...] | None = key(None, MAP_TABLES, "the modes drawn",
+                                            default_text="the material's [[maps]] (WSe₂: the paper's six cases), "
+                                            "else chosen by the numbers (docs/run-config.md)")
     cells: tuple[int, int] = key((4, 4), Integers(2, 1, 12), "unit cells drawn along a₁, a₂")
     points_per_cell: int = key(48, Integer(4, 128), "grid points per cell edge")
     height: float = key(0.0, Number(-MAX_HEIGHT, MAX_HEIGHT, "Å"), "plane z of the maps (0 = the metal plane; "
@@ -348,7 +341,8 @@ class RunConfig:
     def drawn_maps(self) -> tuple[MapSpec, ...]:
         """The ``[[maps.modes]]`` a run draws: none when no figure, movie or field file is written."""
         outputs = self.outputs
-        return self.maps.modes if outputs.figures or outputs.movies or outputs.field_files else ()
+        drawn = outputs.figures or outputs.movies or outputs.field_files
+        return self.maps.modes or () if drawn else ()
 
     def updated(self, values: dict[str, Any]) -> RunConfig:
         """This configuration with ``values`` {"section.key": value} (values as the sections hold them)."""
@@ -393,16 +387,26 @@ def check_kernel_phonons(phonons: str, engine: str, source: str) -> None:
                           f"{engine!r}")
 
 
-def with_material_defaults(config: RunConfig, crystal) -> RunConfig:
-    """``config`` with the defaults that depend on the material's crystal filled in: ``[outputs] summary_q``, the
-    corners of the path other than Γ, farthest from Γ first (K, M of a hexagonal layer's Γ–M–K–Γ)."""
-    if config.outputs.summary_q is not None:
-        return config
-    labels = list(dict.fromkeys(config.path.labels or crystal.standard_path))
-    corners = {label: parse_qpoint(label, crystal) for label in labels}
-    away = [label for label in labels if np.linalg.norm(corners[label]) > 0]
-    away.sort(key=lambda label: -np.linalg.norm(corners[label] @ crystal.reciprocal))
-    return dataclasses.replace(config, outputs=dataclasses.replace(config.outputs, summary_q=tuple(away)))
+def with_material_defaults(config: RunConfig, spec) -> RunConfig:
+    """``config`` with the defaults that depend on the material (:class:`~phonomag.crystal.materials.MaterialSpec`)
+    filled in: ``[outputs] summary_q``, the corners of the path other than Γ, farthest from Γ first (K, M of a
+    hexagonal layer's Γ–M–K–Γ), and ``[maps] modes``, the material's ``[[maps]]`` where it has them (read as
+    ``[[maps.modes]]`` are). Without them the modes stay None: the run chooses them by the numbers."""
+    crystal = spec.crystal
+    outputs, maps = config.outputs, config.maps
+    if outputs.summary_q is None:
+        labels = list(dict.fromkeys(config.path.labels or crystal.standard_path))
+        try:
+            corners = {label: parse_qpoint(label, crystal) for label in labels}
+        except QPointError as exc:
+            raise ConfigError(f"{config.source}: path.labels {exc}") from None
+        away = [label for label in labels if np.linalg.norm(corners[label]) > 0]
+        away.sort(key=lambda label: -np.linalg.norm(corners[label] @ crystal.reciprocal))
+        outputs = dataclasses.replace(outputs, summary_q=tuple(away))
+    if maps.modes is None and spec.maps:
+        where = Where(f"{spec.source} [[maps]]", spec.base_dir)
+        maps = dataclasses.replace(maps, modes=MAP_TABLES.parse(list(spec.maps), "maps", where))
+    return dataclasses.replace(config, outputs=outputs, maps=maps)
 
 
 def check_against_material(config: RunConfig, crystal, along_path: bool) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 
 from phonomag import __version__
 from phonomag.cli.config import (
+    MapSpec,
     RunConfig,
     check_against_material,
     check_kernel_phonons,
@@ -160,12 +161,36 @@ def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[Run
     config, choice, engine = resolve_engine(config, spec)
     source = config.source + (f" ({choice})" if choice else "")
     check_kernel_phonons(config.kernel.phonons, config.run.engine, source)
+    config = with_material_defaults(config, spec)
     check_against_material(config, spec.crystal, engine_entry(config.run.engine).can(Capability.ANY_Q))
-    config = with_material_defaults(config, spec.crystal)
     system = build_system(config, output, spec, engine)
+    config = maps_by_the_numbers(config, system)
     check_resources(config, system.engine, system.model, force,
                     None if system.qpoints is None else len(system.qpoints))
     return config, choice, system, _plan_maps(config, system)
+
+
+def maps_by_the_numbers(config: RunConfig, system: System) -> RunConfig:
+    """``config`` with ``[maps] modes`` chosen by the numbers where neither the configuration nor the material
+    names them: at each summary q-point (the path's corners other than Γ, farthest first), the mode with the
+    largest RMS M∥ drawn in plane and the mode with the largest RMS M_z drawn out of plane, from the run's own
+    engine and phonons (no σ_h assumed). A kind whose largest value is below 1e-9 of the other's is not drawn (it
+    is zero by symmetry). An engine at fixed q (ABINIT) gets no maps this way: its responses are the run itself."""
+    if config.maps.modes is not None:
+        return config
+    outputs = config.outputs
+    if system.qpoints is not None or not (outputs.figures or outputs.movies or outputs.field_files):
+        return config.updated({"maps.modes": ()})
+    labels = list(config.outputs.summary_q)
+    qpoints = np.array([parse_qpoint(label, system.spec.crystal) for label in labels])
+    response = compute_mode_response(system.engine, system.phonons.modes(qpoints), config.response.kind,
+                                     config.response.amplitude, system.phonons.description, progress=False)
+    kinds = (("in-plane", response.in_plane, "M_in_plane"), ("out-of-plane", response.out_of_plane, "M_z"))
+    scale = max(response.in_plane.max(), response.out_of_plane.max(), 1e-300)
+    maps = [MapSpec(name=f"{label.replace(chr(39), 'p')}_largest_{text}", q=label, mode=int(np.argmax(values[i])),
+                    style=style)
+            for i, label in enumerate(labels) for style, values, text in kinds if values[i].max() > 1e-9 * scale]
+    return config.updated({"maps.modes": tuple(maps)})
 
 
 class _Results:

@@ -85,7 +85,8 @@ class HoppingSpec:
 @dataclass(frozen=True)
 class MaterialSpec:
     """Everything a model file says about one material: the crystal, and optionally a tight-binding model
-    (``occupied_bands`` None and no ``hoppings`` without one) and a ``[phonons]`` source (empty without)."""
+    (``occupied_bands`` None and no ``hoppings`` without one), a ``[phonons]`` source (empty without) and the
+    maps a run draws by default (``[[maps]]``, the tables of a run's ``[[maps.modes]]``, checked by the run)."""
 
     name: str
     description: str
@@ -99,6 +100,7 @@ class MaterialSpec:
     source: str
     base_dir: Path
     raw: dict[str, Any]
+    maps: tuple[dict[str, Any], ...] = ()
 
     @property
     def has_model(self) -> bool:
@@ -209,7 +211,7 @@ class _Reader:
 def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> MaterialSpec:
     """Validate a parsed model file and build a :class:`MaterialSpec`."""
     top = _Reader(raw, "<file>", source)
-    top.check_keys({"material", "structure", "species", "electrons", "phonons"})
+    top.check_keys({"material", "structure", "species", "electrons", "phonons", "maps"})
     mat = _Reader(top.get("material"), "material", source)
     mat.check_keys({"name", "description", "references"})
     name = str(mat.get("name"))
@@ -233,6 +235,10 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
     phonons = top.get("phonons", {})
     if not isinstance(phonons, dict):
         raise ModelFileError(f"{source}: [phonons] must be a table")
+    maps = top.get("maps", [])
+    if not isinstance(maps, list) or not all(isinstance(entry, dict) for entry in maps):
+        raise ModelFileError(f"{source}: [[maps]] must be an array of tables (the keys of [[maps.modes]] of a run "
+                             "configuration)")
     refs = mat.get("references", [])
     return MaterialSpec(
         name=name,
@@ -247,6 +253,7 @@ def parse_material(raw: dict[str, Any], source: str, base_dir: Path) -> Material
         source=source,
         base_dir=base_dir,
         raw=raw,
+        maps=tuple(dict(entry) for entry in maps),
     )
 
 
