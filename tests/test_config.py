@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from phonomag.cli.config import RunConfig, load_run_config
+from phonomag.cli.config import RunConfig, load_run_config, with_material_defaults
 from phonomag.cli.main import main
+from phonomag.crystal.materials import load_material
 
 
 def write(tmp_path, text):
@@ -18,7 +19,9 @@ def test_default_configuration():
     config = load_run_config(None)
     assert config == RunConfig()
     assert config.run.material == "WSe2"
-    assert len(config.maps.modes) == 6
+    assert config.maps.modes is None  # the material's [[maps]]: WSe₂'s six, filled in with the material
+    filled = with_material_defaults(config, load_material("WSe2"))
+    assert len(filled.maps.modes) == 6 and filled.outputs.summary_q == ("K", "M")
 
 
 def test_valid_file(tmp_path):
