@@ -6,6 +6,8 @@ prints its one-line message and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import sys
 import threading
@@ -321,6 +323,16 @@ def _interrupt_recorded():
             signal.signal(signal.SIGINT, previous)
 
 
+def _reader_gone(stream) -> bool:
+    """True when ``stream`` is a pipe whose reading end is closed (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # not a file descriptor (captured output)
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn phonomag errors into one message and exit code 2, an interrupt
     (Ctrl-C, whatever error a library made of it) into "phonomag: aborted" and exit code 130."""
@@ -340,6 +352,13 @@ def _run(argv: list[str] | None) -> None:
     except PhonomagError as exc:
         click.echo(f"phonomag: error: {exc}", err=True)
         sys.exit(2)
+    except SystemExit as exc:
+        # click ends with status 1 when writing to a pipe whose reader left (`phonomag run | head -1`): stop
+        # quietly with the status of a command ended by SIGPIPE; the run's folder is left as after Ctrl-C
+        if exc.code == 1 and _reader_gone(sys.stdout):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush into the pipe
+            sys.exit(128 + signal.SIGPIPE)
+        raise
     except OSError as exc:  # permissions, a full disk, a path under a file: name the file
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"phonomag: error: {where}{exc.strerror or exc}", err=True)

@@ -14,10 +14,16 @@ the q-point it counts for. :func:`run_tasks` hands them to Parsl's
 
 Resume is not Parsl's: the tasks skip work finished on disk, so a restarted driver
 recomputes nothing that is complete.
+
+Parsl's own log records, and those of :mod:`concurrent.futures` whose callbacks Parsl runs, go to
+``<run_dir>/parsl.log``, not to the terminal: after Ctrl-C the tasks cut short fail, their dependants
+cannot be scheduled any more, and each of those would otherwise print a traceback beside
+"phonomag: aborted" (:func:`_log_to`).
 """
 
 from __future__ import annotations
 
+import logging
 import runpy
 import time
 from collections.abc import Callable
@@ -146,12 +152,31 @@ def _status_line(tasks: list[Task], futures: dict, markers: dict) -> str:
             f"queued" + (f", {count['failed']} failed" if count["failed"] else "") + other)
 
 
+#: The loggers :func:`_log_to` sends to the run folder's log.
+TASK_LOGGERS = ("parsl", "concurrent.futures")
+
+
+def _log_to(path: Path) -> None:
+    """Send the records of :data:`TASK_LOGGERS` to the file ``path`` only (replacing an earlier such file); it
+    stays so after the graph, for the callbacks Parsl runs while the process ends."""
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    handler.set_name("phonomag-task-log")
+    for name in TASK_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if h.get_name() == "phonomag-task-log"]:
+            logger.removeHandler(old)
+            old.close()
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def run_tasks(tasks: list[Task], cluster: ClusterSpec, cores_per_task: int, run_dir: Path,
               progress: Callable[[str], None] | None = print, poll_seconds: float = 1.0) -> dict:
     """Run the graph; {task name: result}. ``progress`` receives the status line each time it changes.
 
     A failed task fails the tasks after it; the others still run, then TaskGraphError names
-    the failed ones with their errors.
+    the failed ones with their errors. Parsl's log: ``run_dir``/parsl.log.
     """
     import parsl
     from parsl.app.app import python_app
@@ -159,6 +184,7 @@ def run_tasks(tasks: list[Task], cluster: ClusterSpec, cores_per_task: int, run_
     run_dir = Path(run_dir).resolve()
     marker_dir = run_dir / "running"
     marker_dir.mkdir(parents=True, exist_ok=True)
+    _log_to(run_dir / "parsl.log")
     for stale in marker_dir.iterdir():  # left by a driver that was killed
         stale.unlink()
     markers = {task.name: marker_dir / task.name for task in tasks}
