@@ -25,9 +25,10 @@ from phonomag.crystal.kpath import path_from_labels
 from phonomag.crystal.materials import load_material
 from phonomag.engines.base import compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine
+from phonomag.engines.kernel.symmetry import PlaneLayers
 from phonomag.phonons.model import PhononModel
 
-IRREDUCIBLE = [(0, 0), (1, 0), (2, 0), (3, 0), (1, 1), (2, 1), (2, 2)]
+IRREDUCIBLE = [(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (1, 1, 0), (2, 1, 0), (2, 2, 0)]
 GRID = 27
 LAYERS = (None, 0.0, 1.665697, -1.665697)
 
@@ -48,7 +49,8 @@ def main() -> None:
         shape = (3, 3, len(LAYERS), 4, GRID, GRID)
         irreducible = {s: rng.normal(size=shape) + 1j * rng.normal(size=shape) for s in IRREDUCIBLE}
         start = time.perf_counter()
-        engine = KernelEngine.from_irreducible(irreducible, spec.atoms, spec.labels, (6, 6), LAYERS, (6, 6, 1),
+        engine = KernelEngine.from_irreducible(irreducible, spec.atoms, spec.labels, (6, 6, 1),
+                                               PlaneLayers(LAYERS, spec.atoms), (6, 6, 1),
                                                "random data of the production size")
     build = time.perf_counter() - start
     qpoints, *_ = path_from_labels(spec.crystal, npoints=args.npoints)

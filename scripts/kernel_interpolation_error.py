@@ -32,6 +32,7 @@ from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import irreducible_steps
 from phonomag.engines.base import PerQEngine, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine, ReducedGrid
+from phonomag.engines.kernel.symmetry import PlaneLayers
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.phonons.model import PhononModel
 from phonomag.response.modes import PatternResponse
@@ -74,7 +75,7 @@ class ReducedFileEngine(PerQEngine):
         return {"engine": self.grid.attrs.get("engine", "DFPT")}
 
     def pattern_response(self, q, kind="one-sided", energy_ev=0.0):
-        steps = tuple(int(n) for n in np.rint(np.asarray(q)[:2] * self.grid.qgrid) % self.grid.qgrid)
+        steps = tuple(int(n) for n in np.rint(np.asarray(q) * self.grid.qgrid) % self.grid.qgrid)
         if steps not in self.grid.fields:
             raise ValueError(f"no reduced file for q = {q}")
         return PatternResponse(np.asarray(q, float), kind, self.grid.cell_integrals(steps)[:, :, None, :], ("cell",))
@@ -112,10 +113,11 @@ def tight_binding(args) -> None:
           f"{args.heights} heights ({time.perf_counter() - start:.0f} s)")
     for n in args.grids:
         start = time.perf_counter()
-        irreducible = {s[:2]: direct_engine.fields([s[0] / n, s[1] / n, 0])
+        irreducible = {s: direct_engine.fields([s[0] / n, s[1] / n, 0])
                        for s in irreducible_steps(spec.atoms, (n, n, 1))}
-        kernel = KernelEngine.from_irreducible(irreducible, engine.atoms, engine.atom_labels, (n, n), LAYERS,
-                                               engine.kgrid, f"tight-binding {n}×{n}")
+        kernel = KernelEngine.from_irreducible(irreducible, engine.atoms, engine.atom_labels, (n, n, 1),
+                                               PlaneLayers(LAYERS, engine.atoms), engine.kgrid,
+                                               f"tight-binding {n}×{n}")
         data = compute_mode_response(kernel, modes, progress=False)
         print(f"kernel from the {n}×{n} grid ({len(irreducible)} irreducible q, {time.perf_counter() - start:.0f} s):"
               " max |ΔRMS| / max RMS of the branch")
@@ -125,23 +127,23 @@ def tight_binding(args) -> None:
 def dfpt(args) -> None:
     spec = load_material("WSe2")
     grid = ReducedGrid.read(sorted(Path(args.data).glob("q_*.nc")))
-    if any(n % 2 for n in grid.qgrid):
-        raise SystemExit(f"the {grid.qgrid} grid has no N/2 sub-grid")
-    half = tuple(n // 2 for n in grid.qgrid)
-    sub = {(m1 // 2, m2 // 2): f for (m1, m2), f in grid.fields.items() if m1 % 2 == 0 and m2 % 2 == 0}
+    if any(n % 2 for n in grid.qgrid[:2]) or grid.qgrid[2] != 1:
+        raise SystemExit(f"the {grid.qgrid} grid of a layer has no N/2 sub-grid")
+    half = (grid.qgrid[0] // 2, grid.qgrid[1] // 2, 1)
+    sub = {(m1 // 2, m2 // 2, 0): f for (m1, m2, _), f in grid.fields.items() if m1 % 2 == 0 and m2 % 2 == 0}
     tests = sorted(steps for steps in grid.fields if steps[0] % 2 or steps[1] % 2)
     if not tests:
         raise SystemExit(f"{args.data} has no q of the {grid.qgrid} grid off its {half} sub-grid to compare with")
-    kernel = KernelEngine.from_irreducible(sub, grid.atoms, spec.labels, half, grid.layers, grid.kgrid,
+    kernel = KernelEngine.from_irreducible(sub, grid.atoms, spec.labels, half, grid.representation, grid.kgrid,
                                            f"{len(sub)} q of the {half} sub-grid")
     kernel.check_structure(spec.atoms)
     own = sorted(steps for steps in grid.fields if steps[0] % 2 == 0 and steps[1] % 2 == 0)
-    at_own = kernel.pattern_responses(np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2 in own]),
+    at_own = kernel.pattern_responses(np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2, _ in own]),
                                       progress=False)
     exact = max(np.abs(r.tensor[:, :, 0] - grid.cell_integrals(s)).max() / np.abs(grid.cell_integrals(s)).max()
                 for r, s in zip(at_own, own, strict=False))
     print(f"the sub-grid kernel at its own q {own}: max |kernel − direct| / max |direct| = {exact:.1e}")
-    qpoints = np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2 in tests])
+    qpoints = np.array([[m1 / grid.qgrid[0], m2 / grid.qgrid[1], 0.0] for m1, m2, _ in tests])
     modes = PhononModel.from_material(spec).modes(qpoints)
     direct = compute_mode_response(ReducedFileEngine(grid, spec.labels), modes, progress=False)
     data = compute_mode_response(kernel, modes, progress=False)

@@ -249,38 +249,36 @@ def test_k_plus_q_run_gives_the_on_grid_response_and_any_q_works(tmp_path):
 
 @pytest.mark.slow
 def test_symmetry_unfolding_of_dfpt_fields_matches_direct_runs_at_equivalent_q(tmp_path):
-    """docs/physics.md §11 on first-principles data (about 10 minutes, one core): the reduced pattern fields at
-    q = (1/3, 0)
-    unfolded by a rotation (and by a mirror) to (0, −1/3) ≡ (0, 2/3), and by time reversal to
-    (−1/3, 0) ≡ (2/3, 0), both brought back by a shift by G, against direct DFPT runs there — z
-    integral and the W and Se planes, to the SCF tolerance; a wrong rule (M rotated as a polar
-    vector) misses."""
+    """docs/physics.md §11 on first-principles data (about 10 minutes, one core): the reduced pattern fields
+    (Fourier coefficients, format 2) at q = (1/3, 0) unfolded by a rotation (and by a mirror) to (0, −1/3) ≡
+    (0, 2/3), and by time reversal to (−1/3, 0) ≡ (2/3, 0), both brought back by a shift by G, against direct
+    DFPT runs there, to the SCF tolerance; a wrong rule (M rotated as a polar vector) misses."""
     from phonomag.crystal.qpoints import grid_classes
     from phonomag.engines.abinit.tasks import KernelJob, compute_kernel_files
     from phonomag.engines.kernel.engine import ReducedGrid
-    from phonomag.engines.kernel.symmetry import apply_operation, rotate_q, shift_by_g, space_group, time_reverse
+    from phonomag.engines.kernel.symmetry import rotate_q, space_group
 
     atoms = _tiny_wse2()
     steps = [(1, 0, 0), (0, 2, 0), (2, 0, 0)]
     assert len({grid_classes(atoms, (3, 3, 1))[s] for s in steps}) == 1  # one star
     job = KernelJob(atoms, SETTINGS, tuple(steps), tmp_path / "reduced", tmp_path / "work", nproc=1)
     grid = ReducedGrid.read(compute_kernel_files(job, progress=None))
+    box = grid.representation
     q = np.array([1 / 3, 0.0, 0.0])
-    cell, fractional = grid.atoms.cell.array, grid.atoms.get_scaled_positions(wrap=False)
-    source = grid.fields[(1, 0)]
+    source = grid.fields[(1, 0, 0)]
     scale = np.abs(source).max()
     onto = [op for op in space_group(grid.atoms) if np.allclose(rotate_q(op, q), [0, -1 / 3, 0])]
     proper = next(op for op in onto if np.linalg.det(op.cartesian) > 0)
     improper = next(op for op in onto if np.linalg.det(op.cartesian) < 0)
     deviations = {}
     for name, operation in (("rotation", proper), ("mirror", improper)):
-        image = shift_by_g(apply_operation(operation, source, grid.layers, cell), [0, 1, 0], fractional)
-        deviations[name] = np.abs(image - grid.fields[(0, 2)]).max() / scale
-    reversed_ = shift_by_g(time_reverse(source), [1, 0, 0], fractional)  # −q + (1, 0) = (2/3, 0)
-    deviations["time reversal"] = np.abs(reversed_ - grid.fields[(2, 0)]).max() / scale
-    print("unfolded vs direct DFPT, max deviation / max value:", deviations)
+        image = box.shift_by_g(box.apply(operation, source), [0, 1, 0])
+        deviations[name] = np.abs(image - grid.fields[(0, 2, 0)]).max() / scale
+    reversed_ = box.shift_by_g(box.time_reverse(source), [1, 0, 0])  # −q + (1, 0) = (2/3, 0)
+    deviations["time reversal"] = np.abs(reversed_ - grid.fields[(2, 0, 0)]).max() / scale
+    print("unfolded vs direct DFPT, max deviation / max coefficient:", deviations)
     assert max(deviations.values()) < 1e-5
-    wrong = apply_operation(improper, source, grid.layers, cell)
-    wrong[:, :, :, 1:] *= -1  # det S undone: M as a polar vector
-    wrong = shift_by_g(wrong, [0, 1, 0], fractional)
-    assert np.abs(wrong - grid.fields[(0, 2)]).max() > 1e-2 * scale
+    wrong = box.apply(improper, source)
+    wrong[:, :, 1:] *= -1  # det S undone: M as a polar vector
+    wrong = box.shift_by_g(wrong, [0, 1, 0])
+    assert np.abs(wrong - grid.fields[(0, 2, 0)]).max() > 1e-2 * scale

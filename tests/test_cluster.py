@@ -78,7 +78,7 @@ def _interrupting(workdir: Path) -> bool:
 
 def _arrays(path: Path) -> np.ndarray:
     with xr.open_dataset(path) as data:
-        return np.concatenate([data["zint"].values.ravel(), data["plane"].values.ravel()])
+        return np.concatenate([data["moment"].values.ravel(), data["coefficient"].values.ravel()])
 
 
 def test_kernel_on_slurm_survives_a_killed_driver_and_equals_the_local_run(tmp_path):

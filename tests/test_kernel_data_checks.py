@@ -87,7 +87,7 @@ def test_second_file_for_a_grid_point(tmp_path):
     """q_1_0_0_old.nc, the fields of q_1_0_0.nc × 1.5: refused naming both files (it no longer wins)."""
     folder = copy_data(tmp_path)
     edit(folder / "q_1_0_0.nc", scaled, folder / "q_1_0_0_old.nc")
-    refused(folder, "q_1_0_0.nc", "q_1_0_0_old.nc", "(1, 0)")
+    refused(folder, "q_1_0_0.nc", "q_1_0_0_old.nc", "(1, 0, 0)")
 
 
 def test_second_file_for_a_grid_point_through_a_reciprocal_vector(tmp_path):
@@ -108,7 +108,7 @@ def test_qpoint_off_the_grid_is_refused_not_rounded(tmp_path):
         data["qpoint"] = xr.DataArray([0.25, 0.0, 0.0], dims="reduced")
         return data
     edit(folder / "q_2_0_0.nc", off)
-    refused(folder, "q_2_0_0.nc", "not on its 6×6 grid", "not rounded")
+    refused(folder, "q_2_0_0.nc", "not on its 6×6×1 grid", "not rounded")
     # 1e-9 off the grid point is on it (file precision)
     edit(folder / "q_2_0_0.nc", lambda d: d.assign(qpoint=xr.DataArray([1 / 3 + 1e-9, 0.0, 0.0], dims="reduced")))
     ReducedGrid.read(sorted(folder.glob("q_*.nc")))
@@ -179,7 +179,7 @@ def test_symmetry_images_of_two_files_must_agree(tmp_path):
     refused naming both files."""
     folder = copy_data(tmp_path)
     grid = ReducedGrid.read(sorted(folder.glob("q_*.nc")))
-    image = fill_grid(grid.fields, grid.qgrid, space_group(grid.atoms), grid.layers, grid.atoms)[(5, 0)]
+    image = fill_grid(grid.fields, grid.qgrid, space_group(grid.atoms), grid.atoms, grid.representation)[(5, 0, 0)]
 
     def at_five(factor):
         def change(data):
@@ -191,7 +191,7 @@ def test_symmetry_images_of_two_files_must_agree(tmp_path):
     edit(folder / "q_1_0_0.nc", at_five(1.0), folder / "q_5_0_0.nc")
     KernelEngine.from_reduced_files(folder, LABELS)
     edit(folder / "q_1_0_0.nc", at_five(1.5), folder / "q_5_0_0.nc")
-    refused(folder, "q_1_0_0.nc", "q_5_0_0.nc", "disagree", "(5, 0)")
+    refused(folder, "q_1_0_0.nc", "q_5_0_0.nc", "disagree", "(5, 0, 0)")
 
 
 def run_cli(capsys, *args):
@@ -238,3 +238,13 @@ def test_auto_stops_on_an_unusable_shipped_kernel(tmp_path, capsys, monkeypatch)
     # a decision the kernel cannot serve stays with the model, as before, with the reason
     config, why, kernel = resolve_engine(RunConfig().updated({"response.kind": "full"}), spec)
     assert config.run.engine == "model" and "full" in why
+
+
+def test_files_of_two_formats_or_an_unknown_one(tmp_path):
+    """A format-2 file beside the format-1 data is of another calculation; a format this phonomag does not know
+    is named."""
+    folder = copy_data(tmp_path)
+    edit(folder / "q_3_0_0.nc", lambda data: data.assign_attrs(format_version=7))
+    refused(folder, "q_3_0_0.nc", "format_version 7")
+    edit(folder / "q_3_0_0.nc", lambda data: data.assign_attrs(format_version=1))
+    refused(folder, "no attribute 'format_version'", "which other files of the folder have")

@@ -31,7 +31,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def model(spec):
-    return kernel_phonons(spec, BUILTIN_KERNEL_DATA, (6, 6))
+    return kernel_phonons(spec, BUILTIN_KERNEL_DATA, (6, 6, 1))
 
 
 def direct(spec, steps):

@@ -25,12 +25,11 @@ def write_reduced_files(folder, steps_list):
     atoms = spec.atoms.copy()
     atoms.set_cell([*atoms.cell.array[:2], [0, 0, 12.0]], scale_atoms=False)
     rng = np.random.default_rng(11)
-    heights = [0.0, *sorted(atoms.positions[1:, 2])]
     for steps in steps_list:
         q = np.array([steps[0] / 3, steps[1] / 3, 0.0])
         responses = {(k, i): 1e-3 * (rng.normal(size=(2, 2, 6, 6, 16)) + 1j * rng.normal(size=(2, 2, 6, 6, 16)))
                      for k in range(3) for i in range(3)}
-        data = reduce_patterns(responses, atoms, q, atoms.get_volume() / units.Bohr**3, heights,
+        data = reduce_patterns(responses, atoms, q, atoms.get_volume() / units.Bohr**3, 0.5,
                                {"qgrid": [3, 3, 1], "kgrid": [3, 3, 1], "engine": "synthetic test data"})
         write_dataset(data, folder / f"q_{steps[0]}_{steps[1]}_0.nc")
 
@@ -87,7 +86,7 @@ def test_incomplete_kernel_data_is_one_line(tmp_path, capsys):
         main(["run", "-c", str(tmp_path / "run.toml"), "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert "do not reach" in err and "(1, 1)" in err and "wse2_response_kernel.py" in err
+    assert "do not reach" in err and "(1, 1, 0)" in err and "wse2_response_kernel.py" in err
     assert not (tmp_path / "out" / "results.nc").exists()
 
 
@@ -130,10 +129,10 @@ def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, mo
     config, why, engine = run_module.resolve_engine(RunConfig().updated({"response.kind": "full"}), spec)
     assert config.run.engine == "model" and engine is None and "not the full response" in why
     monkeypatch.setitem(systems.SHIPPED_KERNELS, "WSe2", partial)
-    with pytest.raises(EngineCapabilityError, match=r"not usable.*\(1, 1\).*--engine model"):
+    with pytest.raises(EngineCapabilityError, match=r"not usable.*\(1, 1, 0\).*--engine model"):
         run_module.resolve_engine(RunConfig(), spec)  # never the model silently
     config, why, engine = run_module.resolve_engine(RunConfig().updated({"run.fallback": "model"}), spec)
-    assert config.run.engine == "model" and "not usable" in why and "(1, 1)" in why and "fallback" in why
+    assert config.run.engine == "model" and "not usable" in why and "(1, 1, 0)" in why and "fallback" in why
     explicit = RunConfig().updated({"run.engine": "model"})
     assert run_module.resolve_engine(explicit, spec) == (explicit, None, None)
     monkeypatch.delitem(systems.SHIPPED_KERNELS, "WSe2")

@@ -6,14 +6,13 @@ tests/test_cluster.py (marker ``cluster``).
 
 import time
 
-import numpy as np
 import pytest
 
 from phonomag.cli.config import load_run_config
 from phonomag.cli.main import main
 from phonomag.crystal.materials import load_material
 from phonomag.crystal.qpoints import irreducible_steps
-from phonomag.engines.abinit.tasks import KernelJob, atom_planes, kernel_tasks
+from phonomag.engines.abinit.tasks import KernelJob, kernel_tasks
 from phonomag.io.abinit.inputs import AbinitSettings
 from phonomag.workflow.parsl_tasks import ClusterSpec, Task, TaskGraphError, parsl_config, run_tasks
 
@@ -92,13 +91,11 @@ def test_one_task_slot_reduces_each_q_before_the_next_dfpt(tmp_path):
                      "dfpt-q_1_1_0", "reduce-q_1_1_0"]
 
 
-def test_irreducible_q_and_planes_of_wse2():
+def test_irreducible_q_of_wse2():
     atoms = load_material("WSe2").atoms
     assert irreducible_steps(atoms, (3, 3, 1)) == [(0, 0, 0), (1, 0, 0), (1, 1, 0)]
     six = irreducible_steps(atoms, (6, 6, 1))
     assert len(six) == 7 and (2, 2, 0) in six and (3, 0, 0) in six
-    planes = atom_planes(atoms)
-    assert planes[0] == 0.0 and np.allclose(planes[1:], sorted(atoms.positions[1:, 2]))
 
 
 def test_slurm_settings_become_a_parsl_slurm_provider(tmp_path):

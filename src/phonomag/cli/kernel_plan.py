@@ -3,9 +3,10 @@
 The plan lists the irreducible q of the grid and their perturbations, and estimates time, disk and
 memory from the dimensions ABINIT itself chooses (:mod:`phonomag.io.abinit.dimensions`). Everything
 that would stop the production later and can be known now stops it here, in one line: the
-pseudopotentials (found while the job is built), and the space-group operations that the kernel cannot
-carry on ABINIT's FFT grid (:func:`phonomag.engines.kernel.symmetry.grid_problems`). Whether the ground
-state is an insulator is known only after it has run: it is checked then, before any DFPT.
+pseudopotentials (found while the job is built), and a field cutoff whose sphere ABINIT's FFT grid does
+not hold. Every space-group operation can carry the reduced files (format 2: Fourier coefficients, on
+which a translation is a phase), so none is refused. Whether the ground state is an insulator is known
+only after it has run: it is checked then, before any DFPT.
 
 Time model: the DFPT of one perturbation costs ``CORE_SECONDS_PER_UNIT`` × k-points × occupied bands ×
 plane waves core-seconds, calibrated on the WSe₂ production (docs/kernel.md: ecut 20 Ha, 6×6 k grid,
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phonomag.engines.abinit.tasks import KernelJob, atom_planes
-from phonomag.engines.kernel.symmetry import grid_problems, space_group
+from phonomag.engines.abinit.tasks import KernelJob
 from phonomag.errors import PhonomagError
 from phonomag.io.abinit.dimensions import GroundStateDimensions, ground_state_dimensions
+from phonomag.response.band_limited import sphere_gvectors
 
 #: Core-seconds of DFPT per perturbation, per (k-point × occupied band × plane wave): 47 min × 60 / 5
 #: perturbations / (36 × 26 × 4780) for WSe₂ (module docstring).
@@ -42,6 +43,7 @@ class KernelPlan:
     reduced_bytes_per_q: int
     wavefunction_bytes: int
     first_order_bytes_per_q: int
+    field_ecut: float
 
     @property
     def seconds(self) -> float:
@@ -60,7 +62,8 @@ class KernelPlan:
                   f"time: about {self.seconds_per_q / 60:.0f} min per q on {self.nproc} core(s), "
                   f"{self.seconds_per_q * len(todo) / 3600:.1f} h for the q to compute (estimate, factor ~2; "
                   "ground state not included)",
-                  f"disk: {self.reduced_bytes_per_q / 1e6:.1f} MB per reduced q file (kept), ground-state "
+                  f"disk: {self.reduced_bytes_per_q / 1e6:.1f} MB per reduced q file (kept; Fourier coefficients "
+                  f"to {self.field_ecut:g} Ha), ground-state "
                   f"wavefunctions {self.wavefunction_bytes / 1e9:.2f} GB, first-order wavefunctions "
                   f"{self.first_order_bytes_per_q / 1e9:.2f} GB per q while it is reduced",
                   f"memory: about {d.memory_mb:.0f} MB per ABINIT process (ABINIT's bound for the ground state)",
@@ -71,24 +74,23 @@ class KernelPlan:
 def plan_kernel(job: KernelJob) -> KernelPlan:
     """The plan of ``job``; a PhonomagError naming the first reason the production could not succeed."""
     dims = ground_state_dimensions(job.atoms, job.settings)
-    problems = grid_problems(space_group(job.atoms), *dims.ngfft[:2])
-    if problems:
-        raise PhonomagError(
-            f"the kernel of {job.atoms.get_chemical_formula()} cannot be built: {problems[0]} "
-            f"(ecut {job.settings.ecut:g} Ha gives ABINIT's FFT grid {'×'.join(map(str, dims.ngfft))}); "
-            "no DFPT was started"
-        )
+    try:
+        coefficients = len(sphere_gvectors(job.atoms.cell.array, [0, 0, 0], job.field_ecut_hartree, dims.ngfft))
+    except ValueError as exc:
+        raise PhonomagError(f"the kernel of {job.atoms.get_chemical_formula()} cannot be reduced: {exc} "
+                            f"(ecut {job.settings.ecut:g} Ha gives ABINIT's FFT grid "
+                            f"{'×'.join(map(str, dims.ngfft))}); no DFPT was started") from None
     natoms = len(job.atoms)
     perturbations = 3 * natoms
     core_seconds = perturbations * CORE_SECONDS_PER_UNIT * dims.kpoints * dims.occupied * dims.plane_waves
     side_by_side = max(1, min(job.nproc, perturbations))
-    n1, n2, _ = dims.ngfft
-    layers = 1 + len(atom_planes(job.atoms))       # the z integral and the atom planes
-    reduced = natoms * 3 * 4 * n1 * n2 * layers * 16
+    reduced = natoms * 3 * 4 * (coefficients * 8 + 16) + coefficients * 6  # coefficients (single precision, G of
+    # q = 0), moments, the G (int16)
     wavefunctions = dims.kpoints * (dims.occupied + 4) * dims.plane_waves * _SPINOR_COEFFICIENT
     first_order = perturbations * dims.kpoints * dims.occupied * dims.plane_waves * _SPINOR_COEFFICIENT
     return KernelPlan(tuple(tuple(int(n) for n in s) for s in job.steps), perturbations, dims, job.nproc,
-                      float(core_seconds / side_by_side), int(reduced), int(wavefunctions), int(first_order))
+                      float(core_seconds / side_by_side), int(reduced), int(wavefunctions), int(first_order),
+                      job.field_ecut_hartree)
 
 
 def done_steps(job: KernelJob) -> set:

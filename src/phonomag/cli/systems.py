@@ -22,7 +22,7 @@ def load_phonons(spec: MaterialSpec) -> PhononModel:
     return PhononModel.from_material(spec)
 
 
-def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int]) -> PhononModel:
+def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int, int]) -> PhononModel:
     """The phonons of a kernel's own DFPT runs (``[kernel] phonons = "kernel"``): the dynamical matrices of
     the DDB files ``q_*_DDB`` written beside its reduced files (same ground state, SOC and settings as the
     responses), at its irreducible q of the ``qgrid`` grid, as a material's ``abinit-ddb`` phonons."""
@@ -30,7 +30,7 @@ def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int]) -> 
     if not ddb:
         raise EngineCapabilityError(f"{folder} has no DDB files q_*_DDB beside its reduced files: [kernel] phonons "
                                     "= 'kernel' needs them (use 'material' for the material's phonons)")
-    return build_phonon_model(spec.atoms, {"source": "abinit-ddb", "ddb": ddb, "qgrid": [*qgrid, 1]}, Path(folder))
+    return build_phonon_model(spec.atoms, {"source": "abinit-ddb", "ddb": ddb, "qgrid": list(qgrid)}, Path(folder))
 
 
 def load_system(

@@ -19,7 +19,7 @@ from ase import Atoms, units
 from scipy.signal import resample
 
 from phonomag.engines.abinit.density_response import one_sided_responses
-from phonomag.engines.abinit.pattern_response import cartesian_patterns, planes_at
+from phonomag.engines.abinit.pattern_response import cartesian_patterns
 from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
@@ -38,6 +38,7 @@ from phonomag.io.abinit.inputs import (
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
 from phonomag.phonons.modes import PhononModes, concatenate_modes
+from phonomag.response.band_limited import planes_at
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
 
 

@@ -7,18 +7,24 @@ Cartesian β with the phase e^{iq·(R+τ_κ)} (docs/physics.md §10, §11). By l
 
     N_{κβ}(r) = Σ_i [(Aᵀ)⁻¹]_{iβ} e^{iq·τ_κ} N_{κi}(r)        (A: rows = lattice vectors, Å).
 
-Of the Pauli components ñ^α_{q,κβ}(r) = ½ Tr[N σ_α] (cell-periodic part, α = 0, x, y, z)
-this keeps, on ABINIT's in-plane FFT grid (r = j₁/n₁ a₁ + j₂/n₂ a₂):
+Of the Pauli components ñ^α_{q,κβ}(r) = ½ Tr[N σ_α] (cell-periodic part, α = 0, x, y, z), on
+ABINIT's FFT grid r = Σᵢ jᵢ/nᵢ aᵢ of any cell (layer or bulk), the file keeps (format 2,
+:data:`FORMAT_VERSION`; docs/kernel.md):
 
-- ``zint``: ∫ ñ^α dz over the cell length c (electrons/Å² per Å of displacement). Its
-  integral over the in-plane cell is the cell moment n̄^α; its 2D Fourier components give
-  ñ^α(q+G) for in-plane G (S(Q, ω)).
-- ``plane``: ñ^α on the planes z = ``heights`` (electrons/Å³ per Å), trigonometric
-  interpolation along z (exact for the band-limited fields of the FFT grid). For a
-  monolayer MX₂ with the metal at z = 0: the metal plane and the two chalcogen planes,
-  a set closed under the point group (σ_h swaps the chalcogen planes).
+- ``moment``: the cell moments n̄^α = ∫_cell ñ^α d³r (electrons per cell per Å of displacement);
+- ``coefficient`` at ``gvector``: the Fourier coefficients ñ^α_G (electrons/Å³ per Å; single precision,
+  6e-8 relative, far below the SCF noise of 1e-6), ñ(r) = Σ_G ñ_G e^{iG·r}, on the sphere
+  |q + G|²/2 ≤ E_f (:mod:`phonomag.response.band_limited`; E_f = ``field_ecut_hartree``, by default twice the
+  wavefunctions' ecut, :data:`~phonomag.engines.abinit.tasks.FIELD_ECUT_FACTOR`). They give the fields at any point
+  (maps on any plane, volumes), the Fourier components at any 3D G inside the sphere (S(Q, ω)), and,
+  for a layer, the ∫dz (the G₃ = 0 components). Symmetry maps the sphere of q onto that of Sq, so the
+  kernel unfolds the coefficients exactly, whatever the translations.
 
-The full z-resolved fields (≈60 MB per q for WSe₂ at 20 Ha) reduce to ≈2 MB.
+The full fields (≈60 MB per q for WSe₂ at 20 Ha) reduce to 3.9 MB at E_f = 2 ecut; the fields beyond
+E_f are the stated coarsening of the maps (their size is measured in docs/kernel.md), the moments and
+the Fourier components inside the sphere are exact.
+Files without a ``format_version`` attribute are format 1 (``zint`` and ``plane``: the shipped WSe₂
+data), which :mod:`phonomag.engines.kernel.data` still reads.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ from ase import Atoms, units
 
 from phonomag.engines.abinit.density_response import pauli_components
 from phonomag.engines.abinit.perturbations import perturbation_coefficients
-from phonomag.io.netcdf import complex_from, split_complex
+from phonomag.io.netcdf import split_complex
+from phonomag.response.band_limited import coefficients_on, sphere_gvectors
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
+#: The layout of the reduced files this module writes (module docstring); files without the attribute are format 1.
+FORMAT_VERSION = 2
 
 
 def cartesian_patterns(responses: dict, atoms: Atoms, qpoint) -> np.ndarray:
@@ -51,56 +60,43 @@ def cartesian_patterns(responses: dict, atoms: Atoms, qpoint) -> np.ndarray:
     return out
 
 
-def planes_at(fields: np.ndarray, length: float, heights) -> np.ndarray:
-    """Trigonometric interpolation of ``fields`` (…, n3) periodic along the last axis with period ``length`` (Å)
-    at the heights z (Å): (…, len(heights)). Exact at grid planes; the Nyquist term enters as a cosine."""
-    n = fields.shape[-1]
-    coefficients = np.fft.fft(fields, axis=-1) / n
-    frequencies = np.fft.fftfreq(n, 1.0 / n)
-    t = np.asarray(heights, float)[None, :] / length
-    basis = np.exp(2j * np.pi * frequencies[:, None] * t)
-    if n % 2 == 0:
-        basis[n // 2] = np.cos(np.pi * n * t[0])
-    return coefficients @ basis
-
-
-def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, heights,
+def reduce_patterns(responses: dict, atoms: Atoms, qpoint, volume_bohr3: float, field_ecut_hartree: float,
                     attrs: dict) -> xr.Dataset:
-    """The reduced pattern response at ``qpoint`` (reduced) as a Dataset (see the module docstring).
+    """The reduced pattern response at ``qpoint`` (reduced) as a Dataset of format 2 (module docstring).
 
-    ``responses`` in electrons/bohr³ per unit reduced displacement (eq. 1 on ABINIT's FFT
-    grid of the cell of ``atoms``, whose third vector is (0, 0, c)); ``heights`` in Å.
+    ``responses`` in electrons/bohr³ per unit reduced displacement (eq. 1 on ABINIT's FFT grid of the cell of
+    ``atoms``, any cell); ``field_ecut_hartree``: the sphere of the kept Fourier coefficients (Ha).
     """
     cell = atoms.cell.array
-    if np.abs(cell[2, :2]).max() > 1e-10 or np.abs(cell[:2, 2]).max() > 1e-10:
-        raise ValueError("the reduced pattern response needs a slab cell with a3 = (0, 0, c) normal to a1, a2")
     volume = abs(np.linalg.det(cell))
     if abs(volume - volume_bohr3 * units.Bohr**3) > 1e-6 * volume:
         raise ValueError(
             f"cell volume {volume:.6f} Å³ of the atoms differs from the runs' {volume_bohr3 * units.Bohr**3:.6f}"
         )
     patterns = cartesian_patterns(responses, atoms, qpoint) / units.Bohr**3  # electrons/Å³ per Å
-    length = cell[2, 2]
-    zint = patterns.sum(axis=-1) * length / patterns.shape[-1]
-    planes = np.moveaxis(planes_at(patterns, length, heights), -1, 2)  # (natoms, 3, plane, 4, n1, n2)
+    fft_shape = patterns.shape[-3:]
+    gvectors = sphere_gvectors(cell, qpoint, field_ecut_hartree, fft_shape)
+    coefficients = coefficients_on(patterns, gvectors)
+    moments = patterns.mean(axis=(-3, -2, -1)) * volume
     coords = {"atom": np.arange(len(atoms)), "direction": ["x", "y", "z"], "component": list(COMPONENTS),
-              "height": ("plane", np.asarray(heights, float), {"units": "angstrom"}), "part": ["real", "imag"]}
+              "part": ["real", "imag"]}
     return xr.Dataset(
-        {"zint": (("atom", "direction", "component", "x", "y", "part"), split_complex(zint),
-                  {"units": "angstrom^-3", "long_name": "z-integrated Pauli component of the one-sided response "
-                   "to the unit Cartesian pattern (electrons per angstrom^2 per angstrom of displacement)"}),
-         "plane": (("atom", "direction", "plane", "component", "x", "y", "part"), split_complex(planes),
-                   {"units": "angstrom^-4", "long_name": "Pauli component of the one-sided response on a plane "
-                    "(electrons per angstrom^3 per angstrom of displacement)"}),
+        {"moment": (("atom", "direction", "component", "part"), split_complex(moments),
+                    {"units": "1", "long_name": "cell moment of the Pauli component of the one-sided response to "
+                     "the unit Cartesian pattern (electrons per cell per angstrom of displacement)"}),
+         "coefficient": (("atom", "direction", "component", "g", "part"),
+                         split_complex(coefficients).astype(np.float32),
+                         {"units": "angstrom^-4", "long_name": "Fourier coefficient f_G of the Pauli component, "
+                          "f(r) = sum_G f_G exp(iG.r) (electrons per angstrom^3 per angstrom of displacement)"}),
+         "gvector": (("g", "reduced"), gvectors.astype(np.int16),
+                     {"units": "1", "long_name": "G, integer reduced coordinates: |q + G|^2/2 <= field_ecut_hartree"}),
          "qpoint": ("reduced", np.asarray(qpoint, float), {"units": "1", "long_name": "q, reduced coordinates"}),
          "cell": (("vector", "cartesian"), cell, {"units": "angstrom"}),
          "positions": (("atom", "cartesian"), atoms.positions, {"units": "angstrom"})},
         coords={**coords, "species": ("atom", atoms.get_chemical_symbols())},
-        attrs={"conventions": "docs/physics.md §11: unit pattern of atom kappa along Cartesian beta, displacement "
+        attrs={"format_version": FORMAT_VERSION, "field_ecut_hartree": float(field_ecut_hartree),
+               "fft_grid": [int(n) for n in fft_shape],
+               "conventions": "docs/physics.md §11: unit pattern of atom kappa along Cartesian beta, displacement "
                               "1 Angstrom x exp(i q.(R + tau_kappa)); cell-periodic part of N; n^a = Tr[N sigma_a]/2; "
-                              "r = j1/n1 a1 + j2/n2 a2 (+ z)", **attrs})
+                              "r = sum_i j_i/n_i a_i; f(r) = sum_G f_G exp(iG.r) (docs/kernel.md)", **attrs})
 
-
-def read_patterns(data: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(zint (natoms, 3, 4, n1, n2), plane (natoms, 3, nplanes, 4, n1, n2)) complex from a reduced Dataset."""
-    return complex_from(data["zint"]), complex_from(data["plane"])

@@ -32,17 +32,22 @@ from phonomag.io.abinit.runner import abinit_version
 from phonomag.io.netcdf import write_dataset
 from phonomag.workflow.parsl_tasks import ClusterSpec, Task, run_tasks
 
+#: The default cutoff of the kept Fourier coefficients, in units of the wavefunctions' ecut (docs/kernel.md:
+#: the size per q and the truncation error it gives).
+FIELD_ECUT_FACTOR = 2.0
+
 
 @dataclass(frozen=True)
 class KernelJob:
     """What to compute and where.
 
-    atoms: the slab (a₃ = (0, 0, c), first atom on the plane the heights start with);
+    atoms: the structure (a layer or a bulk crystal, any cell);
     settings: ABINIT settings (SOC), whose k grid is also the q grid; steps: the q-points
     as grid steps (n₁, n₂, n₃), q = n/kgrid; output: folder of the reduced files; workdir:
     folder of the ABINIT runs; nproc: cores of a task (MPI processes of the ground state,
     serial DFPT runs side by side); launcher: how MPI runs start
-    (:mod:`phonomag.workflow.launcher`); attrs: provenance added to every file.
+    (:mod:`phonomag.workflow.launcher`); field_ecut: the sphere of the Fourier coefficients kept (Ha;
+    None: :data:`FIELD_ECUT_FACTOR` × the settings' ecut, docs/kernel.md); attrs: provenance added to every file.
     """
 
     atoms: Atoms
@@ -53,7 +58,13 @@ class KernelJob:
     nproc: int = 1
     launcher: str = "auto"
     keep_wavefunctions: bool = False
+    field_ecut: float | None = None
     attrs: dict = field(default_factory=dict)
+
+    @property
+    def field_ecut_hartree(self) -> float:
+        """The cutoff of the kept Fourier coefficients (Ha)."""
+        return self.field_ecut if self.field_ecut is not None else FIELD_ECUT_FACTOR * self.settings.ecut
 
     def qpoint(self, step) -> np.ndarray:
         """Reduced q of the grid step ``step``."""
@@ -62,12 +73,6 @@ class KernelJob:
     def target(self, step) -> Path:
         """The reduced file of the q at ``step``."""
         return Path(self.output) / f"{qpoint_folder(self.qpoint(step), self.settings)}.nc"
-
-
-def atom_planes(atoms: Atoms) -> list[float]:
-    """Heights (Å) of the stored planes: the first atom's, then the other atoms' distinct heights, ascending."""
-    z = np.round(atoms.positions[:, 2], 12)
-    return [float(z[0]), *sorted(set(z[1:].tolist()) - {z[0]})]
 
 
 def ground_state_task(job: KernelJob) -> Path:
@@ -85,7 +90,7 @@ def reduce_task(job: KernelJob, step, wfk: Path, folders: list[Path]) -> Path:
     q = job.qpoint(step)
     run = reduce_qpoint_dfpt(job.atoms, job.settings, q, job.workdir, wfk, job.nproc, job.keep_wavefunctions)
     settings = job.settings
-    data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, atom_planes(job.atoms), {
+    data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, job.field_ecut_hartree, {
         "engine": f"ABINIT {abinit_version()} DFPT with SOC + eq. 1 (phonomag)",
         "ecut_hartree": settings.ecut, "kgrid": list(settings.kgrid), "qgrid": list(settings.kgrid),
         "pseudopotentials": ", ".join(pseudopotential_names(job.atoms, settings).values()),

@@ -1,10 +1,12 @@
 """The reduced DFPT files of a kernel folder, read and checked as a whole (docs/kernel.md, "What is checked").
 
 Each file ``q_*.nc`` (:func:`~phonomag.engines.abinit.pattern_response.reduce_patterns`) must be a
-netCDF file with every variable of :data:`VARIABLES`, finite values, the attributes of
-:data:`REQUIRED_ATTRS`, and a q-point on the grid it names to :data:`GRID_TOLERANCE`; every file
-must come from the same calculation (:data:`SAME_CALCULATION`, the atoms, the planes and the FFT
-grid); one file per grid point. A folder may carry a checksum manifest (:data:`MANIFEST`, the
+netCDF file of a known layout (:data:`VARIABLES`: format 2, the Fourier coefficients of any cell; format 1,
+files without a ``format_version`` attribute, the z integral and atom planes of a layer: the shipped WSe₂
+data) with every variable of its format, finite values, the attributes of :data:`REQUIRED_ATTRS`, and a
+q-point on the n₁×n₂×n₃ grid it names to :data:`GRID_TOLERANCE`; every file must come from the same
+calculation (:data:`SAME_CALCULATION`, the atoms, and for format 1 the planes and the FFT grid); one
+file per grid point. A folder may carry a checksum manifest (:data:`MANIFEST`, the
 format of ``sha256sum``; the shipped data does), which is then verified first: every ``q_*`` file
 listed, none changed. A folder that fails raises :class:`KernelDataError` naming the file and the
 reason, before anything is computed or written.
@@ -23,13 +25,15 @@ from phonomag.io.atomic import write_atomically
 
 #: The checksum manifest of a kernel folder (``sha256sum -c`` reads it).
 MANIFEST = "MANIFEST.sha256"
-#: The variables (and coordinates) every reduced file holds.
-VARIABLES = ("zint", "plane", "qpoint", "cell", "positions", "species", "height")
-#: The attributes every reduced file holds: the q grid, the k grid and the code ("engine", with its version).
-REQUIRED_ATTRS = ("qgrid", "kgrid", "engine")
+#: The variables (and coordinates) every reduced file holds, per format version.
+VARIABLES = {1: ("zint", "plane", "qpoint", "cell", "positions", "species", "height"),
+             2: ("moment", "coefficient", "gvector", "qpoint", "cell", "positions", "species")}
+#: The attributes every reduced file holds, per format version: the q grid, the k grid and the code ("engine",
+#: with its version); format 2 also the sphere of its coefficients and the FFT grid they came from.
+REQUIRED_ATTRS = {1: ("qgrid", "kgrid", "engine"), 2: ("qgrid", "kgrid", "engine", "field_ecut_hartree", "fft_grid")}
 #: Attributes that must be equal in every file (those of them present in any file must be in all).
-SAME_CALCULATION = (*REQUIRED_ATTRS, "ecut_hartree", "pseudopotentials", "tolvrs_ground_state", "tolvrs_dfpt",
-                    "conventions")
+SAME_CALCULATION = ("format_version", *REQUIRED_ATTRS[2], "ecut_hartree", "pseudopotentials", "tolvrs_ground_state",
+                    "tolvrs_dfpt", "conventions")
 #: Largest distance (reduced units) of a file's q from the nearest point of its grid.
 GRID_TOLERANCE = 1e-8
 #: Largest difference (Å, or the reduced cell units of ``cell``) of the atoms between files.
@@ -79,6 +83,11 @@ def verify_manifest(folder: Path) -> None:
             raise KernelDataError(f"{path} has changed since {manifest} was written (sha256 differs) {regenerate}")
 
 
+def format_version(data: xr.Dataset) -> int:
+    """The layout of a reduced file: its ``format_version`` attribute, 1 for files without one."""
+    return int(data.attrs.get("format_version", 1))
+
+
 def open_reduced(path: Path) -> xr.Dataset:
     """The loaded content of one reduced file, checked on its own: readable netCDF, every variable and
     attribute, finite values."""
@@ -90,14 +99,19 @@ def open_reduced(path: Path) -> xr.Dataset:
     except (OSError, ValueError, RuntimeError) as exc:
         raise KernelDataError(f"{path} is not a readable netCDF file ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
-    for name in VARIABLES:
+    version = format_version(data)
+    if version not in VARIABLES:
+        raise KernelDataError(f"{path} has format_version {version}; this phonomag reads "
+                              f"{', '.join(map(str, VARIABLES))}")
+    for name in VARIABLES[version]:
         if name not in data.variables:
-            raise KernelDataError(f"{path} has no variable {name!r} (a reduced DFPT file has {', '.join(VARIABLES)})")
-    for name in REQUIRED_ATTRS:
+            raise KernelDataError(f"{path} has no variable {name!r} (a reduced DFPT file of format {version} has "
+                                  f"{', '.join(VARIABLES[version])})")
+    for name in REQUIRED_ATTRS[version]:
         if name not in data.attrs:
-            raise KernelDataError(f"{path} has no attribute {name!r} (a reduced DFPT file has "
-                                  f"{', '.join(REQUIRED_ATTRS)})")
-    for name in VARIABLES:
+            raise KernelDataError(f"{path} has no attribute {name!r} (a reduced DFPT file of format {version} has "
+                                  f"{', '.join(REQUIRED_ATTRS[version])})")
+    for name in VARIABLES[version]:
         values = data[name].values
         if values.dtype.kind in "fc" and not np.isfinite(values).all():
             bad = int(np.count_nonzero(~np.isfinite(values)))
@@ -105,20 +119,26 @@ def open_reduced(path: Path) -> xr.Dataset:
     return data
 
 
-def grid_steps(path: Path, data: xr.Dataset) -> tuple[int, int]:
-    """The grid steps (m₁, m₂) of the file's q-point; an error unless q lies on the file's grid to
-    :data:`GRID_TOLERANCE` (in-plane, q_z = 0)."""
-    qgrid = np.atleast_1d(data.attrs["qgrid"])[:2].astype(float)
+def file_qgrid(data: xr.Dataset) -> tuple[int, int, int]:
+    """The q grid (N₁, N₂, N₃) a file names (a layer's has N₃ = 1)."""
+    return tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"]))
+
+
+def grid_steps(path: Path, data: xr.Dataset) -> tuple[int, int, int]:
+    """The grid steps (m₁, m₂, m₃) of the file's q-point; an error unless q lies on the file's N₁×N₂×N₃ grid to
+    :data:`GRID_TOLERANCE`."""
+    qgrid = np.atleast_1d(data.attrs["qgrid"]).astype(float)
     q = np.asarray(data["qpoint"].values, float)
-    if q.shape != (3,) or len(qgrid) != 2 or (qgrid < 1).any():
+    if q.shape != (3,) or len(qgrid) != 3 or (qgrid < 1).any():
         raise KernelDataError(f"{path}: qpoint {q.tolist()} or qgrid {qgrid.tolist()} is not a reduced 3-vector "
-                              "and an N1×N2 grid")
-    steps = np.rint(q[:2] * qgrid)
-    off = max(np.abs(q[:2] - steps / qgrid).max(), abs(q[2]))
+                              "and an N1×N2×N3 grid")
+    steps = np.rint(q * qgrid)
+    off = np.abs(q - steps / qgrid).max()
     if off > GRID_TOLERANCE:
-        raise KernelDataError(f"{path}: qpoint {np.round(q, 10).tolist()} is not on its {int(qgrid[0])}×"
-                              f"{int(qgrid[1])} grid (off by {off:.2g} > {GRID_TOLERANCE:g}): not rounded")
-    return int(steps[0]), int(steps[1])
+        raise KernelDataError(f"{path}: qpoint {np.round(q, 10).tolist()} is not on its "
+                              f"{'×'.join(str(int(n)) for n in qgrid)} grid (off by {off:.2g} > {GRID_TOLERANCE:g}): "
+                              "not rounded")
+    return int(steps[0]), int(steps[1]), int(steps[2])
 
 
 def _attr(data: xr.Dataset, name: str):
@@ -149,17 +169,18 @@ def check_together(datasets: dict) -> dict:
             species = list(data["species"].values)
             raise KernelDataError(f"{path} is from another calculation: its atoms (species {species}, positions or "
                                   f"cell) differ from those of {first_path}")
-        if (data["plane"].shape != first["plane"].shape or data["zint"].shape != first["zint"].shape
+        if format_version(first) == 1 and (
+                data["plane"].shape != first["plane"].shape or data["zint"].shape != first["zint"].shape
                 or not np.allclose(data["height"].values, first["height"].values, atol=ATOMS_TOLERANCE, rtol=0)):
             raise KernelDataError(f"{path} is from another calculation: its planes or FFT grid (plane "
                                   f"{data['plane'].shape}, heights {data['height'].values.tolist()}) differ from "
                                   f"those of {first_path}")
         steps = grid_steps(path, data)
-        qgrid = tuple(int(n) for n in np.atleast_1d(data.attrs["qgrid"])[:2])
-        point = (steps[0] % qgrid[0], steps[1] % qgrid[1])
+        qgrid = file_qgrid(data)
+        point = tuple(m % n for m, n in zip(steps, qgrid, strict=True))
         if point in by_point:
             raise KernelDataError(f"{by_point[point]} and {path} are both for the grid point {point} of "
-                                  f"{qgrid[0]}×{qgrid[1]}: keep one file per q")
+                                  f"{'×'.join(map(str, qgrid))}: keep one file per q")
         by_point[point] = path
         files[steps] = path
     return files

@@ -1,14 +1,18 @@
 """The response kernel: pattern fields on a coarse q grid → real space → any q (docs/physics.md §11).
 
-From the cell-periodic pattern fields ñ_{q,κβ}(x) at every q of an N₁×N₂ grid
-(:func:`~phonomag.engines.kernel.symmetry.fill_grid`), the response to displacing atom κ of
-cell 0 alone in the grid's Born–von Kármán supercell is
+From the cell-periodic pattern fields ñ_{q,κβ}(x) at every q of an N₁×N₂×N₃ grid
+(:func:`~phonomag.engines.kernel.symmetry.fill_grid`; a layer's grid has N₃ = 1), the response to
+displacing atom κ of cell 0 alone in the grid's Born–von Kármán supercell is
 
     D_{κβ}(x + R) = (1/N_q) Σ_q e^{−iq·τ_κ} e^{iq·(x+R)} ñ_{q,κβ}(x)
 
-(x on the in-plane grid of one cell, R a lattice vector of the supercell). Each supercell point
-is placed at its Wigner–Seitz image around τ_κ (in-plane distance; points on the boundary are
-shared by their images with equal weights w), and then for any q
+(x a point of one cell, R a lattice vector of the supercell). The points x are those of a set of
+*layers*, each on the grid x = j₁/n₁ a₁ + j₂/n₂ a₂ + x₃ a₃: a plane at height z (Å) along the normal
+of a₁, a₂ (x₃ = z/d₃, d₃ the spacing of the lattice planes: z itself for a slab with a₃ ⟂ a₁, a₂), or
+the z integral (``None``, a layer's grid only). The planes x₃ = j₃/n₃ of a grid are a volume.
+Each supercell point is placed at its Wigner–Seitz image around τ_κ (3D distance; along a direction
+with Nᵢ = 1 the supercell has no lattice vector and that coordinate does not enter; points on the
+boundary are shared by their images with equal weights w), and then for any q
 
     ñ_{q,κβ}(x) = e^{iq·(τ_κ − x)} Σ_R e^{−iq·R} w(x, R) D_{κβ}(x + R),
 
@@ -28,111 +32,151 @@ from ase import Atoms
 WS_TOLERANCE = 1e-6
 
 
+def plane_spacing(cell: np.ndarray) -> float:
+    """d₃ (Å): the distance between the lattice planes spanned by a₁, a₂ (c for a slab with a₃ ⟂ a₁, a₂)."""
+    cell = np.asarray(cell, float)
+    return float(abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[0], cell[1])))
+
+
+def layer_coordinates(layers: tuple, cell: np.ndarray) -> np.ndarray:
+    """x₃ = z/d₃ of each layer (0 for the z integral, ``None``)."""
+    return np.array([0.0 if z is None else z / plane_spacing(cell) for z in layers])
+
+
 @dataclass(frozen=True)
 class ResponseKernel:
     """D of every pattern on its Wigner–Seitz images.
 
-    atoms: the layer (τ_κ, cell); qgrid (N₁, N₂); layers: the field layers (``None``: z integral,
-    a height in Å: a plane); lattice[κ] (nR, 2) integer in-plane lattice vectors R (reduced);
-    weighted[κ] (nR, 3, nlayers, 4, n₁, n₂) complex w(x, R) D_{κβ}(x + R), zero where x + R is
-    not an image of the WS cell of κ.
+    atoms: the structure (τ_κ, cell); qgrid (N₁, N₂, N₃); layers: the field layers (module docstring);
+    lattice[κ] (nR, 3) integer lattice vectors R (reduced); weighted[κ] (nR, 3, nlayers, 4, n₁, n₂)
+    complex w(x, R) D_{κβ}(x + R), zero where x + R is not an image of the WS cell of κ.
     """
 
     atoms: Atoms
-    qgrid: tuple[int, int]
+    qgrid: tuple[int, int, int]
     layers: tuple
     lattice: list[np.ndarray]
     weighted: list[np.ndarray]
 
     @classmethod
-    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int], layers: tuple) -> ResponseKernel:
-        """The kernel of {grid steps (m₁, m₂): fields (natoms, 3, nlayers, 4, n₁, n₂) at q = (m₁/N₁, m₂/N₂, 0)}."""
-        n_q1, n_q2 = qgrid
-        stack = np.array([[fields[(m1, m2)] for m2 in range(n_q2)] for m1 in range(n_q1)])
+    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int, int], layers: tuple) -> ResponseKernel:
+        """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}."""
+        qgrid = tuple(int(n) for n in qgrid)
+        steps = list(np.ndindex(*qgrid))
+        stack = np.array([fields[m] for m in steps])  # (nq, κ, β, layer, α, n1, n2)
         n1, n2 = stack.shape[-2:]
         fractional = atoms.get_scaled_positions(wrap=False)
-        q1, q2 = np.meshgrid(np.arange(n_q1) / n_q1, np.arange(n_q2) / n_q2, indexing="ij")
-        x1, x2 = np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij")
+        q = np.array(steps, float) / np.array(qgrid)
+        x = _layer_points(n1, n2, layer_coordinates(layers, atoms.cell.array))  # (layer, n1, n2, 3)
         lattice, weighted = [], []
         for k, tau in enumerate(fractional):
             # e^{iq·(x − τ)} ñ_q(x), then the inverse DFT over q gives D at x + R_m for m on the grid
-            phase = np.exp(2j * np.pi * (q1[..., None, None] * (x1 - tau[0]) + q2[..., None, None] * (x2 - tau[1])))
-            a = stack[:, :, k] * phase[:, :, None, None, None]
-            d = np.fft.ifft2(a, axes=(0, 1))  # (m1, m2, β, layer, α, n1, n2)
-            table, values = _wigner_seitz(d, atoms, tau, qgrid)
+            phase = np.exp(2j * np.pi * np.einsum("qi,lxyi->qlxy", q, x - tau))
+            a = (stack[:, k] * phase[:, None, :, None]).reshape(*qgrid, *stack.shape[2:])
+            d = np.fft.ifftn(a, axes=(0, 1, 2)).reshape(len(steps), *stack.shape[2:])  # (m, β, layer, α, n1, n2)
+            table, values = _wigner_seitz(d, atoms, tau, qgrid, x)
             lattice.append(table)
             weighted.append(values)
-        return cls(atoms, tuple(qgrid), tuple(layers), lattice, weighted)
+        return cls(atoms, qgrid, tuple(layers), lattice, weighted)
+
+    def _points(self) -> np.ndarray:
+        n1, n2 = self.weighted[0].shape[-2:]
+        return _layer_points(n1, n2, layer_coordinates(self.layers, self.atoms.cell.array))
 
     def fields(self, qpoints, layer: int | None = None) -> np.ndarray:
-        """ñ_{q,κβ}(x) (nq, natoms, 3, nlayers, 4, n₁, n₂) at reduced q-points (nq, 3) (q_z ignored);
-        with ``layer`` (an index of ``layers``) that layer only, (nq, natoms, 3, 1, 4, n₁, n₂)."""
-        q = np.atleast_2d(np.asarray(qpoints, float))[:, :2]
+        """ñ_{q,κβ}(x) (nq, natoms, 3, nlayers, 4, n₁, n₂) at reduced q-points (nq, 3) (q₃ ignored by a layer's
+        kernel, N₃ = 1); with ``layer`` (an index of ``layers``) that layer only, (nq, natoms, 3, 1, 4, n₁, n₂)."""
+        q = self._q(qpoints)
         chosen = slice(None) if layer is None else slice(layer, layer + 1)
-        fractional = self.atoms.get_scaled_positions(wrap=False)[:, :2]
-        n1, n2 = self.weighted[0].shape[-2:]
-        x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1)
+        fractional = self.atoms.get_scaled_positions(wrap=False)
+        x = self._points()[chosen]
         out = []
         for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
             values = values[:, :, chosen]
             phases = np.exp(-2j * np.pi * q @ table.T)  # (nq, nR)
             summed = (phases @ values.reshape(len(table), -1)).reshape(len(q), *values.shape[1:])
-            bloch = np.exp(2j * np.pi * np.einsum("qi,xyi->qxy", q, fractional[k] - x))
-            out.append(summed * bloch[:, None, None, None])
+            bloch = np.exp(2j * np.pi * np.einsum("qi,lxyi->qlxy", q, fractional[k] - x))
+            out.append(summed * bloch[:, None, :, None])
         return np.stack(out, axis=1)
 
-    def cell_integrals(self, qpoints, layer: int) -> np.ndarray:
-        """∫_cell ñ_{q,κβ}(x) d²x (nq, natoms, 3, 4) of one layer, for many q at once (the G = 0 component
-        of :meth:`fourier`): e^{iq·τ} Σ_R e^{−iq·R} Σ_x e^{−iq·x} w D(x + R), the x sum one matrix product."""
-        q = np.atleast_2d(np.asarray(qpoints, float))[:, :2]
-        fractional = self.atoms.get_scaled_positions(wrap=False)[:, :2]
+    def _q(self, qpoints) -> np.ndarray:
+        """Reduced q (nq, 3); q₃ = 0 for a layer's kernel (N₃ = 1)."""
+        q = np.atleast_2d(np.asarray(qpoints, float)).copy()
+        if self.qgrid[2] == 1:
+            q[:, 2] = 0.0
+        return q
+
+    def cell_integrals(self, qpoints, layer: int | None) -> np.ndarray:
+        """∫_cell ñ_{q,κβ}(x) (nq, natoms, 3, 4), for many q at once (the G = 0 component of :meth:`fourier`):
+        e^{iq·τ} Σ_R e^{−iq·R} Σ_x e^{−iq·x} w D(x + R), the x sum one matrix product. ``layer``: the index of
+        the z-integral layer (∫d²x, area of the cell), or None: the volume of all layers (∫d³x)."""
+        q = self._q(qpoints)
+        cell = self.atoms.cell.array
+        fractional = self.atoms.get_scaled_positions(wrap=False)
         n1, n2 = self.weighted[0].shape[-2:]
-        x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1).reshape(-1, 2)
-        area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
+        chosen = list(range(len(self.layers))) if layer is None else [layer]
+        x = self._points()[chosen].reshape(-1, 3)
+        if layer is None:
+            measure = abs(np.linalg.det(cell)) / len(x)
+        else:  # the z integral of a layer: a₁, a₂ in the xy plane
+            measure = abs(np.linalg.det(cell[:2, :2])) / (n1 * n2)
         in_cell = np.exp(-2j * np.pi * q @ x.T)  # (nq, nx)
         out = np.zeros((len(q), len(fractional), 3, 4), dtype=complex)
         for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
-            flat = np.moveaxis(values[:, :, layer].reshape(len(table), 12, n1 * n2), 2, 0)  # (nx, nR, 12)
-            summed = (in_cell @ flat.reshape(n1 * n2, -1)).reshape(len(q), len(table), 12)
+            flat = np.moveaxis(values[:, :, chosen], 2, 3)  # (nR, β, α, layer, n1, n2)
+            flat = np.moveaxis(flat.reshape(len(table), 12, len(x)), 2, 0)  # (nx, nR, 12)
+            summed = (in_cell @ flat.reshape(len(x), -1)).reshape(len(q), len(table), 12)
             lattice = np.exp(2j * np.pi * ((q @ fractional[k])[:, None] - q @ table.T))  # (nq, nR)
             out[:, k] = np.einsum("qr,qrc->qc", lattice, summed).reshape(len(q), 3, 4)
-        return out * area / (n1 * n2)
+        return out * measure
 
-    def fourier(self, qpoints, g_reduced, layer: int | None = None) -> np.ndarray:
-        """∫_cell ñ_{q,κβ}(x) e^{−iG·x} d²x (nq, nG, natoms, 3, nlayers, 4) for in-plane integer G (nG, 3):
-        per layer, the field's unit times Å² (the z-integral layer: electrons per cell per Å);
-        ``layer`` as in :meth:`fields`."""
+    def fourier(self, qpoints, g_reduced, layer: int | None) -> np.ndarray:
+        """∫_cell ñ_{q,κβ}(x) e^{−iG·x} (nq, nG, natoms, 3, 4) for integer G (nG, 3): ``layer`` the index of the
+        z-integral layer, in-plane G, ∫d²x (electrons per cell per Å); or None, the volume of all layers,
+        any G on their grid, ∫d³x."""
         g = np.atleast_2d(np.asarray(g_reduced)).astype(int)
-        values = self.fields(qpoints, layer)
-        n1, n2 = values.shape[-2:]
-        area = abs(np.linalg.det(self.atoms.cell.array[:2, :2]))
-        spectrum = np.fft.fft2(values, axes=(-2, -1)) * area / (n1 * n2)
-        return np.moveaxis(spectrum[..., g[:, 0] % n1, g[:, 1] % n2], -1, 1)
+        cell = self.atoms.cell.array
+        if layer is not None:
+            values = self.fields(qpoints, layer)[:, :, :, 0]  # (nq, κ, β, α, n1, n2)
+            n1, n2 = values.shape[-2:]
+            area = abs(np.linalg.det(cell[:2, :2]))  # the z integral of a layer: a₁, a₂ in the xy plane
+            spectrum = np.fft.fft2(values, axes=(-2, -1)) * area / (n1 * n2)
+            return np.moveaxis(spectrum[..., g[:, 0] % n1, g[:, 1] % n2], -1, 1)
+        values = np.moveaxis(self.fields(qpoints), 3, -1)  # (nq, κ, β, α, n1, n2, layer = n3)
+        shape = np.array(values.shape[-3:])
+        spectrum = np.fft.fftn(values, axes=(-3, -2, -1)) * abs(np.linalg.det(cell)) / shape.prod()
+        return np.moveaxis(spectrum[..., g[:, 0] % shape[0], g[:, 1] % shape[1], g[:, 2] % shape[2]], -1, 1)
 
 
-def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int, int]):
-    """(lattice vectors (nR, 2), weighted values (nR, 3, nlayers, 4, n₁, n₂)) of the supercell values
-    d (N₁, N₂, 3, nlayers, 4, n₁, n₂) placed on their WS images around the fractional position τ."""
-    n_q1, n_q2 = qgrid
-    n1, n2 = d.shape[-2:]
-    cell = atoms.cell.array[:2, :2]
-    shifts = np.array([(s1 * n_q1, s2 * n_q2) for s1 in (-2, -1, 0, 1, 2) for s2 in (-2, -1, 0, 1, 2)])
-    m = np.stack(np.meshgrid(np.arange(n_q1), np.arange(n_q2), indexing="ij"), axis=-1).reshape(-1, 2)
-    x = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij"), axis=-1)
+def _layer_points(n1: int, n2: int, x3: np.ndarray) -> np.ndarray:
+    """Fractional points (nlayers, n₁, n₂, 3) of the layers' grids."""
+    f1, f2 = np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij")
+    return np.stack(np.broadcast_arrays(f1[None], f2[None], np.asarray(x3, float)[:, None, None]), axis=-1)
+
+
+def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int, int, int], x: np.ndarray):
+    """(lattice vectors (nR, 3), weighted values (nR, 3, nlayers, 4, n₁, n₂)) of the supercell values
+    d (N_q, 3, nlayers, 4, n₁, n₂), grid steps in C order, at the fractional points x (nlayers, n₁, n₂, 3)
+    placed on their WS images around the fractional position τ."""
+    grid = np.array(qgrid)
+    periodic = grid > 1  # along a direction with one q-point the supercell has no lattice vector
+    cell = atoms.cell.array * periodic[:, None]
+    reach = [(-2, -1, 0, 1, 2) if p else (0,) for p in periodic]
+    shifts = np.array(np.meshgrid(*reach, indexing="ij")).reshape(3, -1).T * grid
+    m = np.array(list(np.ndindex(*qgrid)))
     # candidate lattice vectors R = m + shift for every (m, x); distance of x + R from τ
-    candidates = m[:, None, :] + shifts[None, :, :]  # (nm, ns, 2)
-    position = (x[None, None] + candidates[:, :, None, None, :] - tau[:2]) @ cell  # (nm, ns, n1, n2, 2)
+    candidates = m[:, None, :] + shifts[None, :, :]  # (nm, ns, 3)
+    position = (x[None, None] + candidates[:, :, None, None, None, :] - tau) @ cell  # (nm, ns, nl, n1, n2, 3)
     distance = np.linalg.norm(position, axis=-1)
     nearest = distance.min(axis=1, keepdims=True)
-    chosen = distance <= nearest + WS_TOLERANCE  # (nm, ns, n1, n2)
+    chosen = distance <= nearest + WS_TOLERANCE  # (nm, ns, nl, n1, n2)
     weight = chosen / chosen.sum(axis=1, keepdims=True)
-    used = np.flatnonzero(chosen.any(axis=(2, 3)).ravel())  # (m, shift) pairs that are an image somewhere
-    vectors = candidates.reshape(-1, 2)[used]
+    used = np.flatnonzero(chosen.any(axis=(2, 3, 4)).ravel())  # (m, shift) pairs that are an image somewhere
+    vectors = candidates.reshape(-1, 3)[used]
     table, index = np.unique(vectors, axis=0, return_inverse=True)
     index = index.reshape(-1)
-    values = np.zeros((len(table), *d.shape[2:]), dtype=complex)
-    flat_d = d.reshape(n_q1 * n_q2, *d.shape[2:])
-    flat_w = weight.reshape(-1, n1, n2)
+    values = np.zeros((len(table), *d.shape[1:]), dtype=complex)
+    flat_w = weight.reshape(-1, *weight.shape[2:])  # (pair, layer, n1, n2)
     for row, pair in zip(index, used, strict=True):
-        values[row] += flat_w[pair] * flat_d[pair // len(shifts)]
+        values[row] += flat_w[pair][None, :, None] * d[pair // len(shifts)]
     return table, values

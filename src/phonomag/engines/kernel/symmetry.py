@@ -1,9 +1,16 @@
 """Pattern fields at every q of a grid from the irreducible ones: space group and time reversal.
 
 A *pattern field* is the cell-periodic response ñ^α_{q,κβ}(r) (α = 0, x, y, z Pauli
-components) to the unit Cartesian pattern u_κ(R) = ε̂_β e^{iq·(R+τ_κ)} (docs/physics.md §10, §11),
-on the in-plane grid r = j₁/n₁ a₁ + j₂/n₂ a₂ of a set of *layers*: the z integral
-(``None``) and planes at heights z (Å). Arrays are (natoms, 3, nlayers, 4, n₁, n₂).
+components) to the unit Cartesian pattern u_κ(R) = ε̂_β e^{iq·(R+τ_κ)} (docs/physics.md §10, §11).
+Two representations (:func:`fill_grid` unfolds either):
+
+* :class:`FourierBox` (reduced files of format 2, any cell): the Fourier coefficients ñ_G,
+  ñ(r) = Σ_G ñ_G e^{iG·r}, on a box of integer G, arrays (natoms, 3, 4, n₁, n₂, n₃) in FFT index
+  order. Every operation of the space group acts exactly, whatever its translation (a phase) and
+  whether or not it mixes z with the plane: with G′ = SG, ñ′_{G′} = e^{−iG′·t} ñ_G.
+* :class:`PlaneLayers` (format 1, layers): the in-plane grid r = j₁/n₁ a₁ + j₂/n₂ a₂ of a set of
+  *layers*: the z integral (``None``) and planes at heights z (Å), arrays (natoms, 3, nlayers, 4, n₁, n₂);
+  an operation must map that grid onto itself (refused otherwise).
 
 Space group operation g = {S|t} (r ↦ Sr + t, S orthogonal, Cartesian) mapping atom κ to κ′:
 displacing κ along ε̂_β with pattern q is displacing κ′ along Sε̂_β with pattern q′ = Sq
@@ -25,6 +32,8 @@ import spglib
 from ase import Atoms
 
 from phonomag.crystal.qpoints import grid_classes
+from phonomag.engines.kernel.interpolation import plane_spacing
+from phonomag.response.band_limited import grid_values
 
 
 @dataclass(frozen=True)
@@ -95,9 +104,17 @@ def _source_indices(operation: Operation, n1: int, n2: int) -> tuple[np.ndarray 
     return (np.rint(source).astype(int) % np.array([n1, n2])).transpose(2, 0, 1), None
 
 
-def grid_problems(operations: list[Operation], n1: int, n2: int) -> list[str]:
-    """Why some operations cannot carry pattern fields on the n₁×n₂ grid (empty if all can), each reason once."""
-    return list(dict.fromkeys(reason for op in operations if (reason := _source_indices(op, n1, n2)[1])))
+def rotate_patterns(operation: Operation, fields: np.ndarray) -> np.ndarray:
+    """Fields (natoms, 3, 4, …) with the Pauli components rotated (n⁰ scalar, M axial: det S · S), the
+    displacement direction rotated (polar) and atom κ moved to κ′ (the points are already moved)."""
+    s_cart = operation.cartesian
+    components = np.eye(4)
+    components[1:, 1:] = np.linalg.det(s_cart) * s_cart
+    moved = np.einsum("ab,kcb...->kca...", components, fields)
+    moved = np.einsum("gb,kb...->kg...", s_cart, moved)
+    out = np.empty_like(moved)
+    out[operation.atom_map] = moved
+    return out
 
 
 def apply_operation(operation: Operation, fields: np.ndarray, layers: tuple, cell: np.ndarray) -> np.ndarray:
@@ -108,13 +125,7 @@ def apply_operation(operation: Operation, fields: np.ndarray, layers: tuple, cel
         raise ValueError(problem)
     s1, s2 = source
     moved = fields[..., s1, s2]  # (κ, β, layer, α, n1, n2) at S⁻¹(r′ − t)
-    s_cart = operation.cartesian
-    components = np.eye(4)
-    components[1:, 1:] = np.linalg.det(s_cart) * s_cart  # n⁰ scalar, M axial
-    moved = np.einsum("ab,kclbxy->kclaxy", components, moved)
-    moved = np.einsum("gb,kblaxy->kglaxy", s_cart, moved)  # the displacement direction (polar)
-    out = np.empty_like(moved)
-    out[operation.atom_map] = moved
+    out = np.moveaxis(rotate_patterns(operation, np.moveaxis(moved, 3, 2)), 2, 3)
     layer_map = _layer_map(operation, layers, cell)
     result = np.empty_like(out)
     result[:, :, layer_map] = out
@@ -165,37 +176,116 @@ def _check_images(key, image: np.ndarray, kept: np.ndarray, steps, source, layer
                 f"({where}; SCF noise is below {IMAGE_TOLERANCE:g})", source, steps)
 
 
-def fill_grid(irreducible: dict, qgrid: tuple[int, int], operations: list[Operation], layers: tuple,
-              atoms: Atoms) -> dict:
-    """{grid steps (m₁, m₂): fields at q = (m₁/N₁, m₂/N₂, 0), 0 ≤ m_i < N_i} from the irreducible
-    {steps: fields}, by the space group and time reversal. An error if a grid point is not reached, and an
-    :class:`InconsistentImages` if images of two different inputs at one grid point differ."""
+@dataclass(frozen=True)
+class PlaneLayers:
+    """The format-1 representation (module docstring): fields (natoms, 3, nlayers, 4, n₁, n₂) on ``layers``."""
+
+    layers: tuple
+    atoms: Atoms
+
+    def apply(self, operation: Operation, fields: np.ndarray) -> np.ndarray:
+        return apply_operation(operation, fields, self.layers, self.atoms.cell.array)
+
+    def time_reverse(self, fields: np.ndarray) -> np.ndarray:
+        return time_reverse(fields)
+
+    def shift_by_g(self, fields: np.ndarray, g_reduced) -> np.ndarray:
+        return shift_by_g(fields, g_reduced, self.atoms.get_scaled_positions(wrap=False))
+
+    def check_images(self, key, image, kept, steps, source) -> None:
+        _check_images(key, image, kept, steps, source, self.layers)
+
+    def kernel_layers(self, full: dict) -> tuple[dict, tuple]:
+        """The fields as the kernel's layers (:class:`~.interpolation.ResponseKernel`): as they are."""
+        return full, self.layers
+
+
+@dataclass(frozen=True)
+class FourierBox:
+    """The format-2 representation (module docstring): coefficients (natoms, 3, 4, n₁, n₂, n₃) on the box of
+    integer G, |Gᵢ| ≤ (nᵢ − 1)/2. The box must hold every nonzero coefficient of every q and its images: it
+    holds the ball |G| ≤ E_f radius + the largest |q| (:func:`~phonomag.response.band_limited.ball_box`)."""
+
+    shape: tuple[int, int, int]
+    atoms: Atoms
+
+    def _gvectors(self) -> np.ndarray:
+        axes = [np.fft.fftfreq(n, 1.0 / n).astype(int) for n in self.shape]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+
+    def apply(self, operation: Operation, fields: np.ndarray) -> np.ndarray:
+        """ñ′_{κ′γ}(SG) = e^{−iSG·t} Σ_β S_γβ R_S ñ_{κβ}(G): the fields at Sq, exact for any t."""
+        shape = np.array(self.shape)
+        g = self._gvectors()
+        image = g @ np.rint(np.linalg.inv(operation.rotation)).astype(int)  # G′_red = R⁻ᵀ G_red (rows)
+        inside = (np.abs(image) <= (shape - 1) // 2).all(axis=1)  # the others are beyond the ball: zero
+        phase = np.exp(-2j * np.pi * image[inside] @ operation.translation)
+        flat = fields.reshape(*fields.shape[:3], -1)
+        target = np.ravel_multi_index(tuple((image[inside] % shape).T), self.shape)
+        moved = np.zeros_like(flat)
+        moved[..., target] = flat[..., np.flatnonzero(inside)] * phase
+        return rotate_patterns(operation, moved).reshape(fields.shape)
+
+    def time_reverse(self, fields: np.ndarray) -> np.ndarray:
+        """ñ_{−q}(G) = ±ñ_q(−G)* (n⁰ +, M −)."""
+        flipped = np.conj(fields[..., (-np.arange(self.shape[0])) % self.shape[0], :, :])
+        flipped = flipped[..., (-np.arange(self.shape[1])) % self.shape[1], :]
+        flipped = flipped[..., (-np.arange(self.shape[2])) % self.shape[2]]
+        return np.array([1.0, -1.0, -1.0, -1.0])[None, None, :, None, None, None] * flipped
+
+    def shift_by_g(self, fields: np.ndarray, g_reduced) -> np.ndarray:
+        """ñ_{q+G₀}(G) = e^{iG₀·τ_κ} ñ_q(G + G₀) (the τ-phase pattern and the cell-periodic part, as in real space)."""
+        g0 = np.rint(np.asarray(g_reduced, float)).astype(int)
+        pattern = np.exp(2j * np.pi * self.atoms.get_scaled_positions(wrap=False) @ g0)
+        return pattern[:, None, None, None, None, None] * np.roll(fields, tuple(-g0), axis=(-3, -2, -1))
+
+    def check_images(self, key, image, kept, steps, source) -> None:
+        scale = max(np.abs(kept).max(), np.abs(image).max())
+        deviation = np.abs(image - kept).max() / scale if scale else 0.0
+        if deviation > IMAGE_TOLERANCE:
+            raise InconsistentImages(
+                f"their symmetry images at the grid point {key} differ by {deviation:.2g} of the largest Fourier "
+                f"coefficient (SCF noise is below {IMAGE_TOLERANCE:g})", source, steps)
+
+    def kernel_layers(self, full: dict) -> tuple[dict, tuple]:
+        """The fields on the real-space grid of the box, r = Σ jᵢ/nᵢ aᵢ (exact: the box holds every G), as the
+        kernel's layers: the n₃ planes x₃ = j₃/n₃, (natoms, 3, n₃, 4, n₁, n₂), at heights j₃/n₃ d₃ (Å)."""
+        layered = {steps: np.moveaxis(grid_values(spectrum), -1, 2) for steps, spectrum in full.items()}
+        spacing = plane_spacing(self.atoms.cell.array)
+        return layered, tuple(j / self.shape[2] * spacing for j in range(self.shape[2]))
+
+
+def fill_grid(irreducible: dict, qgrid: tuple[int, int, int], operations: list[Operation], atoms: Atoms,
+              representation) -> dict:
+    """{grid steps (m₁, m₂, m₃): fields at q = m/N, 0 ≤ mᵢ < Nᵢ} from the irreducible {steps: fields}, by the
+    space group and time reversal, in ``representation`` (:class:`FourierBox` or :class:`PlaneLayers`). An
+    error if a grid point is not reached, and an :class:`InconsistentImages` if images of two different inputs
+    at one grid point differ."""
     grid = np.array(qgrid)
-    cell, fractional = atoms.cell.array, atoms.get_scaled_positions(wrap=False)
     full: dict = {}
     source: dict = {}
     for steps, fields in irreducible.items():
-        q = np.array([steps[0] / grid[0], steps[1] / grid[1], 0.0])
+        q = np.asarray(steps, float) / grid
         for operation in operations:
-            rotated = apply_operation(operation, fields, layers, cell)
+            rotated = representation.apply(operation, fields)
             q_image = rotate_q(operation, q)
             for sign in (1, -1):
                 image_q = sign * q_image
-                canonical = np.rint(image_q[:2] * grid).astype(int) % grid
-                key = (int(canonical[0]), int(canonical[1]))
+                canonical = np.rint(image_q * grid).astype(int) % grid
+                key = tuple(int(m) for m in canonical)
                 if key in full and source[key] == steps:
                     continue
-                image = rotated if sign == 1 else time_reverse(rotated)
-                g = np.append(canonical / grid - image_q[:2], 0.0)  # canonical q = image q + G
-                value = shift_by_g(image, np.rint(g), fractional)
+                image = rotated if sign == 1 else representation.time_reverse(rotated)
+                value = representation.shift_by_g(image, np.rint(canonical / grid - image_q))  # canonical = image + G
                 if key in full:
-                    _check_images(key, value, full[key], steps, source[key], layers)
+                    representation.check_images(key, value, full[key], steps, source[key])
                     continue
                 full[key], source[key] = value, steps
-    missing = [(m1, m2) for m1 in range(grid[0]) for m2 in range(grid[1]) if (m1, m2) not in full]
+    missing = [m for m in np.ndindex(*grid) if m not in full]
     if missing:
-        classes = grid_classes(atoms, (*qgrid, 1))
-        absent = sorted({classes[(m1, m2, 0)][:2] for m1, m2 in missing})
-        raise ValueError(f"the irreducible q-points do not reach {len(missing)} points of the {qgrid[0]}×{qgrid[1]} "
-                         f"grid; missing irreducible q (grid steps): {', '.join(map(str, absent))}")
+        classes = grid_classes(atoms, tuple(qgrid))
+        absent = sorted({classes[m] for m in missing})
+        raise ValueError(f"the irreducible q-points do not reach {len(missing)} points of the "
+                         f"{'×'.join(map(str, qgrid))} grid; missing irreducible q (grid steps): "
+                         f"{', '.join(map(str, absent))}")
     return full

@@ -1,0 +1,91 @@
+"""Cell-periodic fields as Fourier series on a sphere of wavevectors, and back onto grids (docs/kernel.md).
+
+A cell-periodic field f(r) on the FFT grid r = Σᵢ jᵢ/nᵢ aᵢ is the finite Fourier series
+
+    f(r) = Σ_G f_G e^{iG·r},   f_G = (1/N) Σ_r f(r) e^{−iG·r}   (N = n₁n₂n₃ grid points),
+
+with G = Σᵢ Gᵢ bᵢ, Gᵢ integer (reduced), so f_G has the unit of f. The reduced DFPT files keep the
+f_G of the pattern responses at q on the sphere |q + G|²/2 ≤ E_f (Hartree atomic units, G in bohr⁻¹),
+like a plane-wave basis set: a rotation maps the sphere of q onto that of Sq, a shift by a
+reciprocal lattice vector the sphere of q onto that of q + G₀, and time reversal that of q onto that
+of −q, so symmetry acts on the kept coefficients exactly, for any translation. From them the
+field is known exactly at any point (a finite Fourier sum), up to the components beyond E_f that
+were dropped (the stated coarsening).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import units
+
+#: Relative margin of the sphere's radius, so that a shell of equal |q + G| is kept whole.
+SPHERE_MARGIN = 1e-9
+
+
+def sphere_radius(ecut_hartree: float) -> float:
+    """Radius |q + G| (1/Å) of the sphere |q + G|²/2 ≤ E (Hartree, G in 1/bohr)."""
+    return float(np.sqrt(2.0 * ecut_hartree)) / units.Bohr
+
+
+def sphere_gvectors(cell: np.ndarray, qpoint, ecut_hartree: float, fft_shape=None) -> np.ndarray:
+    """Integer reduced G (nG, 3) with |q + G|²/2 ≤ ``ecut_hartree`` for the cell (rows, Å) and reduced q,
+    sorted by |q + G|; with ``fft_shape`` an error unless every one is below that grid's Nyquist index."""
+    cell = np.asarray(cell, float)
+    reciprocal = 2 * np.pi * np.linalg.inv(cell).T  # rows b_i (1/Å)
+    radius = sphere_radius(ecut_hartree) * (1 + SPHERE_MARGIN)
+    q = np.asarray(qpoint, float)
+    reach = np.ceil(radius * np.linalg.norm(cell, axis=1) / (2 * np.pi) + np.abs(q)).astype(int)
+    axes = [np.arange(-r, r + 1) for r in reach]
+    g = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    length = np.linalg.norm((g + q) @ reciprocal, axis=1)
+    inside = length <= radius
+    g, length = g[inside], length[inside]
+    g = g[np.lexsort((*g.T[::-1], np.round(length, 9)))]
+    if fft_shape is not None:
+        limit = (np.asarray(fft_shape) - 1) // 2
+        if (np.abs(g) > limit).any():
+            raise ValueError(f"the sphere of {ecut_hartree:g} Ha reaches beyond the {'×'.join(map(str, fft_shape))} "
+                             "FFT grid of the fields: choose a smaller field cutoff")
+    return g
+
+
+def coefficients_on(fields: np.ndarray, gvectors: np.ndarray) -> np.ndarray:
+    """f_G (…, nG) of grid fields (…, n₁, n₂, n₃) at the integer G (nG, 3) (module docstring)."""
+    shape = np.array(fields.shape[-3:])
+    spectrum = np.fft.fftn(fields, axes=(-3, -2, -1)) / shape.prod()
+    index = np.asarray(gvectors) % shape
+    return spectrum[..., index[:, 0], index[:, 1], index[:, 2]]
+
+
+def ball_box(cell: np.ndarray, radius: float) -> tuple[int, int, int]:
+    """The odd grid (n₁, n₂, n₃) whose box of integer G, |Gᵢ| ≤ (nᵢ − 1)/2, holds the ball |G| ≤ ``radius``
+    (1/Å): |Gᵢ| = |G·aᵢ|/2π ≤ radius |aᵢ|/2π. A ball is closed under rotations, so the box holds the images."""
+    reach = np.floor(radius * np.linalg.norm(np.asarray(cell, float), axis=1) / (2 * np.pi) * (1 + SPHERE_MARGIN))
+    return tuple(int(2 * r + 1) for r in reach)
+
+
+def box_spectrum(coefficients: np.ndarray, gvectors: np.ndarray, shape) -> np.ndarray:
+    """The spectrum (…, n₁, n₂, n₃) with f_G (…, nG) at G mod n and zero elsewhere (FFT index order)."""
+    out = np.zeros(coefficients.shape[:-1] + tuple(shape), dtype=complex)
+    index = np.asarray(gvectors) % np.array(shape)
+    out[..., index[:, 0], index[:, 1], index[:, 2]] = coefficients
+    return out
+
+
+def grid_values(spectrum: np.ndarray) -> np.ndarray:
+    """f(r) (…, n₁, n₂, n₃) on the grid r = j/n of a spectrum (…, n₁, n₂, n₃) of :func:`box_spectrum`."""
+    shape = np.array(spectrum.shape[-3:])
+    return np.fft.ifftn(spectrum, axes=(-3, -2, -1)) * shape.prod()
+
+
+def planes_at(fields: np.ndarray, length: float, heights) -> np.ndarray:
+    """Trigonometric interpolation of ``fields`` (…, n3) periodic along the last axis with period ``length`` (Å)
+    at the heights z (Å): (…, len(heights)). Exact at grid planes; the Nyquist term enters as a cosine."""
+    n = fields.shape[-1]
+    coefficients = np.fft.fft(fields, axis=-1) / n
+    frequencies = np.fft.fftfreq(n, 1.0 / n)
+    t = np.asarray(heights, float)[None, :] / length
+    basis = np.exp(2j * np.pi * frequencies[:, None] * t)
+    if n % 2 == 0:
+        basis[n // 2] = np.cos(np.pi * n * t[0])
+    return coefficients @ basis
