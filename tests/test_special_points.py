@@ -152,3 +152,9 @@ def test_a_layered_bulk_cell_stays_bulk():
     squeezed = periodic.copy()
     squeezed.set_cell(np.array([CELL_120[0], CELL_120[1], [0, 0, 6.0]]))
     assert Crystal.from_atoms(squeezed).dimension == 3  # 2.7 Å between images: a bulk crystal
+
+
+def test_points_are_exact_fractions():
+    """K of the hexagonal layer is exactly 1/3 (no rounding of the transformation), W of fcc (1/2, 1/4, 3/4)."""
+    assert load_material("WSe2").crystal.point("K").tolist() == [1 / 3, 1 / 3, 0.0]
+    assert Crystal.from_atoms(bulk("GaAs", "zincblende", a=5.65)).point("W").tolist() == [0.5, 0.25, 0.75]

@@ -27,6 +27,7 @@ K′ = −K and the path Γ–M–K–Γ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
@@ -118,6 +119,16 @@ def _layer_vacuum(atoms: Atoms) -> float | None:
     if geometry is None or bonded_components(atoms) != {"2D": 1}:
         return None
     return geometry.vacuum
+
+
+def _rational(point: np.ndarray) -> np.ndarray:
+    """``point`` with each coordinate that lies within 1e-9 of a fraction of denominator ≤ 48 set to that fraction:
+    high-symmetry points are rational, and exact values make paths reproducible to the last bit."""
+    values = []
+    for x in np.asarray(point, float):
+        fraction = Fraction(float(x)).limit_denominator(48)
+        values.append(float(fraction) if abs(float(fraction) - x) < 1e-9 else float(x))
+    return np.array(values) + 0.0
 
 
 class Crystal:
@@ -225,7 +236,7 @@ class Crystal:
         shortest = length <= length.min() * (1 + ROTATION_TOL) + 1e-12
         candidates, coords = images[shortest], np.round(cartesian[shortest], 5)
         best = np.lexsort((-coords[:, 2], -coords[:, 1], -coords[:, 0]))[0]
-        return candidates[best] + 0.0
+        return _rational(candidates[best])
 
     @cached_property
     def special_points(self) -> dict[str, np.ndarray]:
