@@ -1,1 +1,2 @@
-"""The crystal: material model files, orbital names, q-points and high-symmetry paths."""
+"""The crystal: a Crystal that knows its lattice (dimensionality, symmetry, high-symmetry points and
+paths), materials, orbital names and q-points."""
