@@ -112,29 +112,31 @@ def _sites(rows):
                    f"position = {list(position)}\n\n" for label, position in rows)
 
 
-@pytest.mark.parametrize("name, structure, message", [
+@pytest.mark.parametrize("name, structure, c", [
     ("AA bulk, one layer per cell (c = 6.2 Å)",
      "[structure]\ncell = [[3.117543, 0.0, 0.0], [-1.558771, 2.699871, 0.0], [0.0, 0.0, 6.2]]\n\n"
      + _sites([("Mo", (0.0, 0.0, 0.0)), ("S_t", (0.0, 1.799914, 1.558907)), ("S_b", (0.0, 1.799914, -1.558907))]),
-     "only 3.08 Å of vacuum"),
+     6.2),
     ("2H bulk, two layers per cell (c = 12.3 Å)",
      "[structure]\ncell = [[3.117543, 0.0, 0.0], [-1.558771, 2.699871, 0.0], [0.0, 0.0, 12.3]]\n\n"
      + _sites([("Mo", (0.0, 0.0, 0.0)), ("S_t", (0.0, 1.799914, 1.558907)), ("S_b", (0.0, 1.799914, -1.558907)),
                ("Mo2", (0.0, 1.799914, 6.15)), ("S_t2", (0.0, 0.0, 7.708907)), ("S_b2", (0.0, 0.0, 4.591093))]),
-     "2 × 2D"),
+     12.3),
 ], ids=["AA-bulk", "2H-bulk"])
-def test_a_bulk_cell_in_a_model_file_is_never_made_a_slab(tmp_path, capsys, name, structure, message):
-    """Before, a₃ was replaced by (0, 0, vacuum): the 2H bulk became an isolated bilayer without a word.
-    Now one line, before anything runs; the documented monolayer is the control."""
-    material = _mos2_with_structure(tmp_path, structure)
-    config = tmp_path / "run.toml"
-    config.write_text(f'[run]\nmaterial = "{material}"\n[abinit]\nworkdir = "w"\n', encoding="utf-8")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["run", "--engine", "abinit", "-c", str(config), "-o", str(tmp_path / "out")])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "Traceback" not in err, err
-    assert message in err and "material MoS2" in err, err
-    assert not (tmp_path / "w").exists()
+def test_a_bulk_cell_in_a_model_file_is_never_made_a_slab(tmp_path, name, structure, c):
+    """Before, a₃ was replaced by (0, 0, vacuum): the 2H bulk became an isolated bilayer without a word. Now a bulk
+    crystal is computed as bulk: ABINIT gets its own cell and positions, whatever [abinit] vacuum says; asking for a
+    layer's structure file with it is one error. The documented monolayer (next test) is the control."""
+    from phonomag.cli.abinit_setup import abinit_structure
+    from phonomag.crystal.materials import load_material
+
+    spec = load_material(_mos2_with_structure(tmp_path, structure))
+    assert spec.crystal.dimension == 3
+    atoms = abinit_structure(spec, 18.0)
+    assert np.allclose(atoms.cell.array, spec.atoms.cell.array) and atoms.cell[2, 2] == c
+    assert np.allclose(atoms.positions, spec.atoms.positions) and all(atoms.pbc)
+    with pytest.raises(PhonomagError, match="bulk crystal"):
+        abinit_structure(spec, 18.0, str(tmp_path / "layer.cif"))
 
 
 def test_the_documented_monolayer_passes_the_layer_check():

@@ -1,4 +1,5 @@
-"""The ABINIT engine of a run: the material as a slab with the configured vacuum, checked before any run."""
+"""The ABINIT engine of a run: a layer as a slab with the configured vacuum, a bulk crystal as its own cell,
+checked before any run."""
 
 from __future__ import annotations
 
@@ -26,10 +27,19 @@ def check_vacuum(positions_z: np.ndarray, vacuum: float) -> None:
 
 
 def abinit_structure(spec: MaterialSpec, vacuum_cell: float, structure: str | None = None):
-    """The layer ABINIT computes: the material's, or that of ``structure`` (any ASE-readable file,
+    """The cell ABINIT computes. A bulk crystal (:attr:`~phonomag.crystal.crystal.Crystal.dimension` 3): its own
+    cell, unchanged (``vacuum_cell`` and ``structure``, which are for layers, must not be asked for with it). A
+    layer: the material's, or that of ``structure`` (any ASE-readable file,
     :func:`~phonomag.crystal.structure_file.read_layer`, same atoms in the same order as the material),
-    with a₃ = (0, 0, vacuum_cell) Å. Either must be one 2D layer with vacuum
-    (:func:`~phonomag.crystal.structure_file.check_layer`): a bulk cell is refused, never made a slab."""
+    with a₃ = (0, 0, vacuum_cell) Å; either must be one 2D layer with vacuum
+    (:func:`~phonomag.crystal.structure_file.check_layer`): a bulk cell is never made a slab."""
+    if spec.crystal.dimension == 3:
+        if structure is not None:
+            raise PhonomagError(f"[abinit] structure replaces the layer of a 2D material; {spec.name} is a bulk "
+                                "crystal: give its structure as the material instead")
+        atoms = spec.atoms.copy()
+        atoms.pbc = True
+        return atoms
     if structure is None:
         check_layer(spec.atoms, f"the structure of material {spec.name}", MIN_VACUUM_GAP)
     atoms = spec.atoms.copy() if structure is None else read_layer(Path(structure), MIN_VACUUM_GAP)
