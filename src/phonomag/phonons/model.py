@@ -167,7 +167,7 @@ def _stillinger_weber_engine(atoms: Atoms, config: dict, base_dir: Path) -> Phon
     displacement = config.get("displacement", 0.01)
     if isinstance(displacement, bool) or not isinstance(displacement, (int, float)) or not 0 < displacement <= 0.1:
         raise PhononSourceError(f"[phonons] displacement = {displacement!r} must be a number in (0, 0.1] Å")
-    ph = Phonopy(_phonopy_atoms(atoms), _supercell_matrix(config), primitive_matrix=None)
+    ph = Phonopy(_phonopy_atoms(atoms), _supercell_matrix(config), primitive_matrix="P")
     ph.generate_displacements(distance=float(displacement), is_plusminus=True)
     calc = StillingerWeberMX2(params)
     residual = _forces(ph.supercell, calc)
@@ -205,7 +205,7 @@ def _phonopy_file_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononMo
     else:
         if "supercell" not in config:
             raise PhononSourceError(f"[phonons] {key} = {config[key]!r} needs supercell = [n1, n2, n3]")
-        ph = Phonopy(_phonopy_atoms(atoms), _supercell_matrix(config), primitive_matrix=None)
+        ph = Phonopy(_phonopy_atoms(atoms), _supercell_matrix(config), primitive_matrix="P")
         _read_force_file(ph, key, path)
     ph.symmetrize_force_constants(show_drift=False)
     order = _match_atoms(ph, atoms, path)
@@ -230,7 +230,7 @@ def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     paths = [base_dir / f for f in files]
     data = read_phonon_blocks(paths)
     _check_same_crystal(atoms, data, paths[0])
-    ph = Phonopy(_phonopy_atoms(atoms), qgrid, primitive_matrix=None)
+    ph = Phonopy(_phonopy_atoms(atoms), qgrid, primitive_matrix="P")
     mesh = np.diag(qgrid)
     grid = expand_to_grid(atoms, mesh, data.qpoints, data.matrices)
     ph.force_constants = supercell_force_constants(ph, mesh, grid)
