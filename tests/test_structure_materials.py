@@ -50,8 +50,8 @@ def test_missing_parts_are_named_where_needed(wse2_cif):
         load_phonons(spec)
 
 
-def test_a_model_file_without_electrons_or_phonons(tmp_path):
-    (tmp_path / "m.toml").write_text("""
+#: A zincblende GaAs model file with its structure only; SPECIES is appended.
+GAAS = """
 [material]
 name = "GaAs"
 [structure]
@@ -62,26 +62,18 @@ fractional = [0, 0, 0]
 [[structure.sites]]
 species = "As"
 fractional = [0.25, 0.25, 0.25]
-[species.As]
-mass = 75.0
-""", encoding="utf-8")
+"""
+
+
+def test_a_model_file_without_electrons_or_phonons(tmp_path):
+    (tmp_path / "m.toml").write_text(GAAS + "[species.As]\nmass = 75.0\n", encoding="utf-8")
     spec = load_material(tmp_path / "m.toml")
     assert not spec.has_model and spec.crystal.kind == "bulk"
     assert spec.atoms.get_masses().tolist() == pytest.approx([69.723, 75.0])
 
 
 def test_model_keys_without_electrons_are_refused(tmp_path):
-    (tmp_path / "m.toml").write_text("""
-[material]
-name = "X"
-[structure]
-cell = [[3, 0, 0], [0, 3, 0], [0, 0, 3]]
-[[structure.sites]]
-species = "Si"
-fractional = [0, 0, 0]
-[species.Si]
-orbitals = ["s"]
-""", encoding="utf-8")
+    (tmp_path / "m.toml").write_text(GAAS + '[species.As]\norbitals = ["s"]\n', encoding="utf-8")
     with pytest.raises(ModelFileError, match="only a tight-binding model"):
         load_material(tmp_path / "m.toml")
 
