@@ -97,17 +97,6 @@ class MapSpec:
     style: str = key("in-plane", Choice(tuple(MAP_STYLES)), "; ".join(f'"{s}": {d}' for s, d in MAP_STYLES.items()))
 
 
-#: The paper's two maps at each q: Fig. 1 (first σ_h-odd mode, W out of plane, in-plane M)
-#: and Fig. 2 (mode 2, the highest acoustic mode at K: M_z and charge).
-PAPER_MAPS = (("odd:0", "in-plane", "acoustic_W_out_of_plane"), (2, "out-of-plane", "mode2"))
-
-
-def paper_maps(label: str) -> list[MapSpec]:
-    """:data:`PAPER_MAPS` at the q-point ``label``, named abinit_<label>_<case>."""
-    return [MapSpec(name=f"abinit_{label.replace(chr(39), 'p')}_{name}", q=label, mode=selector, style=style)
-            for selector, style, name in PAPER_MAPS]
-
-
 def _named_maps(specs: list[MapSpec], key_name: str, where: Where) -> tuple[MapSpec, ...]:
     """``[[maps.modes]]`` with their names: made from q and mode where none is given (separators become
     '_'); every name a safe file name, and used once."""

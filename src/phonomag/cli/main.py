@@ -249,7 +249,7 @@ def ab_initio_command(
     """Eq. 1 from ABINIT DFPT with SOC at chosen q, mode by mode, beside the built-in model."""
     import dataclasses
 
-    from phonomag.cli.config import RunConfig, paper_maps, parse_abinit
+    from phonomag.cli.config import RunConfig, parse_abinit
     from phonomag.cli.run import run_main_config
 
     _check_counts(model_kgrid=(model_kgrid, 1, 10_000))
@@ -258,8 +258,7 @@ def ab_initio_command(
     spec = parse_abinit(options, "phonomag ab-initio options", Path.cwd())
     config = dataclasses.replace(RunConfig(), abinit=spec, source="phonomag ab-initio options").updated({
         "run.material": material, "run.engine": "abinit", "response.kgrid": (model_kgrid, model_kgrid, 1),
-        "outputs.movies": False, "outputs.field_files": False,
-        "maps.modes": tuple(entry for label in q_texts for entry in paper_maps(label))})
+        "outputs.movies": False, "outputs.field_files": False})  # maps: the material's [[maps]] at these q
     for line in run_main_config(config, output):
         click.echo(line)
 
