@@ -110,3 +110,16 @@ def test_maps_by_the_numbers_for_a_material_without_maps(wse2_cif):
     assert not (wse2_cif.parent / "out").exists()
     builtin = check_run(RunConfig(), wse2_cif.parent / "out2")[0]
     assert [m.name for m in builtin.maps.modes][:2] == ["K_acoustic_W_out_of_plane", "K_highest_acoustic"]
+
+
+@pytest.mark.parametrize("command", ["dynamics", "sqw", "bands"])
+def test_a_material_without_a_model_fails_before_any_file(wse2_cif, capsys, command):
+    """The commands that need the tight-binding model say so in one line, and no output folder is made."""
+    from phonomag.cli.main import main
+
+    out = wse2_cif.parent / f"{command}_out"
+    with pytest.raises(SystemExit) as done:
+        main([command, "-m", str(wse2_cif), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.startswith("phonomag: error:") and "has no tight-binding model" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -122,25 +122,27 @@ def dynamics_overview(material: str | Path, output: Path, npoints: int = 61,
     from phonomag.cli.run_state import digest
     from phonomag.cli.stages import Stage, output_folder
 
-    spec = load_material(material)
+    system = load_system(material, kgrid)  # the model and phonons checked before the folder exists
+    spec = system[0]
     config = RunConfig().updated({"run.material": str(material), "run.engine": "model", "response.kgrid": tuple(kgrid)})
     inputs = digest(fingerprint(config, spec), npoints, kgrid)
     figure = Path(output) / "dynamics"
     with output_folder(output, "dynamics") as runner:
         stage = Stage("dynamics", inputs, [figure.with_suffix(".png"), figure.with_suffix(".pdf")],
-                      lambda: _dynamics(material, figure, npoints, kgrid),
+                      lambda: _dynamics(system, figure, npoints, kgrid),
                       "phonon angular momentum and the finite-frequency magnetization")
         return runner.run([stage], [])
 
 
-def _dynamics(material: str | Path, figure: Path, npoints: int, kgrid: tuple[int, int, int]):
-    """The figure ``figure``.png/.pdf and the dynamics table at K (:class:`~phonomag.cli.stages.Made`)."""
+def _dynamics(system, figure: Path, npoints: int, kgrid: tuple[int, int, int]):
+    """The figure ``figure``.png/.pdf and the dynamics table at K (:class:`~phonomag.cli.stages.Made`) of ``system``
+    (material spec, tight-binding engine, phonons: :func:`~phonomag.cli.systems.load_system`)."""
     from phonomag.cli.stages import Made
     from phonomag.engines.base import compute_finite_frequency_response, compute_mode_response
     from phonomag.outputs.plotting.dynamics import plot_dynamics
     from phonomag.phonons.amplitudes import phonon_angular_momentum
 
-    spec, engine, phonons = load_system(material, kgrid)
+    spec, engine, phonons = system
     crystal = spec.crystal
     qpoints, distances, ticks, tick_labels = path_from_labels(crystal, npoints=npoints)
     k_index = farthest_corner_index(crystal, qpoints, crystal.standard_path)
