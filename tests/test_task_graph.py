@@ -72,6 +72,27 @@ def test_kernel_tasks_skip_the_q_points_already_reduced(tmp_path):
     assert kernel_tasks(job) == []
 
 
+def test_a_bulk_crystal_also_gets_the_field_run_once(tmp_path):
+    """field_response (a bulk crystal, cli.abinit_setup.kernel_job): d/dk + field after the last q's reduction on one
+    task slot, then its reduction; none once dielectric.nc exists, and the ground state only when something runs."""
+    import dataclasses
+
+    from phonomag.engines.abinit.tasks import FIELD_FILE
+
+    job = dataclasses.replace(_job(tmp_path, [(0, 0, 0), (1, 0, 0)]), field_response=True)
+    tasks = kernel_tasks(job, one_at_a_time=True)
+    assert [t.name for t in tasks][-2:] == ["dfpt-field", "reduce-field"]
+    assert tasks[-2].waits_for == ("reduce-q_1_0_0",) and tasks[-1].after == ("ground-state", "dfpt-field")
+    job.output.mkdir()
+    for step in job.steps:
+        job.target(step).write_bytes(b"")
+    assert [t.name for t in kernel_tasks(job)] == ["ground-state", "dfpt-field", "reduce-field"]
+    (job.output / FIELD_FILE).write_bytes(b"")
+    assert kernel_tasks(job) == []
+    assert "dfpt-field" not in [t.name for t in kernel_tasks(dataclasses.replace(job, field_response=False,
+                                                                                 output=tmp_path / "other"))]
+
+
 def test_one_task_slot_reduces_each_q_before_the_next_dfpt(tmp_path):
     """With one task slot (this machine) the order is DFPT q₁, reduce q₁, DFPT q₂, … so that each
     reduced file exists as soon as its DFPT is done; on a cluster the DFPT runs do not wait."""

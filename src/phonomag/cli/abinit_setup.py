@@ -80,7 +80,8 @@ def kernel_job(spec: MaterialSpec, abinit, cluster, output: Path):
     """The :class:`~phonomag.engines.abinit.tasks.KernelJob` of every irreducible q of the ``[abinit]`` k grid.
 
     Reduced files in ``output``, runs in ``abinit.workdir`` (default ``output/abinit-work``);
-    ``[cluster] cores_per_task`` and ``launcher``, when given, replace ``[abinit] nproc`` and ``launcher``.
+    ``[cluster] cores_per_task`` and ``launcher``, when given, replace ``[abinit] nproc`` and ``launcher``. A bulk
+    crystal also gets its response to a uniform electric field (the long-range part of a polar crystal).
     """
     from phonomag.crystal.qpoints import irreducible_steps
     from phonomag.engines.abinit.tasks import KernelJob
@@ -92,4 +93,4 @@ def kernel_job(spec: MaterialSpec, abinit, cluster, output: Path):
     return KernelJob(atoms, settings, tuple(irreducible_steps(atoms, settings.kgrid)), Path(output).resolve(),
                      workdir.resolve(), nproc=cluster.cores_per_task or abinit.nproc,
                      launcher=cluster.launcher or abinit.launcher, keep_wavefunctions=abinit.keep_wavefunctions,
-                     attrs={"produced_by": "phonomag dfpt-kernel"})
+                     attrs={"produced_by": "phonomag dfpt-kernel"}, field_response=spec.crystal.dimension == 3)

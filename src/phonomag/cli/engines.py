@@ -329,8 +329,10 @@ def _kernel_phonons(config, spec: MaterialSpec, engine):
 
 
 def _kernel_files(config, spec: MaterialSpec) -> list[Path]:
+    from phonomag.engines.kernel.data import kernel_files
+
     folder = kernel_folder(config, spec)
-    return sorted(folder.glob("q_*")) if folder else []
+    return kernel_files(folder) if folder else []
 
 
 register(EngineEntry(

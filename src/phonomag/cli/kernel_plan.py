@@ -17,8 +17,9 @@ Larger cells scale faster (orthogonalisation goes as bands²): read it as good t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from phonomag.engines.abinit.tasks import KernelJob
+from phonomag.engines.abinit.tasks import FIELD_FILE, KernelJob
 from phonomag.errors import PhonomagError
 from phonomag.io.abinit.dimensions import GroundStateDimensions, ground_state_dimensions
 from phonomag.response.band_limited import sphere_gvectors
@@ -33,7 +34,8 @@ _SPINOR_COEFFICIENT = 32
 @dataclass(frozen=True)
 class KernelPlan:
     """The production of a kernel: irreducible q (grid steps), the 3 n_atoms perturbations of each, and the
-    estimates (seconds wall on ``nproc`` cores, bytes on disk and in memory)."""
+    estimates (seconds wall on ``nproc`` cores, bytes on disk and in memory); field_seconds: the wall time of the
+    electric-field run of a bulk crystal (one serial run; 0: none)."""
 
     steps: tuple[tuple[int, int, int], ...]
     perturbations: int
@@ -44,6 +46,7 @@ class KernelPlan:
     wavefunction_bytes: int
     first_order_bytes_per_q: int
     field_ecut: float
+    field_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -57,6 +60,11 @@ class KernelPlan:
         lines = [f"irreducible q (grid steps): {len(self.steps)}, to compute: {len(todo)}"]
         lines += [f"  q_{'_'.join(map(str, s))}: {self.perturbations} perturbations"
                   + (" (done)" if s in done else "") for s in self.steps]
+        if self.field_seconds:
+            lines += [f"  q_0_0_0 electric field: d/dk, then the 3 field directions with the {self.perturbations} "
+                      f"displacements, one serial run, about {self.field_seconds / 60:.0f} min (Born charges, ε∞ and "
+                      "the field response for the long-range part: dielectric.nc)"
+                      + (" (done)" if "field" in done else "")]
         lines += [f"ABINIT dimensions: FFT grid {'×'.join(map(str, d.ngfft))}, {d.plane_waves} plane waves, "
                   f"{d.kpoints} k-points, {d.occupied} occupied spinor bands",
                   f"time: about {self.seconds_per_q / 60:.0f} min per q on {self.nproc} core(s), "
@@ -88,11 +96,15 @@ def plan_kernel(job: KernelJob) -> KernelPlan:
     # q = 0), moments, the G (int16)
     wavefunctions = dims.kpoints * (dims.occupied + 4) * dims.plane_waves * _SPINOR_COEFFICIENT
     first_order = perturbations * dims.kpoints * dims.occupied * dims.plane_waves * _SPINOR_COEFFICIENT
+    # the field run: the displacements and the three field directions (d/dk, non-self-consistent, is not counted)
+    field_seconds = core_seconds * (perturbations + 3) / perturbations if job.field_response else 0.0
     return KernelPlan(tuple(tuple(int(n) for n in s) for s in job.steps), perturbations, dims, job.nproc,
                       float(core_seconds / side_by_side), int(reduced), int(wavefunctions), int(first_order),
-                      job.field_ecut_hartree)
+                      job.field_ecut_hartree, float(field_seconds))
 
 
 def done_steps(job: KernelJob) -> set:
-    """Grid steps of ``job`` whose reduced file exists already (they are skipped on a resume)."""
-    return {tuple(int(n) for n in s) for s in job.steps if job.target(s).is_file()}
+    """Grid steps of ``job`` whose reduced file exists already (they are skipped on a resume), and "field" if the
+    field file does."""
+    done = {tuple(int(n) for n in s) for s in job.steps if job.target(s).is_file()}
+    return done | ({"field"} if job.field_response and (Path(job.output) / FIELD_FILE).is_file() else set())

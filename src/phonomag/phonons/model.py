@@ -41,7 +41,7 @@ from phonopy.structure.atoms import PhonopyAtoms
 
 from phonomag.errors import PhononSourceError, QPointError
 from phonomag.io.abinit.ddb import read_phonon_blocks
-from phonomag.phonons.born import set_born_charges
+from phonomag.phonons.born import set_born_charges, set_ddb_born_charges
 from phonomag.phonons.grid_force_constants import expand_to_grid, supercell_force_constants
 from phonomag.phonons.mirror import sigma_h_permutation
 from phonomag.phonons.modes import THZ_TO_MEV, PhononModes, modes_from_dynamical_matrices
@@ -238,7 +238,9 @@ def _ddb_engine(atoms: Atoms, config: dict, base_dir: Path) -> PhononModel:
     names = ", ".join(p.name for p in paths[:3]) + (", …" if len(paths) > 3 else "")
     return PhononModel(
         atoms.copy(), ph, np.arange(len(atoms)),
-        f"ABINIT DFPT, {len(data.qpoints)} irreducible q of the {'×'.join(map(str, mesh))} grid ({names})")
+        f"ABINIT DFPT, {len(data.qpoints)} irreducible q of the {'×'.join(map(str, mesh))} grid ({names})"
+        f"{set_ddb_born_charges(ph, paths)}")
+
 
 
 def _check_same_crystal(atoms: Atoms, data, path: Path) -> None:

@@ -23,6 +23,7 @@ from phonomag.engines.abinit.pattern_response import cartesian_patterns
 from phonomag.engines.abinit.perturbations import ddb_modes
 from phonomag.engines.abinit.response_store import FILE_NAME, inputs_digest, load_responses, save_responses
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
+from phonomag.io.abinit.ddb import DielectricTensors, read_dielectric
 from phonomag.io.abinit.densities import read_first_order_density
 from phonomag.io.abinit.ground_state import check_insulating
 from phonomag.io.abinit.inputs import (
@@ -30,6 +31,7 @@ from phonomag.io.abinit.inputs import (
     check_finite_q,
     on_kgrid,
     pseudopotential_names,
+    response_field_input,
     response_ground_state_input,
     response_perturbation_input,
     response_wfq_input,
@@ -71,19 +73,24 @@ def _discard_if_older(abo: Path, source: Path) -> None:
 
 def _responses_from_files(folders: list[Path], groups, wfk: Path) -> tuple[dict, float, float]:
     """Eq. 1 for every perturbation from the WFK and 1WF files; (responses, volume Bohr³, DEN1 check)."""
+    runs = [(folder, (atom - 1, int(direction))) for folder, group in zip(folders, groups, strict=True)
+            for atom, mask in group for direction in np.flatnonzero(mask)]
+    return _one_sided_from_files(runs, wfk)
+
+
+def _one_sided_from_files(runs: list[tuple[Path, tuple[int, int]]], wfk: Path) -> tuple[dict, float, float]:
+    """Eq. 1 for the perturbations ``runs`` [(folder, (ABINIT ipert − 1, direction))] from the WFK and 1WF files;
+    ({key: N}, volume Bohr³, the largest relative deviation of 2 Tr N from ABINIT's DEN1)."""
     ground = read_wavefunctions(wfk)
     first, densities = {}, {}
-    for folder, group in zip(folders, groups, strict=True):
-        for atom, mask in group:
-            for direction in np.flatnonzero(mask):
-                key = (atom - 1, int(direction))
-                wavefunctions = sorted(folder.glob(f"dfpto*_1WF{pertcase(*key)}.nc"))
-                if not wavefunctions:
-                    raise AbinitRunError(
-                        f"{folder}: the first-order wavefunctions were deleted after reduction and "
-                        f"{FILE_NAME} does not match the runs; delete {folder.parent} to recompute this q")
-                first[key] = read_wavefunctions(wavefunctions[0])
-                densities[key] = read_first_order_density(_one(folder, f"dfpto*_DEN{pertcase(*key)}.nc"))
+    for folder, key in runs:
+        wavefunctions = sorted(folder.glob(f"*o*_1WF{pertcase(*key)}.nc"))
+        if not wavefunctions:
+            raise AbinitRunError(
+                f"{folder}: the first-order wavefunctions were deleted after reduction and "
+                f"{FILE_NAME} does not match the runs; delete {folder.parent} to recompute this q")
+        first[key] = read_wavefunctions(wavefunctions[-1])
+        densities[key] = read_first_order_density(_one(folder, f"*o*_DEN{pertcase(*key)}.nc"))
     keys = sorted(first)
     responses = one_sided_responses(ground, first, densities[keys[0]].shape)
     check = max(np.abs(2 * (responses[key][0, 0] + responses[key][1, 1]) - densities[key]).max()
@@ -183,6 +190,67 @@ def reduce_qpoint_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: 
                     path.unlink()
     ddb_files = [path for folder in plan.folders for path in sorted(folder.glob("dfpto*_DDB"))]
     return PerturbationRuns(*stored, digest, ddb_files)
+
+
+#: The folder (in the work folder) of the DFPT response to a uniform electric field at q = 0.
+FIELD_FOLDER = "q_0_0_0_field"
+
+
+@dataclass
+class FieldRuns:
+    """The DFPT response to a uniform electric field at q = 0, reduced: responses {Cartesian direction β:
+    N (2, 2, n1, n2, n3)}, electrons/bohr³ per unit field (Ha/(e bohr), the physical field E: an electron
+    feels the force −E); cell volume (bohr³); DEN1 check; digest of the ABINIT inputs; the run's DDB file
+    (Γ phonons, Born charges and ε∞) and those tensors (:func:`~phonomag.io.abinit.ddb.read_dielectric`)."""
+
+    responses: dict
+    volume_bohr3: float
+    charge_check: float
+    digest: str
+    ddb_file: Path
+    dielectric: DielectricTensors
+
+
+def run_field_dfpt(atoms: Atoms, settings: AbinitSettings, workdir: Path, wfk: Path, progress: bool = True) -> Path:
+    """Run (or reuse) d/dk and the electric-field DFPT at q = 0 (with the Γ displacements, for Z*) in
+    workdir/q_0_0_0_field, one serial run (:func:`~phonomag.io.abinit.inputs.response_field_input`)."""
+    folder = Path(workdir).resolve() / FIELD_FOLDER
+    _discard_if_older(folder / "field.abo", wfk)
+    return run_abinit(response_field_input(atoms, settings, wfk), folder, "field", nproc=1, datasets=2,
+                      progress=progress)
+
+
+def reduce_field_dfpt(atoms: Atoms, settings: AbinitSettings, workdir: Path, wfk: Path,
+                      keep_wavefunctions: bool = False) -> FieldRuns:
+    """Eq. 1 for the three field directions from the finished :func:`run_field_dfpt`, in the physical field's
+    Cartesian components, kept in workdir/q_0_0_0_field/response.nc while its inputs are unchanged.
+
+    ABINIT's field perturbation along reduced direction i is λ_i = a_i·E/2π, so
+    ∂N/∂E_β = Σ_i (a_{iβ}/2π) ∂N/∂λ_i (a_i in bohr; docs/physics.md §12.1). The sign is fixed by direct DFPT at
+    small q: the jump of the pattern fields between Γ and q = 0.05 b₁ projects onto the long-range part with
+    the coefficient +1.06 (n⁰) and +0.82 (M) in this convention (docs/kernel.md, "Polar crystals";
+    tests/test_polar.py fails with the opposite sign).
+    """
+    folder = Path(workdir).resolve() / FIELD_FOLDER
+    text = response_field_input(atoms, settings, wfk)
+    digest = inputs_digest([response_ground_state_input(atoms, settings), text])
+    stored = load_responses(folder / FILE_NAME, digest, [wfk, folder / "field.abo"])
+    if stored is None:
+        field = len(atoms) + 1  # ABINIT's ipert − 1 of the electric field
+        stored = _one_sided_from_files([(folder, (field, i)) for i in range(3)], wfk)
+        save_responses(folder / FILE_NAME, *stored, digest)
+        if not keep_wavefunctions:
+            for path in folder.glob("fieldo*_1WF*.nc"):
+                path.unlink()
+    responses, volume, check = stored
+    cell_bohr = atoms.cell.array / units.Bohr
+    reduced = np.array([responses[key] for key in sorted(responses)])  # (i, 2, 2, n1, n2, n3)
+    cartesian = np.einsum("ib,i...->b...", cell_bohr / (2 * np.pi), reduced)
+    ddb = _one(folder, "fieldo*_DS2_DDB")
+    dielectric = read_dielectric(ddb)
+    if dielectric is None:
+        raise AbinitRunError(f"{ddb} holds no electric-field elements")
+    return FieldRuns({b: cartesian[b] for b in range(3)}, volume, check, digest, ddb, dielectric)
 
 
 def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Path, nproc: int = 1,

@@ -9,7 +9,11 @@ time reversal, spglib) the reduced pattern response of
 
 * ``ground-state``: :func:`~phonomag.engines.abinit.engine.run_ground_state`, ``nproc`` MPI processes;
 * ``dfpt-q_…``: one q's perturbations as ``nproc`` serial runs side by side, after the ground state;
-* ``reduce-q_…``: eq. 1 and the reduced file, after that q's DFPT.
+* ``reduce-q_…``: eq. 1 and the reduced file, after that q's DFPT;
+* for a bulk crystal (``field_response``), ``dfpt-field`` and ``reduce-field``: the response to a uniform
+  electric field at q = 0 with the Born charges and ε∞ (:func:`~phonomag.engines.abinit.engine.run_field_dfpt`,
+  one serial run), reduced to ``output/dielectric.nc`` (:data:`FIELD_FILE`) with its DDB file
+  ``q_0_0_0_field_DDB``: the long-range part of the kernel of a polar crystal (docs/physics.md §12).
 
 Resume: a q whose reduced file exists gets no task; ABINIT runs finished in ``workdir``
 with the same input are reused (:func:`~phonomag.io.abinit.runner.run_abinit`). A reduced
@@ -25,8 +29,15 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from phonomag.engines.abinit.engine import qpoint_folder, reduce_qpoint_dfpt, run_ground_state, run_qpoint_dfpt
-from phonomag.engines.abinit.pattern_response import reduce_patterns
+from phonomag.engines.abinit.engine import (
+    qpoint_folder,
+    reduce_field_dfpt,
+    reduce_qpoint_dfpt,
+    run_field_dfpt,
+    run_ground_state,
+    run_qpoint_dfpt,
+)
+from phonomag.engines.abinit.pattern_response import reduce_field_response, reduce_patterns
 from phonomag.io.abinit.inputs import AbinitSettings, pseudopotential_names
 from phonomag.io.abinit.runner import abinit_version
 from phonomag.io.netcdf import write_dataset
@@ -35,6 +46,9 @@ from phonomag.workflow.parsl_tasks import ClusterSpec, Task, run_tasks
 #: The default cutoff of the kept Fourier coefficients, in units of the wavefunctions' ecut (docs/kernel.md:
 #: the size per q and the truncation error it gives).
 FIELD_ECUT_FACTOR = 2.0
+#: The reduced electric-field response of a kernel folder (:func:`reduce_field_task`), and its DDB file.
+FIELD_FILE = "dielectric.nc"
+FIELD_DDB = "q_0_0_0_field_DDB"
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,8 @@ class KernelJob:
     folder of the ABINIT runs; nproc: cores of a task (MPI processes of the ground state,
     serial DFPT runs side by side); launcher: how MPI runs start
     (:mod:`phonomag.workflow.launcher`); field_ecut: the sphere of the Fourier coefficients kept (Ha;
-    None: :data:`FIELD_ECUT_FACTOR` × the settings' ecut, docs/kernel.md); attrs: provenance added to every file.
+    None: :data:`FIELD_ECUT_FACTOR` × the settings' ecut, docs/kernel.md); attrs: provenance added to every file;
+    field_response: also the response to a uniform electric field (:data:`FIELD_FILE`; a bulk crystal).
     """
 
     atoms: Atoms
@@ -60,6 +75,7 @@ class KernelJob:
     keep_wavefunctions: bool = False
     field_ecut: float | None = None
     attrs: dict = field(default_factory=dict)
+    field_response: bool = False
 
     @property
     def field_ecut_hartree(self) -> float:
@@ -85,21 +101,42 @@ def dfpt_task(job: KernelJob, step, wfk: Path) -> list[Path]:
     return run_qpoint_dfpt(job.atoms, job.settings, job.qpoint(step), job.workdir, wfk, job.nproc, progress=False)
 
 
+def file_attrs(job: KernelJob, charge_check: float, digest: str) -> dict:
+    """The provenance every reduced file of ``job`` carries."""
+    settings = job.settings
+    return {"engine": f"ABINIT {abinit_version()} DFPT with SOC + eq. 1 (phonomag)",
+            "ecut_hartree": settings.ecut, "kgrid": list(settings.kgrid), "qgrid": list(settings.kgrid),
+            "pseudopotentials": ", ".join(pseudopotential_names(job.atoms, settings).values()),
+            "tolvrs_ground_state": settings.tolvrs_gs, "tolvrs_dfpt": settings.tolvrs_dfpt,
+            "charge_check": charge_check, "inputs_digest": digest, **job.attrs}
+
+
 def reduce_task(job: KernelJob, step, wfk: Path, folders: list[Path]) -> Path:
     """Eq. 1 and the reduced file of the q at ``step``, with its DDB files beside it; the file's path."""
     q = job.qpoint(step)
     run = reduce_qpoint_dfpt(job.atoms, job.settings, q, job.workdir, wfk, job.nproc, job.keep_wavefunctions)
-    settings = job.settings
-    data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, job.field_ecut_hartree, {
-        "engine": f"ABINIT {abinit_version()} DFPT with SOC + eq. 1 (phonomag)",
-        "ecut_hartree": settings.ecut, "kgrid": list(settings.kgrid), "qgrid": list(settings.kgrid),
-        "pseudopotentials": ", ".join(pseudopotential_names(job.atoms, settings).values()),
-        "tolvrs_ground_state": settings.tolvrs_gs, "tolvrs_dfpt": settings.tolvrs_dfpt,
-        "charge_check": run.charge_check, "inputs_digest": run.digest, **job.attrs})
+    data = reduce_patterns(run.responses, job.atoms, q, run.volume_bohr3, job.field_ecut_hartree,
+                           file_attrs(job, run.charge_check, run.digest))
     target = job.target(step)
     target.parent.mkdir(parents=True, exist_ok=True)
     for n, ddb in enumerate(run.ddb_files, start=1):
         shutil.copyfile(ddb, target.with_name(f"{target.stem}_part{n}_DDB"))
+    return write_dataset(data, target)
+
+
+def field_task(job: KernelJob, wfk: Path) -> Path:
+    """The electric-field DFPT at q = 0 (run or reused)."""
+    return run_field_dfpt(job.atoms, job.settings, job.workdir, wfk, progress=False)
+
+
+def reduce_field_task(job: KernelJob, wfk: Path, _run: Path) -> Path:
+    """Eq. 1 for the field and ``output/dielectric.nc`` with the Born charges and ε∞, its DDB beside it."""
+    run = reduce_field_dfpt(job.atoms, job.settings, job.workdir, wfk, job.keep_wavefunctions)
+    data = reduce_field_response(run.responses, job.atoms, run.volume_bohr3, job.field_ecut_hartree, run.dielectric,
+                                 file_attrs(job, run.charge_check, run.digest))
+    target = Path(job.output) / FIELD_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run.ddb_file, target.with_name(FIELD_DDB))
     return write_dataset(data, target)
 
 
@@ -110,7 +147,8 @@ def kernel_tasks(job: KernelJob, one_at_a_time: bool = False) -> list[Task]:
     the q before it, so that every q's file is written as soon as its DFPT is done, not after all of them.
     """
     missing = [tuple(step) for step in job.steps if not job.target(step).is_file()]
-    if not missing:
+    field_missing = job.field_response and not (Path(job.output) / FIELD_FILE).is_file()
+    if not missing and not field_missing:
         return []
     tasks = [Task("ground-state", ground_state_task, (job,))]
     previous = ()
@@ -120,6 +158,10 @@ def kernel_tasks(job: KernelJob, one_at_a_time: bool = False) -> list[Task]:
                        waits_for=previous if one_at_a_time else ()),
                   Task(f"reduce-{name}", reduce_task, (job, step), ("ground-state", f"dfpt-{name}"), name)]
         previous = (f"reduce-{name}",)
+    if field_missing:
+        tasks += [Task("dfpt-field", field_task, (job,), ("ground-state",),
+                       waits_for=previous if one_at_a_time else ()),
+                  Task("reduce-field", reduce_field_task, (job,), ("ground-state", "dfpt-field"))]
     return tasks
 
 

@@ -9,7 +9,9 @@ calculation (:data:`SAME_CALCULATION`, the atoms, and for format 1 the planes an
 file per grid point. A folder may carry a checksum manifest (:data:`MANIFEST`, the
 format of ``sha256sum``; the shipped data does), which is then verified first: every ``q_*`` file
 listed, none changed. A folder that fails raises :class:`KernelDataError` naming the file and the
-reason, before anything is computed or written.
+reason, before anything is computed or written. A bulk crystal's folder may also hold :data:`FIELD_FILE`, the
+response to a uniform electric field with the Born charges and ε∞ (:func:`open_field_file`, the long-range part
+of :mod:`~phonomag.engines.kernel.long_range`), checked against the q files in the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ REQUIRED_ATTRS = {1: ("qgrid", "kgrid", "engine"), 2: ("qgrid", "kgrid", "engine
 #: Attributes that must be equal in every file (those of them present in any file must be in all).
 SAME_CALCULATION = ("format_version", *REQUIRED_ATTRS[2], "ecut_hartree", "pseudopotentials", "tolvrs_ground_state",
                     "tolvrs_dfpt", "conventions")
+#: The reduced response to a uniform electric field of a kernel folder (written by the ABINIT kernel tasks), and
+#: the variables it holds.
+FIELD_FILE = "dielectric.nc"
+FIELD_VARIABLES = ("field_moment", "field_coefficient", "gvector", "born_charge", "epsilon_inf", "cell", "positions",
+                   "species")
 #: Largest distance (reduced units) of a file's q from the nearest point of its grid.
 GRID_TOLERANCE = 1e-8
 #: Largest difference (Å, or the reduced cell units of ``cell``) of the atoms between files.
@@ -49,8 +56,9 @@ def _sha256(path: Path) -> str:
 
 
 def kernel_files(folder: Path) -> list[Path]:
-    """The files of a kernel folder the manifest covers: the reduced files and the DDB files beside them."""
-    return sorted(path for path in Path(folder).glob("q_*") if path.is_file())
+    """The files of a kernel folder the manifest covers: the reduced files, the DDB files beside them and the field
+    file (:data:`FIELD_FILE`) if there is one."""
+    return sorted(path for path in [*Path(folder).glob("q_*"), Path(folder) / FIELD_FILE] if path.is_file())
 
 
 def write_manifest(folder: Path) -> Path:
@@ -88,17 +96,22 @@ def format_version(data: xr.Dataset) -> int:
     return int(data.attrs.get("format_version", 1))
 
 
-def open_reduced(path: Path) -> xr.Dataset:
-    """The loaded content of one reduced file, checked on its own: readable netCDF, every variable and
-    attribute, finite values."""
+def _load(path: Path, what: str) -> xr.Dataset:
+    """The loaded content of a netCDF file of a kernel folder; a KernelDataError if it is empty or unreadable."""
     if Path(path).stat().st_size == 0:
-        raise KernelDataError(f"{path} is empty (0 bytes): not a reduced DFPT file")
+        raise KernelDataError(f"{path} is empty (0 bytes): not a {what} file")
     try:
         with xr.open_dataset(path) as data:
-            data = data.load()
+            return data.load()
     except (OSError, ValueError, RuntimeError) as exc:
         raise KernelDataError(f"{path} is not a readable netCDF file ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+
+
+def open_reduced(path: Path) -> xr.Dataset:
+    """The loaded content of one reduced file, checked on its own: readable netCDF, every variable and
+    attribute, finite values."""
+    data = _load(path, "reduced DFPT")
     version = format_version(data)
     if version not in VARIABLES:
         raise KernelDataError(f"{path} has format_version {version}; this phonomag reads "
@@ -155,20 +168,7 @@ def check_together(datasets: dict) -> dict:
     by_point: dict = {}
     files: dict = {}
     for path, data in datasets.items():
-        for name in shared:
-            if name not in data.attrs:
-                raise KernelDataError(f"{path} has no attribute {name!r}, which other files of the folder have")
-            if _attr(data, name) != _attr(first, name):
-                raise KernelDataError(f"{path} is from another calculation: {name} = {_attr(data, name)!r}, "
-                                      f"{first_path} has {_attr(first, name)!r}")
-        same_atoms = (list(data["species"].values) == list(first["species"].values)
-                      and data["positions"].shape == first["positions"].shape
-                      and np.allclose(data["positions"].values, first["positions"].values, atol=ATOMS_TOLERANCE, rtol=0)
-                      and np.allclose(data["cell"].values, first["cell"].values, atol=ATOMS_TOLERANCE, rtol=0))
-        if not same_atoms:
-            species = list(data["species"].values)
-            raise KernelDataError(f"{path} is from another calculation: its atoms (species {species}, positions or "
-                                  f"cell) differ from those of {first_path}")
+        _check_same_calculation(path, data, first_path, first, shared)
         if format_version(first) == 1 and (
                 data["plane"].shape != first["plane"].shape or data["zint"].shape != first["zint"].shape
                 or not np.allclose(data["height"].values, first["height"].values, atol=ATOMS_TOLERANCE, rtol=0)):
@@ -184,3 +184,38 @@ def check_together(datasets: dict) -> dict:
         by_point[point] = path
         files[steps] = path
     return files
+
+
+def _check_same_calculation(path: Path, data: xr.Dataset, first_path: Path, first: xr.Dataset, shared) -> None:
+    """An error unless ``data`` has the attributes ``shared`` and the atoms of ``first``."""
+    for name in shared:
+        if name not in data.attrs:
+            raise KernelDataError(f"{path} has no attribute {name!r}, which other files of the folder have")
+        if _attr(data, name) != _attr(first, name):
+            raise KernelDataError(f"{path} is from another calculation: {name} = {_attr(data, name)!r}, "
+                                  f"{first_path} has {_attr(first, name)!r}")
+    same_atoms = (list(data["species"].values) == list(first["species"].values)
+                  and data["positions"].shape == first["positions"].shape
+                  and np.allclose(data["positions"].values, first["positions"].values, atol=ATOMS_TOLERANCE, rtol=0)
+                  and np.allclose(data["cell"].values, first["cell"].values, atol=ATOMS_TOLERANCE, rtol=0))
+    if not same_atoms:
+        species = list(data["species"].values)
+        raise KernelDataError(f"{path} is from another calculation: its atoms (species {species}, positions or "
+                              f"cell) differ from those of {first_path}")
+
+
+def open_field_file(path: Path, first_path: Path, first: xr.Dataset) -> xr.Dataset:
+    """The loaded field file of a kernel folder (:data:`FIELD_FILE`), checked on its own (readable, every variable,
+    finite values) and against the folder's first reduced file ``first`` (same calculation and atoms)."""
+    data = _load(path, "reduced field-response")
+    for name in FIELD_VARIABLES:
+        if name not in data.variables:
+            raise KernelDataError(f"{path} has no variable {name!r} (a field-response file has "
+                                  f"{', '.join(FIELD_VARIABLES)})")
+        values = data[name].values
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            raise KernelDataError(f"{path}: variable {name!r} has values that are not finite (NaN or inf)")
+    # its own conventions; a field at q = 0 belongs to any q grid of the same ground state
+    shared = [name for name in SAME_CALCULATION if name in first.attrs and name not in ("conventions", "qgrid")]
+    _check_same_calculation(path, data, first_path, first, shared)
+    return data

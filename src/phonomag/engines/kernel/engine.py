@@ -21,15 +21,19 @@ from scipy.signal import resample
 
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
 from phonomag.engines.kernel.data import (
+    FIELD_FILE,
     KernelDataError,
     check_together,
     file_qgrid,
     format_version,
+    open_field_file,
     open_reduced,
     verify_manifest,
 )
 from phonomag.engines.kernel.interpolation import ResponseKernel, plane_spacing
+from phonomag.engines.kernel.long_range import LongRange
 from phonomag.engines.kernel.symmetry import FourierBox, InconsistentImages, PlaneLayers, fill_grid, space_group
+from phonomag.io.abinit.ddb import DielectricTensors
 from phonomag.io.netcdf import complex_from
 from phonomag.response.band_limited import ball_box, box_spectrum, planes_at, sphere_radius
 from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
@@ -102,6 +106,21 @@ class ReducedGrid:
         return self.moments[tuple(steps)]
 
 
+def _long_range(path: Path, first_file: Path, grid: ReducedGrid) -> LongRange | None:
+    """The long-range part from a kernel folder's field file (None without one), the Born charges made charge
+    neutral (:meth:`~phonomag.io.abinit.ddb.DielectricTensors.charge_neutral`)."""
+    if not path.is_file():
+        return None
+    if not isinstance(grid.representation, FourierBox) or grid.qgrid[2] == 1:
+        raise KernelDataError(f"{path}: the long-range part is for a bulk crystal's kernel (reduced files of format 2 "
+                              "on a 3D q grid); remove the file")
+    data = open_field_file(path, first_file, open_reduced(first_file))
+    tensors = DielectricTensors(data["born_charge"].values, data["epsilon_inf"].values).charge_neutral()
+    coefficients = complex_from(data["field_coefficient"])
+    return LongRange.from_coefficients(grid.atoms, tensors.born, tensors.epsilon, coefficients, data["gvector"].values,
+                                       grid.representation.shape)
+
+
 class KernelEngine(StaticCellEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` of a :class:`ResponseKernel`.
 
@@ -124,13 +143,14 @@ class KernelEngine(StaticCellEngine):
 
     @classmethod
     def from_irreducible(cls, irreducible: dict, atoms: Atoms, atom_labels, qgrid, representation, kgrid,
-                         source: str) -> KernelEngine:
+                         source: str, long_range: LongRange | None = None) -> KernelEngine:
         """From {grid steps (m₁, m₂, m₃): pattern fields in ``representation``} at the irreducible q of ``qgrid``
-        (:class:`~.symmetry.FourierBox` or :class:`~.symmetry.PlaneLayers`)."""
+        (:class:`~.symmetry.FourierBox` or :class:`~.symmetry.PlaneLayers`); ``long_range``: the long-range part
+        of a polar crystal (a FourierBox kernel), subtracted before and added after the interpolation."""
         qgrid = tuple(int(n) for n in qgrid)
         full = fill_grid(irreducible, qgrid, space_group(atoms), atoms, representation)
         layered, layers = representation.kernel_layers(full)
-        return cls(ResponseKernel.from_grid(layered, atoms, qgrid, layers), atom_labels, kgrid, source)
+        return cls(ResponseKernel.from_grid(layered, atoms, qgrid, layers, long_range), atom_labels, kgrid, source)
 
     @classmethod
     def from_reduced_files(cls, folder: Path, atom_labels) -> KernelEngine:
@@ -145,9 +165,12 @@ class KernelEngine(StaticCellEngine):
             raise EngineCapabilityError(f"no reduced DFPT files q_*.nc in {folder}")
         grid = ReducedGrid.read(files)
         source = f"{grid.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {grid_text(grid.qgrid)} ({folder})"
+        long_range = _long_range(Path(folder) / FIELD_FILE, files[0], grid)
+        if long_range is not None:
+            source += f"; long-range part from {FIELD_FILE}"
         try:
             return cls.from_irreducible(grid.fields, grid.atoms, atom_labels, grid.qgrid, grid.representation,
-                                        grid.kgrid, source)
+                                        grid.kgrid, source, long_range)
         except InconsistentImages as exc:
             raise KernelDataError(f"{grid.files[exc.first]} and {grid.files[exc.second]} disagree: {exc}") from None
         except ValueError as exc:  # the files do not cover the grid

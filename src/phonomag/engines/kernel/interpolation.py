@@ -18,7 +18,9 @@ boundary are shared by their images with equal weights w), and then for any q
 
 exact at the grid q-points. Fourier components at q + G are the FFT of ñ_q over the cell
 (:meth:`ResponseKernel.fourier`), the cell moment is G = 0. Units are those of the fields
-(per Å of displacement).
+(per Å of displacement). For a polar crystal the kernel holds the short-range rest: the long-range part
+(:mod:`~phonomag.engines.kernel.long_range`) is subtracted at the grid q before the transform and added back at
+every q.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+
+from phonomag.engines.kernel.long_range import LongRange
 
 #: Points closer than this (Å) to the nearest image count as equally near (boundary of the WS cell).
 WS_TOLERANCE = 1e-6
@@ -49,7 +53,8 @@ class ResponseKernel:
 
     atoms: the structure (τ_κ, cell); qgrid (N₁, N₂, N₃); layers: the field layers (module docstring);
     lattice[κ] (nR, 3) integer lattice vectors R (reduced); weighted[κ] (nR, 3, nlayers, 4, n₁, n₂)
-    complex w(x, R) D_{κβ}(x + R), zero where x + R is not an image of the WS cell of κ.
+    complex w(x, R) D_{κβ}(x + R), zero where x + R is not an image of the WS cell of κ; long_range: the
+    long-range part (a polar crystal's volume kernel), or None.
     """
 
     atoms: Atoms
@@ -57,16 +62,23 @@ class ResponseKernel:
     layers: tuple
     lattice: list[np.ndarray]
     weighted: list[np.ndarray]
+    long_range: LongRange | None = None
 
     @classmethod
-    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int, int], layers: tuple) -> ResponseKernel:
-        """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}."""
+    def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int, int], layers: tuple,
+                  long_range: LongRange | None = None) -> ResponseKernel:
+        """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}; with ``long_range``
+        (layers: the planes of the volume) of the fields without it."""
         qgrid = tuple(int(n) for n in qgrid)
+        if long_range is not None and None in layers:
+            raise ValueError("the long-range part is for a volume kernel (format 2), not a layer's z integral")
         steps = list(np.ndindex(*qgrid))
-        stack = np.array([fields[m] for m in steps])  # (nq, κ, β, layer, α, n1, n2)
+        q = np.array(steps, float) / np.array(qgrid)
+        stack = np.empty((len(steps), *fields[steps[0]].shape), dtype=complex)  # (nq, κ, β, layer, α, n1, n2)
+        for i, m in enumerate(steps):
+            stack[i] = fields[m] if long_range is None else fields[m] - long_range.fields(q[i][None])[0]
         n1, n2 = stack.shape[-2:]
         fractional = atoms.get_scaled_positions(wrap=False)
-        q = np.array(steps, float) / np.array(qgrid)
         x = _layer_points(n1, n2, layer_coordinates(layers, atoms.cell.array))  # (layer, n1, n2, 3)
         lattice, weighted = [], []
         for k, tau in enumerate(fractional):
@@ -77,7 +89,7 @@ class ResponseKernel:
             table, values = _wigner_seitz(d, atoms, tau, qgrid, x)
             lattice.append(table)
             weighted.append(values)
-        return cls(atoms, qgrid, tuple(layers), lattice, weighted)
+        return cls(atoms, qgrid, tuple(layers), lattice, weighted, long_range)
 
     def _points(self) -> np.ndarray:
         n1, n2 = self.weighted[0].shape[-2:]
@@ -97,7 +109,8 @@ class ResponseKernel:
             summed = (phases @ values.reshape(len(table), -1)).reshape(len(q), *values.shape[1:])
             bloch = np.exp(2j * np.pi * np.einsum("qi,lxyi->qlxy", q, fractional[k] - x))
             out.append(summed * bloch[:, None, :, None])
-        return np.stack(out, axis=1)
+        out = np.stack(out, axis=1)
+        return out if self.long_range is None else out + self.long_range.fields(q)[:, :, :, chosen]
 
     def _q(self, qpoints) -> np.ndarray:
         """Reduced q (nq, 3); q₃ = 0 for a layer's kernel (N₃ = 1)."""
@@ -128,7 +141,8 @@ class ResponseKernel:
             summed = (in_cell @ flat.reshape(len(x), -1)).reshape(len(q), len(table), 12)
             lattice = np.exp(2j * np.pi * ((q @ fractional[k])[:, None] - q @ table.T))  # (nq, nR)
             out[:, k] = np.einsum("qr,qrc->qc", lattice, summed).reshape(len(q), 3, 4)
-        return out * measure
+        out *= measure
+        return out if self.long_range is None else out + self.long_range.cell_integrals(q)
 
     def fourier(self, qpoints, g_reduced, layer: int | None) -> np.ndarray:
         """∫_cell ñ_{q,κβ}(x) e^{−iG·x} (nq, nG, natoms, 3, 4) for integer G (nG, 3): ``layer`` the index of the

@@ -15,7 +15,8 @@ position convention of phonopy and docs/physics.md §5,
 
     C_{κα,κ'β}(q) = Σ_b Φ_{κα,κ'β}(0, b) exp(i q·(R_b + τ_κ' − τ_κ)).
 
-Other perturbations (electric field, strain) in the blocks are skipped.
+Other perturbations (strain) in the blocks are skipped; those of a uniform electric field (ipert = natom + 2)
+give the Born charges and ε∞ (:func:`read_dielectric`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,101 @@ def _merge(blocks: list, q: np.ndarray, block: np.ndarray) -> None:
             known[new & ~both] = block[new & ~both]
             return
     blocks.append((q, block.copy()))
+
+
+@dataclass
+class DielectricTensors:
+    """Born effective charges and the electronic dielectric tensor from the field blocks of a DDB at q = 0.
+
+    born (natom, 3, 3): Z*_{κ,βα} = Ω ∂P_β/∂u_{κα} (e; β the field or polarization direction, α the
+    displacement: phonopy's BORN order), as ABINIT computes them, before any charge-neutrality correction;
+    epsilon (3, 3): ε∞ (clamped ions). Cartesian axes of the DDB's cell.
+    """
+
+    born: np.ndarray
+    epsilon: np.ndarray
+
+    def neutrality_violation(self) -> np.ndarray:
+        """Σ_κ Z*_κ (3, 3), zero in an exact calculation (the acoustic sum rule of the Born charges)."""
+        return self.born.sum(axis=0)
+
+    def charge_neutral(self) -> DielectricTensors:
+        """The charges with Σ_κ Z*_κ = 0 imposed as anaddb does by default (``chneut 1``): the violation
+        shared equally by the atoms, Z*_κ − (1/N) Σ_κ′ Z*_κ′."""
+        return DielectricTensors(self.born - self.neutrality_violation() / len(self.born), self.epsilon.copy())
+
+
+def read_dielectric(paths) -> DielectricTensors | None:
+    """Z* and ε∞ from the electric-field elements of the DDB file(s) ``paths`` (None when they hold none, or only
+    zeros: no dielectric run).
+
+    In the DDB the field is in reduced coordinates, E_i = a_i·E/2π in ABINIT's convention, and the
+    displacements along a_i: with A the rows a_i (bohr), ε∞ = 1 − (4π/Ω) (Aᵀ/2π) D_EE (A/2π) and
+    Z*_κ = Z_ion,κ 1 + (Aᵀ/2π) D_{Eκ} A⁻ᵀ (the transformations of ABINIT's own output, which the tests
+    compare against anaddb).
+    """
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    field_field = field_atom = None
+    for path in paths:
+        lines = read_text(path, PhononSourceError, "DDB file").splitlines()
+        header = _header_arrays(lines, path)
+        natom = int(header["natom"][0])
+        elements = list(_field_elements(lines, natom))
+        if not elements:
+            continue
+        if field_field is None:
+            field_field = np.full((3, 3), np.nan)
+            field_atom = np.full((natom, 3, 3), np.nan)  # (κ, displacement i, field j), reduced
+            cell = header["rprim"].reshape(3, 3) * header["acell"][:, None]  # bohr
+            zion = _zion(lines, header, path)
+        field = natom + 2
+        for d1, p1, d2, p2, value in elements:
+            if p1 == field and p2 == field:
+                field_field[d1 - 1, d2 - 1] = value
+            elif p1 <= natom and p2 == field:
+                field_atom[p1 - 1, d1 - 1, d2 - 1] = value
+    known = np.concatenate([field_field.ravel(), field_atom.ravel()]) if field_field is not None else np.zeros(0)
+    if not np.any(known[~np.isnan(known)]):
+        return None  # no dielectric run: ABINIT writes the symmetry zeros of the field elements without one
+    if np.isnan(field_field).any() or np.isnan(field_atom).any():
+        raise PhononSourceError(f"the electric-field elements of {', '.join(map(str, paths))} are incomplete "
+                                "(every field direction with every atom and direction is needed)")
+    to_field = cell.T / (2 * np.pi)
+    volume = abs(np.linalg.det(cell))
+    epsilon = np.eye(3) - 4 * np.pi / volume * to_field @ field_field @ to_field.T
+    inverse = np.linalg.inv(cell)  # d/du_α = Σ_i (A⁻¹)_{αi} d/dx_i
+    born = zion[:, None, None] * np.eye(3) + np.einsum("bj,kij,ai->kba", to_field, field_atom, inverse)
+    return DielectricTensors(born, epsilon)
+
+
+def _zion(lines, header, path) -> np.ndarray:
+    """Valence charge of every atom (the DDB header's zion per type)."""
+    for line in lines:
+        words = line.split()
+        if words and words[0] == "zion":
+            types = header["typat"].astype(int) - 1
+            return np.array(_fortran_floats(" ".join(words[1:])))[types]
+    raise PhononSourceError(f"{path}: the DDB header has no zion (needed for the Born charges)")
+
+
+def _field_elements(lines, natom):
+    """(d1, p1, d2, p2, real value) of every element at q = 0 that involves the electric field."""
+    field = natom + 2
+    i = 0
+    while i < len(lines):
+        match = _BLOCK.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        count = int(match.group(1))
+        q = np.array(_fortran_floats(" ".join(lines[i + 1].split()[1:5])))
+        if np.abs(q[:3]).max() <= 1e-12:
+            for line in lines[i + 2:i + 2 + count]:
+                words = line.split()
+                d1, p1, d2, p2 = (int(w) for w in words[:4])
+                if field in (p1, p2) and max(p1, p2) <= field and d1 <= 3 and d2 <= 3:
+                    yield d1, p1, d2, p2, _fortran_floats(words[4])[0]
+        i += 2 + count
 
 
 def _blocks(lines, natom, path):

@@ -226,6 +226,27 @@ def response_perturbation_input(atoms: Atoms, settings: AbinitSettings, qpoint, 
     return "\n".join(lines) + "\n"
 
 
+def response_field_input(atoms: Atoms, settings: AbinitSettings, wfk: Path) -> str:
+    """DFPT at q = 0 for the response to a uniform electric field: d/dk (dataset 1), then the field along the
+    three reduced directions together with every atomic displacement (dataset 2, so that its DDB holds the
+    Born charges and ε∞ as well as the Γ phonons), reading the spinor ground state ``wfk``.
+
+    No symmetry, full k grid, netCDF 1WF and DEN files per perturbation (as
+    :func:`response_perturbation_input`); the field perturbation's files are numbered
+    ``3 (natom + 1) + direction`` (ABINIT's ipert = natom + 2).
+    """
+    if not settings.spin_orbit:
+        raise AbinitInputError("the charge–spin response needs spin_orbit = true (spinor wavefunctions)")
+    dfpt = dataclasses.replace(settings, nband=valence_electrons(atoms, settings))
+    return "\n".join([
+        "# DFPT response to a uniform electric field, with Born charges and epsilon_inf (written by phonomag)",
+        "ndtset 2", structure_block(atoms, dfpt), electron_block(atoms, dfpt),
+        "nsym 1 kptopt 3 istwfk *1 iomode 3", f'getwfk_filepath "{Path(wfk).resolve()}"',
+        f"nqpt 1 qpt 0 0 0 tolvrs {settings.tolvrs_dfpt:g} prtden 1",
+        "rfelfd1 2 rfdir1 1 1 1 iscf1 -3 tolwfr1 1e-20",
+        f"rfelfd2 3 rfphon2 1 rfatpol2 1 {len(atoms)} rfdir2 1 1 1 getddk2 1", ""])
+
+
 def on_kgrid(qpoint, kgrid) -> bool:
     """True if k + q lies on the Γ-centred ``kgrid`` for every grid point k (q in reduced coordinates)."""
     steps = np.asarray(qpoint, float) * np.asarray(kgrid)
