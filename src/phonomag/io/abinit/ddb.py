@@ -185,7 +185,7 @@ def read_dielectric(paths) -> DielectricTensors | None:
         lines = read_text(path, PhononSourceError, "DDB file").splitlines()
         header = _header_arrays(lines, path)
         natom = int(header["natom"][0])
-        elements = list(_field_elements(lines, natom))
+        elements = list(_field_elements(lines, natom, path))
         if not elements:
             continue
         if field_field is None:
@@ -223,28 +223,8 @@ def _zion(lines, header, path) -> np.ndarray:
     raise PhononSourceError(f"{path}: the DDB header has no zion (needed for the Born charges)")
 
 
-def _field_elements(lines, natom):
-    """(d1, p1, d2, p2, real value) of every element at q = 0 that involves the electric field."""
-    field = natom + 2
-    i = 0
-    while i < len(lines):
-        match = _BLOCK.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        count = int(match.group(1))
-        q = np.array(_fortran_floats(" ".join(lines[i + 1].split()[1:5])))
-        if np.abs(q[:3]).max() <= 1e-12:
-            for line in lines[i + 2:i + 2 + count]:
-                words = line.split()
-                d1, p1, d2, p2 = (int(w) for w in words[:4])
-                if field in (p1, p2) and max(p1, p2) <= field and d1 <= 3 and d2 <= 3:
-                    yield d1, p1, d2, p2, _fortran_floats(words[4])[0]
-        i += 2 + count
-
-
-def _blocks(lines, natom, path):
-    """Yield (q reduced, D^red (natom, 3, natom, 3) Hartree, NaN where absent) for each phonon block."""
+def _raw_blocks(lines, path):
+    """Yield (q reduced, [(d1, p1, d2, p2, complex value)]) for each block of second derivatives."""
     i = 0
     while i < len(lines):
         match = _BLOCK.match(lines[i])
@@ -256,15 +236,32 @@ def _blocks(lines, natom, path):
         if q_words[0] != "qpt":
             raise PhononSourceError(f"{path}: line {i + 2} should give the block's qpt")
         q_and_norm = _fortran_floats(" ".join(q_words[1:5]))
-        q = np.array(q_and_norm[:3]) / q_and_norm[3]
-        block = np.full((natom, 3, natom, 3), np.nan, dtype=complex)
+        elements = []
         for line in lines[i + 2:i + 2 + count]:
             words = line.split()
-            d1, p1, d2, p2 = (int(w) for w in words[:4])
             re_im = _fortran_floats(" ".join(words[4:6]))
-            if p1 <= natom and p2 <= natom:
-                block[p1 - 1, d1 - 1, p2 - 1, d2 - 1] = re_im[0] + 1j * re_im[1]
+            elements.append((*(int(w) for w in words[:4]), re_im[0] + 1j * re_im[1]))
         i += 2 + count
+        yield np.array(q_and_norm[:3]) / q_and_norm[3], elements
+
+
+def _field_elements(lines, natom, path=None):
+    """(d1, p1, d2, p2, real value) of every element at q = 0 that involves the electric field."""
+    field = natom + 2
+    for q, elements in _raw_blocks(lines, path):
+        if np.abs(q).max() <= 1e-12:
+            for d1, p1, d2, p2, value in elements:
+                if field in (p1, p2) and max(p1, p2) <= field and d1 <= 3 and d2 <= 3:
+                    yield d1, p1, d2, p2, value.real
+
+
+def _blocks(lines, natom, path):
+    """Yield (q reduced, D^red (natom, 3, natom, 3) Hartree, NaN where absent) for each phonon block."""
+    for q, elements in _raw_blocks(lines, path):
+        block = np.full((natom, 3, natom, 3), np.nan, dtype=complex)
+        for d1, p1, d2, p2, value in elements:
+            if p1 <= natom and p2 <= natom:
+                block[p1 - 1, d1 - 1, p2 - 1, d2 - 1] = value
         yield q, block
 
 
