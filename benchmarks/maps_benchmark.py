@@ -34,14 +34,16 @@ def main() -> None:
     spec, engine, phonons = load_system(config.run.material, config.response.kgrid)
     maps = config.maps
     start = time.perf_counter()
+    plane = config.map_options(False, engine.atoms).lattice_plane(engine.atoms)
     waves = []
     for entry in maps.modes:
         q = parse_qpoint(entry.q, spec.crystal)
         modes = phonons.modes(q[None])
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], entry.name)
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]
-        plane = engine.plane_field(q, u, maps.height, maps.points_per_cell, config.response.kind)
-        waves.append((entry, plane.wave(maps.cells), atom_wave(engine.atoms, engine.atom_labels, q, u, maps.cells)))
+        field = engine.plane_field(q, u, plane, maps.points_per_cell, config.response.kind)
+        atoms = atom_wave(engine.atoms, engine.atom_labels, q, u, maps.cells, plane)
+        waves.append((entry, field.wave(maps.cells), atoms))
     print(f"fields of {len(waves)} maps (not part of the timings below): {time.perf_counter() - start:7.2f} s")
 
     still = movies = 0.0

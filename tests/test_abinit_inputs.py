@@ -128,28 +128,6 @@ def test_modes_pair_by_parity_and_rank():
         pair_modes(a, np.array([1, 1, 1, -1, 1]))
 
 
-def test_plane_from_grid_interpolates_band_limited_fields_exactly(atoms):
-    from phonomag.engines.abinit.engine import plane_from_grid
-
-    cell = atoms.cell.array.copy()
-    cell[2] = [0, 0, 12.0]
-    n1, n2, n3 = 16, 16, 40
-    f = np.stack(np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, np.arange(n3) / n3, indexing="ij"))
-
-    def analytic(f1, f2, f3):
-        return np.exp(2j * np.pi * (2 * f1 - f2)) * (1 + 0.5 * np.cos(2 * np.pi * f3)) + 0.3 * np.sin(
-            2 * np.pi * 3 * f2
-        )
-
-    fields = np.broadcast_to(analytic(*f), (4, n1, n2, n3))
-    z = 3 * cell[2, 2] / n3  # on an FFT plane: no z interpolation error
-    plane = plane_from_grid(np.array(fields), cell, np.zeros(3), z, points=48)
-    g = np.arange(48) / 48
-    expected = analytic(g[:, None], g[None, :], 3 / n3)
-    assert np.allclose(plane.amplitude[2], expected, atol=1e-12)
-    assert np.allclose(plane.points[..., 2], z)
-
-
 def test_off_grid_q_reads_the_k_plus_q_states(atoms, tmp_path):
     """Off the k grid the DFPT input reads the k + q wavefunctions of a non-self-consistent run on the
     grid shifted by q (ABINIT adds qpt to every k of a ground-state dataset with nqpt 1)."""

@@ -15,6 +15,7 @@ import pytest
 
 from phonomag.cli.config import RunConfig, load_run_config
 from phonomag.cli.main import main
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.materials import load_material
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "phonomag"
@@ -139,7 +140,10 @@ def test_a_stored_kernel_plane_written_to_four_decimals_is_that_plane():
     assert engine.plane_index(1.6657) == engine.kernel.layers.index(max(stored))
     assert engine.plane_index(-1.6657) == engine.kernel.layers.index(min(stored))
     with pytest.raises(Exception, match="stores the planes"):
-        engine.check_plane_height(1.6660)
+        engine.check_plane(LatticePlane.through(engine.atoms, (0, 0, 1), 0, 1.6660))
+    engine.check_plane(LatticePlane.through(engine.atoms, (0, 0, 1), 1, 0.0))  # through the upper Se: stored
+    with pytest.raises(Exception, match="parallel to the layer only"):
+        engine.check_plane(LatticePlane.through(engine.atoms, (1, 0, 0), 0, 0.0))
 
 
 # --- the configuration classes of issue 26 point 6 -------------------------------------------------------

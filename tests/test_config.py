@@ -194,6 +194,6 @@ def test_the_renamed_fields_read_the_same_toml(tmp_path):
                                              'frames = 3\ncells = [2, 3]\nheight = 0.5\n[abinit]\nq = ["M"]\n'))
     assert (config.path.labels, config.path.npoints, config.maps.points_per_cell, config.maps.frames,
             config.maps.cells, config.maps.height, config.abinit.q) == (("G", "K"), 20, 8, 3, (2, 3), 0.5, ("M",))
-    options = config.map_options(volume_fields=False)
-    assert (options.points_per_cell, options.frames, options.cells, options.height, options.field_files) == (
+    options = config.map_options(volume_fields=False, atoms=load_material("WSe2").atoms)
+    assert (options.points_per_cell, options.frames, options.cells, options.offset, options.field_files) == (
         8, 3, (2, 3), 0.5, False)

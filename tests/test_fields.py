@@ -17,13 +17,14 @@ from ase.io.xsf import read_xsf
 from ase.units import Bohr
 from scipy.integrate import quad
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.materials import load_material
 from phonomag.engines.tightbinding import fields
 from phonomag.engines.tightbinding.form_factors import slater_radial
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.engines.tightbinding.response import PAULI4, displacement_response, response_matrices, sampling_grid
 from phonomag.outputs import field_files as export
-from phonomag.response.fields import atom_wave
+from phonomag.response.fields import CellField, atom_wave
 
 K = np.array([1 / 3, 1 / 3, 0.0])
 M = np.array([0.5, 0.0, 0.0])
@@ -146,7 +147,7 @@ def test_snapshot_repeats_with_the_wavelength_of_q(model):
     """At q = K (K·a₁ = 2π/3) the snapshot returns to itself after 3 cells along a₁, not after 1."""
     u = random_pattern(3)
     lattice, density = fields.mode_density_response(model, K, GRID, u)
-    plane = fields.plane_field(model, K, density, lattice, (9, 9), z=0.4)
+    plane = fields.plane_field(model, K, density, lattice, LatticePlane.through(model.atoms, offset=0.4), 9)
     wave = plane.wave((6, 2))
     phase = 0.7
     snap = wave.at(phase)
@@ -247,6 +248,27 @@ def test_field_files_round_trip(model, tmp_path):
     assert np.allclose(modulus, np.abs(field.amplitude[0]))
 
 
+def test_a_bulk_cell_field_file_has_the_cell_as_its_grid(tmp_path):
+    """A bulk (fcc) volume over the whole periodic cell, as the kernel engine of format 2 gives it: the cube's
+    voxel vectors are aᵢ/nᵢ (a₃ not along z) and a value sits at the point the field was computed at."""
+    from ase.build import bulk
+
+    structure = bulk("AlSb", "zincblende", a=6.1355)
+    cell, shape = structure.cell.array, (6, 5, 4)
+    fractional = np.stack(np.meshgrid(*[np.arange(n) / n for n in shape], indexing="ij"), axis=-1)
+    points = fractional @ cell
+    amplitude = np.zeros((4, *shape), complex)
+    amplitude[0] = np.cos(2 * np.pi * fractional[..., 2]) + 0.1 * fractional[..., 0]  # varies along a₃
+    heights = np.arange(shape[2]) / shape[2] * (cell[2] @ np.cross(cell[0], cell[1])) / np.linalg.norm(
+        np.cross(cell[0], cell[1]))
+    field = CellField(points, amplitude, heights, np.zeros(3), cell)
+    cube = export.write_field(tmp_path / "n0.cube", structure, field, "n0", "abs")
+    data, atoms = read_cube_data(str(cube))
+    assert np.allclose(atoms.cell[:], cell, atol=1e-5)  # the periodic cell, a₃ = (a/2, a/2, 0)
+    assert np.allclose(data / Bohr**3, np.abs(amplitude[0]), atol=1e-9)
+    assert np.allclose(atoms.positions, structure.positions, atol=1e-5)
+
+
 def test_cube_integral_matches_results_file(model, tmp_path):
     """The charge and moment read back from a cube file (ase.io.cube, bohr and e/bohr³) are the
     cell moments stored in results.nc for the same mode.
@@ -291,7 +313,7 @@ def test_maps_and_movie_are_written(model, tmp_path):
 
     u = mirror_pattern(-1, seed=8)
     lattice, density = fields.mode_density_response(model, K, GRID, u)
-    wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
+    wave = fields.plane_field(model, K, density, lattice, LatticePlane.through(model.atoms), 12).wave((2, 2))
     atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
     written = plot_inplane_magnetization(wave, atoms, tmp_path / "fig1", stride=2)
     written += plot_mz_and_charge(wave, atoms, tmp_path / "fig2")
@@ -314,7 +336,7 @@ def test_movie_frames_equal_the_still_maps_at_their_phase(model):
 
     u = mirror_pattern(-1, seed=8)
     lattice, density = fields.mode_density_response(model, K, GRID, u)
-    wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
+    wave = fields.plane_field(model, K, density, lattice, LatticePlane.through(model.atoms), 12).wave((2, 2))
     atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
     count, dpi = 3, 40
     for panels, draw in PANELS.items():

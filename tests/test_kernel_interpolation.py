@@ -8,6 +8,7 @@ the engine's direct evaluation.
 import numpy as np
 import pytest
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.materials import load_material
 from phonomag.engines.kernel.interpolation import ResponseKernel
 from phonomag.engines.kernel.symmetry import PlaneLayers, fill_grid, space_group
@@ -93,7 +94,7 @@ def test_kernel_engine_follows_the_protocol_and_its_grid(kernels, engine):
     assert relative(kernel_engine.pattern_response(q).tensor[:, :, 0], expected) < 1e-10
     u = np.zeros((3, 3))
     u[0, 2] = 0.01  # W along z
-    plane = kernel_engine.plane_field(q, u, 0.0, POINTS)
+    plane = kernel_engine.plane_field(q, u, LatticePlane.through(engine.atoms), POINTS)  # the W plane
     assert relative(plane.amplitude, 0.01 * full[(2, 1, 0)][0, 2, 1]) < 1e-10
     modes = PhononModel.from_material(load_material("WSe2")).modes(np.array([[0.3, 0.1, 0.0]]))
     data = compute_mode_response(kernel_engine, modes, progress=False)

@@ -5,6 +5,7 @@ import pytest
 
 from phonomag.cli.systems import load_model, load_phonons
 from phonomag.crystal.kpath import path_from_labels
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.engines.base import compute_mode_response
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 
@@ -92,7 +93,7 @@ def test_time_reversed_snapshots_have_opposite_magnetization(system):
         modes = engine.modes(q[None])
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses)[0, 0]
         lattice, density = mode_density_response(model, q, GRID, u)
-        field = plane_field(model, q, density, lattice, shape=(9, 9), z=0.4)
+        field = plane_field(model, q, density, lattice, LatticePlane.through(model.atoms, offset=0.4), 9)
         snapshots.append(field.wave((3, 3)).at(0.0))
         atoms.append(atom_wave(model.atoms, model.labels, q, u, (3, 3)).at(0.0))
     assert np.allclose(atoms[0], atoms[1], atol=1e-14)

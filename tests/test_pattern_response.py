@@ -16,7 +16,7 @@ from phonomag.engines.abinit.pattern_response import FORMAT_VERSION, cartesian_p
 from phonomag.engines.abinit.perturbations import perturbation_coefficients
 from phonomag.engines.kernel.symmetry import rotate_q, space_group
 from phonomag.io.netcdf import complex_from
-from phonomag.response.band_limited import planes_at, sphere_gvectors, sphere_radius
+from phonomag.response.band_limited import sphere_gvectors, sphere_radius
 
 SHAPE = (6, 6, 16)
 
@@ -132,15 +132,3 @@ def test_a_sphere_beyond_the_fft_grid_is_refused():
         sphere_gvectors(slab().cell.array, [0, 0, 0], 20.0, SHAPE)
 
 
-def test_planes_exact_on_grid_and_for_band_limited_fields():
-    rng = np.random.default_rng(3)
-    n, length = 16, 12.0
-    grid = rng.normal(size=(5, n))
-    np.testing.assert_allclose(planes_at(grid, length, [3 * length / n, 7 * length / n]).real,
-                               grid[:, [3, 7]], atol=1e-13)
-    z = np.arange(n) * length / n
-    modes = [(1, 0.4), (3, -1.2), (7, 0.3)]  # below the Nyquist frequency 8
-    field = sum(c * np.cos(2 * np.pi * m * z / length + m) for m, c in modes)
-    heights = np.array([0.37, 5.11, 11.9])
-    expected = sum(c * np.cos(2 * np.pi * m * heights / length + m) for m, c in modes)
-    np.testing.assert_allclose(planes_at(field, length, heights), expected, atol=1e-12)

@@ -18,6 +18,7 @@ from scipy.constants import c, e, h
 from test_run import CONFIG
 
 from phonomag.cli.main import main
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.materials import load_material
 from phonomag.engines.base import compute_mode_fields
 from phonomag.engines.tightbinding.engine import TightBindingEngine
@@ -60,7 +61,7 @@ def _independent_fields(folder, iq: int, nu: int):
     data, _ = read_results(folder / "results.nc")
     engine = TightBindingEngine.from_material(load_material("WSe2"), (9, 9, 1))
     return data, compute_mode_fields(engine, data.qpoints[iq], data.frequencies[iq, nu], data.displacements[iq, nu],
-                                     nu, 0.0, 12)
+                                     nu, LatticePlane.through(engine.atoms), 12)
 
 
 def test_report_holds_the_fields_of_every_mode_at_the_labelled_q(finished_run):
@@ -119,11 +120,11 @@ def test_field_points_fit_the_budget():
 def test_pictures_beyond_the_page_budget_are_left_out_and_listed(finished_run, monkeypatch):
     atoms = load_material("WSe2").atoms
     maps = [("K_odd", np.array([1 / 3, 1 / 3, 0.0]), 1)]
-    full = report.report_html(finished_run, atoms, maps)
+    full = report.report_html(finished_run, atoms, LatticePlane.through(atoms), maps)
     assert "maps/K_odd_movie.gif" in full and "left out" not in full  # control: within the budget it is held
-    without = report.report_html(finished_run, atoms, [])
+    without = report.report_html(finished_run, atoms, LatticePlane.through(atoms), [])
     monkeypatch.setattr(report, "PAGE_BUDGET", len(without.encode("utf-8")) + 1000)
-    small = report.report_html(finished_run, atoms, maps)
+    small = report.report_html(finished_run, atoms, LatticePlane.through(atoms), maps)
     assert "data:image/gif" not in small and '"mime":"image/gif"' not in small
     assert "map K_odd: left out, K_odd_movie.gif" in small
     assert len(small.encode("utf-8")) <= report.PAGE_BUDGET

@@ -19,6 +19,7 @@ _EXPORTS = {
     "Crystal": "phonomag.crystal.crystal",
     "load_material": "phonomag.crystal.materials",
     "MaterialSpec": "phonomag.crystal.materials",
+    "LatticePlane": "phonomag.crystal.lattice_plane",
     "parse_qpoint": "phonomag.crystal.qpoints",
     "path_from_labels": "phonomag.crystal.kpath",
     "PhononModel": "phonomag.phonons.model",

@@ -47,6 +47,7 @@ from phonomag.cli.schema import (
     section,
 )
 from phonomag.crystal.kpath import path_from_labels
+from phonomag.crystal.lattice_plane import MAX_MILLER, reduced_miller
 from phonomag.crystal.qpoints import check_qpoint_text, parse_qpoint
 from phonomag.errors import PhonomagError, QPointError, read_text, read_toml
 from phonomag.outputs.styles import MAP_STYLES
@@ -57,7 +58,7 @@ __all__ = ["ConfigError", "RunConfig", "finite_number", "load_run_config", "pars
 
 #: Largest displacement amplitude (Å) accepted: the response is linear in u, far below bond lengths.
 MAX_AMPLITUDE = 0.5
-#: Largest |height| (Å) of a map plane above or below the layer's mid-plane.
+#: Largest |offset| (Å) of a map plane from the atom it goes through.
 MAX_HEIGHT = 20.0
 #: Map names become file names in <output>/maps: no separators, no leading dot or dash.
 MAP_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,99}")
@@ -83,6 +84,46 @@ class ModeSelector(Kind):
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
         raise self.fail(value, key_name, where)
+
+
+@dataclass(frozen=True)
+class AtomSelector(Kind):
+    """An atom of the structure: an index ≥ 0 or an element symbol (checked against the structure when the run
+    has loaded it, :func:`map_atom`)."""
+
+    text = 'an atom index ≥ 0 or an element symbol such as "Se"'
+
+    def parse(self, value, key_name, where):
+        if isinstance(value, str) and re.fullmatch(r"[A-Z][a-z]?", value):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise self.fail(value, key_name, where)
+
+
+def _miller(value: tuple[int, int, int], where: Where) -> tuple[int, int, int]:
+    """Miller indices, not all zero, reduced to coprime integers."""
+    try:
+        return reduced_miller(value)
+    except ValueError as exc:
+        raise PhonomagError(str(exc)) from None
+
+
+def map_atom(selector: int | str | None, atoms) -> int | None:
+    """The index of ``[maps] atom`` in ``atoms`` (None stays None: the default atom); a PhonomagError naming
+    the atoms there are when it is not one of them."""
+    symbols = atoms.get_chemical_symbols()
+    if selector is None:
+        return None
+    if isinstance(selector, str):
+        if selector not in symbols:
+            raise PhonomagError(f"[maps] atom = {selector!r} is not an element of the structure; valid: "
+                                f"{', '.join(dict.fromkeys(symbols))} or an index 0 … {len(symbols) - 1}")
+        return symbols.index(selector)
+    if selector >= len(symbols):
+        raise PhonomagError(f"[maps] atom = {selector} is not an atom of the structure; valid: an index "
+                            f"0 … {len(symbols) - 1} or one of {', '.join(dict.fromkeys(symbols))}")
+    return selector
 
 
 @dataclass(frozen=True)
@@ -186,8 +227,14 @@ class MapsSection:
                                             "else chosen by the numbers (docs/run-config.md)")
     cells: tuple[int, int] = key((4, 4), Integers(2, 1, 12), "unit cells drawn along a₁, a₂")
     points_per_cell: int = key(48, Integer(4, 128), "grid points per cell edge")
-    height: float = key(0.0, Number(-MAX_HEIGHT, MAX_HEIGHT, "Å"), "plane z of the maps (0 = the metal plane; "
-                        "the kernel engine: a stored plane)")
+    plane: tuple[int, int, int] = key((0, 0, 1), Checked(Integers(3, -MAX_MILLER, MAX_MILLER), _miller),
+                                      "Miller indices (h k l) of the maps' lattice plane, of the cell as given "
+                                      "(a layer: [0, 0, 1] is the layer plane)")
+    atom: int | str | None = key(None, AtomSelector(), "the atom the plane goes through: its index (0-based) or "
+                                 "element (the first such atom)",
+                                 default_text="the heaviest atom (strongest spin–orbit coupling)")
+    height: float = key(0.0, Number(-MAX_HEIGHT, MAX_HEIGHT, "Å"), "offset of the plane along its normal from "
+                        "that atom (a layer: the height above it; the kernel engine of format 1: a stored plane)")
     frames: int = key(30, Integer(2, 600), "movie frames per period")
 
 
@@ -316,14 +363,16 @@ class RunConfig:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def map_options(self, volume_fields: bool):
-        """The :class:`~phonomag.outputs.maps.MapOptions` of ``[maps]``, ``[outputs]`` and the response kind;
-        field files only where the engine gives ``volume_fields``."""
+    def map_options(self, volume_fields: bool, atoms):
+        """The :class:`~phonomag.outputs.maps.MapOptions` of ``[maps]``, ``[outputs]`` and the response kind for
+        the structure ``atoms`` (``[maps] atom`` checked against it); field files only where the engine gives
+        ``volume_fields``."""
         from phonomag.outputs.maps import MapOptions
 
         maps, outputs = self.maps, self.outputs
         return MapOptions(kind=self.response.kind, cells=maps.cells, points_per_cell=maps.points_per_cell,
-                          height=maps.height, frames=maps.frames, figures=outputs.figures, movies=outputs.movies,
+                          plane=maps.plane, atom=map_atom(maps.atom, atoms), offset=maps.height, frames=maps.frames,
+                          figures=outputs.figures, movies=outputs.movies,
                           field_files=outputs.field_files and volume_fields)
 
     @property

@@ -45,6 +45,7 @@ from phonomag.cli.run_state import digest
 from phonomag.cli.stages import MAPS_FOLDER, Made, Stage, announce, output_folder
 from phonomag.cli.systems import load_phonons
 from phonomag.crystal.kpath import farthest_corner_index
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.crystal.qpoints import parse_qpoint, qpoint_label
 from phonomag.engines.base import EngineCapabilityError, compute_mode_fields, compute_mode_response, compute_q_fields
@@ -384,16 +385,24 @@ def _plan_maps(config: RunConfig, system: System) -> list[MapPlan]:
         nu = select_mode(entry.mode, modes.frequencies[0], modes.parity[0], f"map {entry.name!r} at q = {entry.q}")
         u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses, config.response.amplitude)[0, nu]
         plans.append(MapPlan(entry, q, nu, float(modes.frequencies[0, nu]), u))
+    plane = map_plane(config, system)  # [maps] plane and atom checked even without maps: the report uses them
     if plans:
-        system.engine.check_plane_height(config.maps.height)
+        system.engine.check_plane(plane)
     return plans
+
+
+def map_plane(config: RunConfig, system: System) -> LatticePlane:
+    """The lattice plane of the maps and of report.html's fields, in the engine's structure."""
+    atoms = system.engine.atoms
+    return config.map_options(False, atoms).lattice_plane(atoms)
 
 
 def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path) -> list[Stage]:
     """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them):
     a step saying what is skipped, then one stage per map."""
     volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS)
-    options = config.map_options(volumes)
+    options = config.map_options(volumes, system.engine.atoms)
+    plane = options.lattice_plane(system.engine.atoms)
     skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.crystal)[1] if plans else []
     lines = [f"map {entry.name}: skipped, q = {entry.q} is not among the computed q-points {list(system.qpoints)}"
              for entry in skipped]
@@ -406,7 +415,7 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path)
         if not np.any(plan.displacements):  # a mode at rest (ω = 0) draws nothing
             return Made([])
         fields = compute_mode_fields(system.engine, plan.q, plan.frequency, plan.displacements, plan.nu,
-                                     options.height, options.points_per_cell, options.kind,
+                                     plane, options.points_per_cell, options.kind,
                                      FIELD_GRID if options.field_files else None)
         return Made(render_mode(fields, plan.entry.name, plan.entry.style, options, folder))
 
@@ -436,7 +445,8 @@ def _report_fields(config: RunConfig, system: System, output: Path) -> tuple[lis
     announce(f"the fields of every mode at {', '.join(str(dataset['label'].values[i]) for i in indices)} "
              f"for report.html ({points} points per cell)")
     try:
-        return [f for iq in indices for f in compute_q_fields(system.engine, data, iq, config.maps.height, points,
+        plane = map_plane(config, system)
+        return [f for iq in indices for f in compute_q_fields(system.engine, data, iq, plane, points,
                                                                 config.response.kind)], None
     except (EngineCapabilityError, ModelFileError) as exc:  # e.g. no Slater radial functions, a kernel's planes
         return [], str(exc)
@@ -453,13 +463,14 @@ def _report(config: RunConfig, system: System, plans: list[MapPlan], output: Pat
 
     def make() -> Made:
         fields, why = _report_fields(config, system, output)
-        files = [write_report(output, system.spec.atoms, maps, fields, why)]
+        files = [write_report(output, system.spec.atoms, map_plane(config, system), maps, fields, why)]
         if system.qpoints is None:
             files += write_viewer_files(output, system.spec.atoms)
         return Made(files, [f"report.html: no mode fields ({why})"] if why else [])
 
     return Stage("report", digest([stage.inputs for stage in upstream], maps, system.spec.atoms.positions,
-                                  system.spec.atoms.get_masses(), __version__, system.fingerprint, config.maps.height,
-                                  config.maps.points_per_cell, config.response.kind),
+                                  system.spec.atoms.get_masses(), __version__, system.fingerprint, config.maps.plane,
+                                  config.maps.atom, config.maps.height, config.maps.points_per_cell,
+                                  config.response.kind),
                  [output / name for name in names], make,
                  "report.html (the modes in the browser) and the phonon-viewer files")

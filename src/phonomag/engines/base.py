@@ -24,6 +24,7 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from phonomag.crystal.crystal import Crystal
+from phonomag.crystal.lattice_plane import LatticePlane, strongest_spin_orbit_atom
 from phonomag.errors import PhonomagError
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.response.fields import CellField, ModeFields
@@ -111,13 +112,13 @@ class ResponseEngine(Protocol):
                           progress: bool = True) -> list[np.ndarray]:
         """:meth:`fourier_response` at many q (nq, 3), each with its own G (nG_i, 3) (:class:`PerQEngine` maps)."""
 
-    def plane_field(self, q_reduced: np.ndarray, displacements: np.ndarray, z: float, points: int,
+    def plane_field(self, q_reduced: np.ndarray, displacements: np.ndarray, plane: LatticePlane, points: int,
                     kind: str = "one-sided") -> CellField:
-        """δñ^α on the plane at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å."""
+        """δñ^α on the lattice ``plane`` over one of its cells, points × points, for displacements (natoms, 3) Å."""
 
-    def check_plane_height(self, z: float) -> None:
-        """An :class:`EngineCapabilityError` unless :meth:`plane_field` can give the plane at height z (Å);
-        the run asks before anything is written."""
+    def check_plane(self, plane: LatticePlane) -> None:
+        """An :class:`EngineCapabilityError` unless :meth:`plane_field` can give ``plane``; the run asks before
+        anything is written."""
 
     def volume_field(self, q_reduced: np.ndarray, displacements: np.ndarray, shape: tuple[int, int, int],
                      kind: str = "one-sided") -> CellField:
@@ -132,8 +133,8 @@ class PerQEngine:
     #: GIL) and is safe to run concurrently set more than one.
     q_threads: int = 1
 
-    def check_plane_height(self, z: float) -> None:
-        """Every height: the engine computes the plane it is asked for (:meth:`ResponseEngine.check_plane_height`)."""
+    def check_plane(self, plane: LatticePlane) -> None:
+        """Every plane: the engine computes the plane it is asked for (:meth:`ResponseEngine.check_plane`)."""
 
     def _map_q(self, function, items: list, desc: str, progress: bool) -> list:
         """[function(item) for item in items], in :attr:`q_threads` threads, in order."""
@@ -206,26 +207,28 @@ def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided"
 
 
 def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, displacements, nu: int,
-                        height: float = 0.0, points: int = 48, kind: str = "one-sided",
+                        plane: LatticePlane | None = None, points: int = 48, kind: str = "one-sided",
                         volume_shape: tuple[int, int, int] | None = None) -> ModeFields:
-    """The fields of mode ν that the outputs draw: δñ^α on the plane at ``height`` (Å), ``points`` × ``points``
-    per cell, and, with ``volume_shape`` (n₁, n₂, n₃), on that volume grid; ``displacements`` (natoms, 3) Å,
-    ``frequency`` ħω in meV."""
+    """The fields of mode ν that the outputs draw: δñ^α on the lattice ``plane`` (default: the a₁a₂ plane, a
+    layer's own, through the heaviest atom), ``points`` × ``points`` per plane cell, and, with ``volume_shape``
+    (n₁, n₂, n₃), on that volume grid; ``displacements`` (natoms, 3) Å, ``frequency`` ħω in meV."""
     u = np.asarray(displacements)
-    plane = engine.plane_field(q_reduced, u, height, points, kind)
+    if plane is None:
+        plane = LatticePlane.through(engine.atoms, (0, 0, 1), strongest_spin_orbit_atom(engine.atoms))
+    field = engine.plane_field(q_reduced, u, plane, points, kind)
     volume = None if volume_shape is None else engine.volume_field(q_reduced, u, tuple(volume_shape), kind)
     return ModeFields(engine.name, engine.atoms, tuple(engine.atom_labels), np.asarray(q_reduced, float),
-                      float(frequency), int(nu), u, plane, volume)
+                      float(frequency), int(nu), u, plane, field, volume)
 
 
 
-def compute_q_fields(engine: ResponseEngine, data: ModeResponse, iq: int, height: float = 0.0, points: int = 48,
-                     kind: str = "one-sided") -> list[ModeFields]:
+def compute_q_fields(engine: ResponseEngine, data: ModeResponse, iq: int, plane: LatticePlane | None = None,
+                     points: int = 48, kind: str = "one-sided") -> list[ModeFields]:
     """:func:`compute_mode_fields` of every mode ν of ``data`` (a :class:`ModeResponse`, e.g. results.nc read
-    back) at its q-point ``iq``, with the frequencies (meV) and displacements (Å) it holds: δñ^α on the plane
-    at ``height`` (Å), ``points`` × ``points`` per cell; the list is ordered by ν."""
+    back) at its q-point ``iq``, with the frequencies (meV) and displacements (Å) it holds: δñ^α on the lattice
+    ``plane`` (default as there), ``points`` × ``points`` per plane cell; the list is ordered by ν."""
     return [compute_mode_fields(engine, data.qpoints[iq], data.frequencies[iq, nu], data.displacements[iq, nu],
-                                nu, height, points, kind) for nu in range(data.frequencies.shape[1])]
+                                nu, plane, points, kind) for nu in range(data.frequencies.shape[1])]
 
 def compute_finite_frequency_response(engine, modes, amplitude: str | float = "zero-point",
                                       phonon_source: str = "", progress: bool = True) -> ModeResponse:

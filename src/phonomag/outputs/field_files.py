@@ -12,10 +12,11 @@ Units follow each format:
 * XSF (XCrySDen): Å and the values as they are, electrons/Å³ (written with %e, nine
   significant digits).
 
-Grid geometry: the points of :class:`~phonomag.response.fields.CellField` — in-plane fractional
-steps a_i/n_i starting at the origin, heights from z_min to z_max inclusive. The cube file
-carries them exactly (origin (0, 0, z_min), voxel vectors a₁/n₁, a₂/n₂, Δz ẑ); the XSF
-file as a general grid with origin (0, 0, z_min) and span vectors (N_i − 1) × step.
+Grid geometry: the points of :class:`~phonomag.response.fields.CellField` — fractional steps
+a₁/n₁, a₂/n₂ from its first point and, along the third axis, the step between its first two
+points: Δz ẑ for a layer (heights z_min to z_max inclusive), a₃/n₃ for a bulk cell (the whole
+periodic cell). The cube file carries them exactly (origin the first point, voxel vectors the
+three steps); the XSF file as a general grid with that origin and span vectors (N_i − 1) × step.
 """
 
 from __future__ import annotations
@@ -63,11 +64,12 @@ def write_field(path: Path, structure: Atoms, field: CellField, component: str =
     values = field_values(field, component, quantity, phase, cells)
     n3 = values.shape[2]
     cell = field.cell
-    dz = (field.heights[-1] - field.heights[0]) / (n3 - 1)
-    steps = np.array([cell[0] / field.points.shape[0], cell[1] / field.points.shape[1], [0.0, 0.0, dz]])
+    corner = field.points[0, 0, 0]
+    steps = np.array([cell[0] / field.points.shape[0], cell[1] / field.points.shape[1],
+                      field.points[0, 0, 1] - corner])  # a layer's Δz ẑ; a bulk cell's a₃/n₃
     atoms = structure.repeat((cells[0], cells[1], 1))
-    atoms.set_cell([cells[0] * cell[0], cells[1] * cell[1], [0.0, 0.0, n3 * dz]])
-    origin = np.array([0.0, 0.0, field.heights[0]])
+    atoms.set_cell([cells[0] * cell[0], cells[1] * cell[1], n3 * steps[2]])
+    origin = corner
     description = f"phonomag {quantity} of Pauli component {component} (phase {phase:.6g} rad)"
 
     def write(tmp: str) -> None:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ase import Atoms
 
 from phonomag.crystal.crystal import Crystal
 from phonomag.crystal.kpath import tick_text
+from phonomag.crystal.lattice_plane import LatticePlane, strongest_spin_orbit_atom
 from phonomag.crystal.qpoints import qpoint_label, smallest_supercell
 from phonomag.outputs.field_files import write_field
 from phonomag.outputs.plotting.maps import plot_inplane_magnetization, plot_mz_and_charge
@@ -32,18 +34,27 @@ FIELD_COMPONENTS = {"in-plane": ("n0", "mx", "my"), "out-of-plane": ("n0", "mz")
 
 @dataclass(frozen=True)
 class MapOptions:
-    """How to draw: response kind; c₁×c₂ cells; points per cell edge; plane height z (Å);
-    movie frames; and which of figures, movies, field files to write (the names of ``[maps]`` and
-    ``[outputs]`` in docs/run-config.md)."""
+    """How to draw: response kind; c₁×c₂ cells of the plane; points per cell edge; the plane: Miller indices
+    (h k l) of the cell, the atom it goes through (index, None: :func:`strongest_spin_orbit_atom`) and its
+    offset (Å) from that atom along the normal; movie frames; and which of figures, movies, field files to
+    write (the names of ``[maps]`` and ``[outputs]`` in docs/run-config.md)."""
 
     kind: str = "one-sided"
     cells: tuple[int, int] = (4, 4)
     points_per_cell: int = 48
-    height: float = 0.0
+    plane: tuple[int, int, int] = (0, 0, 1)
+    atom: int | None = None
+    offset: float = 0.0
     frames: int = 30
     figures: bool = True
     movies: bool = True
     field_files: bool = True
+
+
+    def lattice_plane(self, atoms: Atoms) -> LatticePlane:
+        """The plane of the maps in the structure ``atoms``."""
+        atom = strongest_spin_orbit_atom(atoms) if self.atom is None else self.atom
+        return LatticePlane.through(atoms, self.plane, atom, self.offset)
 
 
 def planned_files(name: str, style: str, options: MapOptions, folder: Path) -> list[Path]:
@@ -68,11 +79,12 @@ def render_mode(fields: ModeFields, name: str, style: str, options: MapOptions, 
         return []
     q_text = tick_text(qpoint_label(q, crystal=Crystal.from_atoms(fields.atoms)))
     title = (f"{fields.engine}, q = {q_text}, ν = {fields.nu}, {fields.frequency:.1f} meV: "
-             f"{characterise_mode(u, fields.atom_labels)}")
+             f"{characterise_mode(u, fields.atom_labels)}; plane {fields.map_plane.text(fields.atom_labels)}")
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
-    wave = fields.plane.wave(options.cells)
-    atoms = atom_wave(fields.atoms, fields.atom_labels, q, u, options.cells)
+    rotation = fields.map_plane.rotation()  # drawn in the plane's frame: x, y along it, z along its normal
+    wave = fields.plane.in_frame(rotation).wave(options.cells)
+    atoms = atom_wave(fields.atoms, fields.atom_labels, q, u, options.cells, fields.map_plane).in_frame(rotation)
     if options.figures:
         plot = plot_inplane_magnetization if style == "in-plane" else plot_mz_and_charge
         files += plot(wave, atoms, folder / name, title=title)

@@ -39,10 +39,11 @@ from ase import Atoms
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.qpoints import qpoint_label
 from phonomag.io.atomic import write_atomically
 from phonomag.phonons.description import characterise_mode
-from phonomag.response.fields import cartesian_q
+from phonomag.response.fields import atom_wave, cartesian_q
 from phonomag.response.modes import read_results
 from phonomag.response.observables import SPIN_MOMENT_PER_M
 
@@ -186,7 +187,7 @@ def _field_payload(data, point_labels: list[str], fields, note: str | None) -> d
             entries.append({})
             labels.append("")
             match = [len(entries) - 1]
-        entries[match[0]][mode.nu] = _encoded_field(mode.plane.amplitude)
+        entries[match[0]][mode.nu] = _encoded_field(mode.plane.in_frame(mode.map_plane.rotation()).amplitude)
     for iq, q in enumerate(data.qpoints):
         for e, held in enumerate(qpoints):
             if np.allclose(q, held, atol=1e-8):
@@ -230,18 +231,22 @@ def _map_pictures(folder: Path, data, maps, room: int) -> tuple[dict, list[str]]
     return pictures, notes
 
 
-def _mode_data(data, atoms: Atoms, dataset, table: dict) -> dict:
-    """What the page's script animates: the structure, q (Cartesian, 1/Å), the complex displacements (Å)."""
+def _mode_data(data, atoms: Atoms, plane: LatticePlane, dataset, table: dict) -> dict:
+    """What the page's script animates, in the frame of the maps' ``plane`` (x, y along it, z along its normal;
+    :meth:`~phonomag.crystal.lattice_plane.LatticePlane.rotation`): the plane's cell and every atom's image
+    nearest it, q (Cartesian, 1/Å), the complex displacements (Å)."""
     labels = [str(s) for s in dataset["label"].values]
     symbols = atoms.get_chemical_symbols()
     species = list(dict.fromkeys(symbols))
-    u = np.asarray(data.displacements)
+    rotation = plane.rotation()
+    u = np.asarray(data.displacements) @ rotation.T
+    sites = atom_wave(atoms, tuple(symbols), np.zeros(3), np.zeros((len(atoms), 3)), (1, 1), plane).positions
     return {
-        "cell": np.round(atoms.cell.array, 6).tolist(), "positions": np.round(atoms.positions, 6).tolist(),
+        "cell": np.round(plane.basis @ rotation.T, 6).tolist(), "positions": np.round(sites @ rotation.T, 6).tolist(),
         "symbols": symbols, "labels": list(data.atom_labels),
         "colours": [SPECIES_COLOURS[species.index(s) % len(SPECIES_COLOURS)] for s in symbols],
         "cells": list(DRAWN_CELLS), "drawn": DRAWN_DISPLACEMENT,
-        "q": np.round(cartesian_q(atoms, data.qpoints), 8).tolist(),
+        "q": np.round(cartesian_q(atoms, data.qpoints) @ rotation.T, 8).tolist(),
         "qlabels": [labels[iq] or qpoint_label(np.round(q, 6) + 0.0) for iq, q in enumerate(data.qpoints)],
         "frequency": np.round(data.frequencies, 4).tolist(), "parity": data.parity.astype(int).tolist(),
         "re": _significant(u.real), "im": _significant(u.imag),
@@ -267,9 +272,11 @@ def _initial_mode(data, pictures: dict, fields: dict) -> list[int]:
     return [int(i) for i in np.unravel_index(np.argmax(total), total.shape)]
 
 
-def report_html(folder: Path, atoms: Atoms, maps=(), fields=(), field_note: str | None = None) -> str:
+def report_html(folder: Path, atoms: Atoms, plane: LatticePlane, maps=(), fields=(),
+                field_note: str | None = None) -> str:
     """The page for the run in ``folder`` (its results.nc and maps/), ``atoms`` the run's structure (the atoms
-    of results.nc in order); ``maps``: (name, q reduced, ν) of the run's maps; ``fields``: the
+    of results.nc in order), drawn in the frame of the maps' lattice ``plane``; ``maps``: (name, q reduced, ν)
+    of the run's maps; ``fields``: the
     :class:`~phonomag.response.fields.ModeFields` the run computed for the page (planes of one cell, at most
     :data:`FIELD_BUDGET` once encoded, :func:`field_points`); ``field_note``: why there are none, if so."""
     folder = Path(folder)
@@ -284,7 +291,7 @@ def report_html(folder: Path, atoms: Atoms, maps=(), fields=(), field_note: str 
     title = f"phonomag report: {dataset.attrs.get('material', '')} ({data.engine} engine)"
 
     def page(pictures: dict, notes: list[str]) -> str:
-        payload = {"modes": _mode_data(data, atoms, dataset, table), "maps": pictures, "fields": field_payload,
+        payload = {"modes": _mode_data(data, atoms, plane, dataset, table), "maps": pictures, "fields": field_payload,
                    "initial": _initial_mode(data, pictures, field_payload)}
         mapped = ", ".join(f"{p['name']} ({p['file']})" for p in pictures.values()) or "none"
         held = ", ".join(field_payload["labels"]) or "none"
@@ -295,7 +302,7 @@ def report_html(folder: Path, atoms: Atoms, maps=(), fields=(), field_note: str 
             mapped=html.escape(mapped), notes="".join(f"<li>{html.escape(n)}</li>" for n in notes),
             budget=PAGE_BUDGET // 1_000_000, drawn=DRAWN_DISPLACEMENT, levels=FIELD_LEVELS,
             zero=FIELD_ZERO_FRACTION, held=html.escape(held),
-            points=field_payload["points"], height=field_payload["height"])
+            points=field_payload["points"], plane=html.escape(plane.text(atoms.get_chemical_symbols())))
 
     without = page({}, [])
     room = PAGE_BUDGET - len(without.encode("utf-8"))
@@ -305,9 +312,10 @@ def report_html(folder: Path, atoms: Atoms, maps=(), fields=(), field_note: str 
     return page(pictures, notes)
 
 
-def write_report(folder: Path, atoms: Atoms, maps=(), fields=(), field_note: str | None = None) -> Path:
+def write_report(folder: Path, atoms: Atoms, plane: LatticePlane, maps=(), fields=(),
+                 field_note: str | None = None) -> Path:
     """Write :func:`report_html` to ``folder``/report.html atomically; returns its path."""
-    text = report_html(folder, atoms, maps, fields, field_note)
+    text = report_html(folder, atoms, plane, maps, fields, field_note)
     return write_atomically(Path(folder) / REPORT_NAME, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
                             ".html")
 
@@ -336,11 +344,11 @@ box) to pick one.</p>
 <p id="field-note" class="small"></p>
 <div id="fields"></div>
 <p class="small">Atoms of the drawn cells move as Re[u e<sup>i(q·r − ωt)</sup>], displacements scaled so that the
-largest is {drawn} Å. Fields (held for every mode at {held}; {points} points per cell edge, on the plane
-z = {height} Å of the maps): n<sup>α</sup>(r, t) = Re[δñ<sup>α</sup>(r) e<sup>i(q·r − ωt)</sup>], Pauli components
-in electrons/Å³ (induced electrons 2n⁰, spin moment density m ≈ −2 μ<sub>B</sub> M), colours scaled to the
-largest value over the period (red positive, blue negative). Map pictures held: {mapped}. Maps of other modes: run
-again with them in [[maps.modes]] (docs/run-config.md). The page is at most {budget} MB.</p>
+largest is {drawn} Å. Fields (held for every mode at {held}; {points} points per cell edge, on the maps' plane
+{plane}; x, y along it, z along its normal): n<sup>α</sup>(r, t) = Re[δñ<sup>α</sup>(r) e<sup>i(q·r − ωt)</sup>],
+Pauli components in electrons/Å³ (induced electrons 2n⁰, spin moment density m ≈ −2 μ<sub>B</sub> M), colours scaled
+to the largest value over the period (red positive, blue negative). Map pictures held: {mapped}. Maps of other modes:
+run again with them in [[maps.modes]] (docs/run-config.md). The page is at most {budget} MB.</p>
 <ul class="small">{notes}</ul>
 <script id="payload" type="application/json">{payload}</script>
 <script>
@@ -521,7 +529,8 @@ function select(iq, nu) {{
   document.getElementById("fields").innerHTML = "";
   if (mode && mode.scale.some(v => v > 0)) {{
     field = fieldPanels(mode, iq);
-    note.textContent = `Fields of this mode at z = ${{F.height}} Å, animated over the period:`;
+    note.textContent =
+      `Fields of this mode on the maps' plane (z = ${{F.height}} Å along its normal), animated over the period:`;
   }} else if (mode) {{
     note.textContent = "This mode is at rest (no displacement, no fields).";
   }} else {{

@@ -78,14 +78,41 @@ def grid_values(spectrum: np.ndarray) -> np.ndarray:
     return np.fft.ifftn(spectrum, axes=(-3, -2, -1)) * shape.prod()
 
 
-def planes_at(fields: np.ndarray, length: float, heights) -> np.ndarray:
-    """Trigonometric interpolation of ``fields`` (…, n3) periodic along the last axis with period ``length`` (Å)
-    at the heights z (Å): (…, len(heights)). Exact at grid planes; the Nyquist term enters as a cosine."""
-    n = fields.shape[-1]
-    coefficients = np.fft.fft(fields, axis=-1) / n
-    frequencies = np.fft.fftfreq(n, 1.0 / n)
-    t = np.asarray(heights, float)[None, :] / length
-    basis = np.exp(2j * np.pi * frequencies[:, None] * t)
+def _axis_frequencies(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(integer frequencies, FFT indices, weights) of one grid axis of n points: −(n−1)/2 … (n−1)/2 for odd n;
+    for even n the Nyquist coefficient is split equally between ±n/2, so that it enters as a cosine."""
+    index = np.arange(n)
+    frequency = np.fft.fftfreq(n, 1.0 / n).astype(int)
+    weight = np.ones(n)
     if n % 2 == 0:
-        basis[n // 2] = np.cos(np.pi * n * t[0])
-    return coefficients @ basis
+        index = np.append(index, n // 2)
+        frequency = np.append(frequency, n // 2)
+        weight = np.append(weight, 1.0)
+        weight[[n // 2, n]] = 0.5
+    return frequency, index, weight
+
+
+def plane_values(fields: np.ndarray, origin, first, second, points: int) -> np.ndarray:
+    """The band-limited fields (…, n₁, n₂, n₃), periodic on the grid r = Σ jᵢ/nᵢ aᵢ, at the points
+    x = origin + (i/P) u + (j/P) v (fractional; u, v integer (3,), P = ``points``): (…, P, P).
+
+    Exact trigonometric interpolation: with x on that lattice of the plane, e^{2πi m·x} depends on m only
+    through m·x₀, (m·u) mod P and (m·v) mod P, so the coefficients are summed into a P × P spectrum and one
+    inverse FFT gives every point, for any plane of the lattice (even n: the Nyquist term as a cosine)."""
+    fields = np.asarray(fields)
+    shape = fields.shape[-3:]
+    spectrum = np.fft.fftn(fields, axes=(-3, -2, -1)) / np.prod(shape)
+    axes = [_axis_frequencies(n) for n in shape]
+    frequency = np.stack(np.meshgrid(*[a[0] for a in axes], indexing="ij"), axis=-1).reshape(-1, 3)
+    index = np.ix_(*[a[1] for a in axes])
+    weight = np.einsum("i,j,k->ijk", *[a[2] for a in axes]).reshape(-1)
+    coefficients = spectrum[(..., *index)].reshape(*fields.shape[:-3], -1)
+    phase = weight * np.exp(2j * np.pi * frequency @ np.asarray(origin, float))
+    k1 = frequency @ np.asarray(first, int) % points
+    k2 = frequency @ np.asarray(second, int) % points
+    bins = (k1 * points + k2).astype(np.intp)
+    weighted = (coefficients * phase).reshape(-1, len(bins))
+    folded = np.stack([np.bincount(bins, w.real, points * points) + 1j * np.bincount(bins, w.imag, points * points)
+                       for w in weighted])
+    values = np.fft.ifft2(folded.reshape(-1, points, points)) * points * points
+    return values.reshape(*fields.shape[:-3], points, points)

@@ -9,10 +9,13 @@ Every engine returns its fields as a :class:`CellField` on one cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ase import Atoms
+
+from phonomag.crystal.lattice_plane import LatticePlane
+from phonomag.response.band_limited import plane_values
 
 
 def cartesian_q(atoms: Atoms, q_reduced) -> np.ndarray:
@@ -45,7 +48,9 @@ class CellField:
 
     points (n₁, n₂, 3) for a plane or (n₁, n₂, n₃, 3) for a volume, Cartesian Å, at
     fractional in-plane coordinates (i/n₁, j/n₂) and heights ``heights`` (Å);
-    amplitude (4, n₁, n₂[, n₃]) complex electrons/Å³, α = 0, x, y, z; q_cartesian (3,) 1/Å.
+    amplitude (4, n₁, n₂[, n₃]) complex electrons/Å³, α = 0, x, y, z; q_cartesian (3,) 1/Å;
+    cell (3, 3) Å: for a volume the crystal's cell, for a plane its lattice basis A₁, A₂, A₃
+    (:class:`~phonomag.crystal.lattice_plane.LatticePlane`), whose A₁, A₂ tile it.
     """
 
     points: np.ndarray
@@ -68,6 +73,15 @@ class CellField:
         bloch = amplitude * np.exp(1j * points @ self.q_cartesian)[None]
         return FieldWave(points, bloch, self.q_cartesian, self.cell, (c1, c2))
 
+    def in_frame(self, rotation: np.ndarray) -> CellField:
+        """The same field in a rotated frame: points, cell, q and the spin components (M is axial, but
+        ``rotation`` (3, 3) is proper) turned by it; the charge n⁰ unchanged."""
+        rotation = np.asarray(rotation, float)
+        amplitude = self.amplitude.copy()
+        amplitude[1:] = np.tensordot(rotation, self.amplitude[1:], axes=(1, 0))
+        return CellField(self.points @ rotation.T, amplitude, self.heights, rotation @ self.q_cartesian,
+                         self.cell @ rotation.T)
+
     def cell_integral(self) -> np.ndarray:
         """n̄^α = ∫_cell δñ^α d³r (4,) complex, electrons per cell (volume grids only).
 
@@ -89,9 +103,9 @@ class ModeFields:
 
     engine: the engine's name; atoms (Å) and atom_labels: the structure the engine computed;
     q_reduced (3,); frequency: ħω (meV); nu: the mode index; displacements (natoms, 3) complex Å;
-    plane: δñ^α on the plane of the maps (:class:`CellField`, one cell); volume: δñ^α on the volume grid of
-    the field files, or None (none asked for, or the engine has no volume fields). Conventions: the module
-    docstring and docs/physics.md.
+    map_plane: the lattice plane of the maps; plane: δñ^α on it (:class:`CellField`, one plane cell, lab
+    frame); volume: δñ^α on the volume grid of the field files, or None (none asked for, or the engine has no
+    volume fields). Conventions: the module docstring and docs/physics.md.
     """
 
     engine: str
@@ -101,8 +115,19 @@ class ModeFields:
     frequency: float
     nu: int
     displacements: np.ndarray
+    map_plane: LatticePlane
     plane: CellField
     volume: CellField | None = None
+
+
+def plane_field_from_grid(fields: np.ndarray, cell: np.ndarray, plane: LatticePlane, points: int,
+                          q_cartesian: np.ndarray) -> CellField:
+    """δñ^α (4, points, points) on ``plane`` (one plane cell) from cell-periodic fields (4, n₁, n₂, n₃) on the
+    grid r = Σ jᵢ/nᵢ aᵢ of ``cell``: exact for fields band-limited on that grid
+    (:func:`~phonomag.response.band_limited.plane_values`)."""
+    origin = plane.origin @ np.linalg.inv(np.asarray(cell, float))
+    amplitude = plane_values(fields, origin, plane.integer[0], plane.integer[1], points)
+    return CellField(plane.grid(points), amplitude, np.array([plane.height]), q_cartesian, plane.basis)
 
 
 def in_plane_grid(cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -131,18 +156,38 @@ class AtomWave:
         """Real displacements (N, 3) Å at φ = ωt (radians)."""
         return (self.amplitudes * np.exp(-1j * phase)).real
 
+    def in_frame(self, rotation: np.ndarray) -> AtomWave:
+        """The same motion in a rotated frame (positions and displacements turned by ``rotation`` (3, 3))."""
+        rotation = np.asarray(rotation, float)
+        return replace(self, positions=self.positions @ rotation.T, amplitudes=self.amplitudes @ rotation.T)
+
+
+def _plane_images(atoms: Atoms, plane: LatticePlane) -> np.ndarray:
+    """(natoms, 3) Å: each atom's lattice image in the plane's slab, within half a spacing of the plane
+    along A₃ and in its cell A₁, A₂ (fractional [0, 1), up to a rounding margin)."""
+    fractional = atoms.positions @ np.linalg.inv(plane.basis)
+    level = plane.origin @ np.linalg.inv(plane.basis)
+    fractional[:, 2] -= np.floor(fractional[:, 2] - level[2] + 0.5)
+    fractional[:, :2] -= np.floor(fractional[:, :2] + 1e-9)
+    return fractional @ plane.basis
+
 
 def atom_wave(atoms: Atoms, labels: tuple[str, ...], q_reduced: np.ndarray, displacements: np.ndarray,
-              cells: tuple[int, int] = (4, 4)) -> AtomWave:
-    """Displacement wave of the complex amplitudes u (natoms, 3) Å over c₁×c₂ cells (R = m₁a₁ + m₂a₂, m ≥ 0).
+              cells: tuple[int, int] = (4, 4), plane: LatticePlane | None = None) -> AtomWave:
+    """Displacement wave of the complex amplitudes u (natoms, 3) Å over c₁×c₂ cells (R = m₁A₁ + m₂A₂, m ≥ 0).
 
-    ``labels``: one per atom of ``atoms`` (the structure whose positions are drawn).
+    ``labels``: one per atom of ``atoms`` (the structure whose positions are drawn). Without ``plane``, the
+    cells of a₁, a₂ and the atoms where they stand; with it, the plane's cells A₁, A₂ and every atom's image
+    nearest the plane (:func:`_plane_images`).
     """
-    cell = atoms.cell.array
+    if plane is None:
+        cell, sites = atoms.cell.array, atoms.positions
+    else:
+        cell, sites = plane.basis, _plane_images(atoms, plane)
     m = np.stack(np.meshgrid(np.arange(cells[0]), np.arange(cells[1]), indexing="ij"), axis=-1).reshape(-1, 2)
     natoms = len(atoms)
     shifts = m @ cell[:2]
-    positions = (shifts[:, None, :] + atoms.positions[None]).reshape(-1, 3)
+    positions = (shifts[:, None, :] + sites[None]).reshape(-1, 3)
     phase = np.exp(1j * positions @ cartesian_q(atoms, q_reduced))
     amplitudes = np.tile(np.asarray(displacements, dtype=complex), (len(m), 1)) * phase[:, None]
     return AtomWave(positions, amplitudes, np.tile(np.arange(natoms), len(m)), tuple(labels),

@@ -18,6 +18,7 @@ import numpy as np
 from ase import Atoms, units
 from scipy.signal import resample
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.engines.abinit.density_response import one_sided_responses
 from phonomag.engines.abinit.pattern_response import cartesian_patterns
 from phonomag.engines.abinit.perturbations import ddb_modes
@@ -40,8 +41,7 @@ from phonomag.io.abinit.inputs import (
 from phonomag.io.abinit.runner import AbinitRunError, run_abinit
 from phonomag.io.abinit.wavefunctions import read_wavefunctions
 from phonomag.phonons.modes import PhononModes, concatenate_modes
-from phonomag.response.band_limited import planes_at
-from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
+from phonomag.response.fields import CellField, cartesian_q, in_plane_grid, plane_field_from_grid
 
 
 def pertcase(atom: int, direction: int) -> int:
@@ -274,18 +274,6 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
     return reduce_qpoint_dfpt(atoms, settings, qpoint, workdir, wfk, nproc, keep_wavefunctions, force_wfq)
 
 
-def plane_from_grid(fields: np.ndarray, cell: np.ndarray, q_cartesian: np.ndarray, z: float,
-                    points: int) -> CellField:
-    """δñ^α (4, points, points) on the plane at height z (Å) from cell-periodic fields (4, n1, n2, n3) on an FFT grid.
-
-    Trigonometric interpolation along z and in plane: exact for fields band-limited on that grid.
-    """
-    plane = planes_at(fields, cell[2, 2], [z])[..., 0]
-    amplitude = resample(resample(plane, points, axis=1), points, axis=2)
-    grid = in_plane_grid(cell, (points, points)) + np.array([0.0, 0.0, z])
-    return CellField(grid, amplitude, np.array([z]), q_cartesian, cell)
-
-
 class AbinitEngine(StaticCellEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` from ABINIT DFPT at the q-points on its k grid.
 
@@ -351,11 +339,13 @@ class AbinitEngine(StaticCellEngine):
         _, patterns = self.runs(q_reduced)
         return np.einsum("ka,kab...->b...", np.asarray(displacements), patterns)
 
-    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
-        """δñ^α at height z, interpolated from the band-limited FFT-grid fields (:func:`plane_from_grid`)."""
+    def plane_field(self, q_reduced, displacements, plane: LatticePlane, points: int,
+                    kind: str = "one-sided") -> CellField:
+        """δñ^α on the lattice ``plane``, interpolated exactly from the band-limited FFT-grid fields
+        (:func:`~phonomag.response.fields.plane_field_from_grid`)."""
         self.check_static_one_sided(kind)
-        return plane_from_grid(self._mode_fields(q_reduced, displacements), self.atoms.cell.array,
-                               cartesian_q(self.atoms, q_reduced), z, points)
+        return plane_field_from_grid(self._mode_fields(q_reduced, displacements), self.atoms.cell.array, plane,
+                                     points, cartesian_q(self.atoms, q_reduced))
 
     def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
         """δñ^α on (n₁, n₂) in-plane points (Fourier resampled) × the FFT planes within 4 Å of the atoms.

@@ -19,6 +19,7 @@ import numpy as np
 from ase import Atoms
 from scipy.signal import resample
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.engines.base import EngineCapabilityError, StaticCellEngine
 from phonomag.engines.kernel.data import (
     FIELD_FILE,
@@ -35,8 +36,8 @@ from phonomag.engines.kernel.long_range import LongRange
 from phonomag.engines.kernel.symmetry import FourierBox, InconsistentImages, PlaneLayers, fill_grid, space_group
 from phonomag.io.abinit.ddb import DielectricTensors
 from phonomag.io.netcdf import complex_from
-from phonomag.response.band_limited import ball_box, box_spectrum, planes_at, sphere_radius
-from phonomag.response.fields import CellField, cartesian_q, in_plane_grid
+from phonomag.response.band_limited import ball_box, box_spectrum, sphere_radius
+from phonomag.response.fields import CellField, cartesian_q, in_plane_grid, plane_field_from_grid
 from phonomag.response.modes import PatternResponse
 
 #: Decimals of Å to which a map height names a stored plane (docs/kernel.md quotes the planes so).
@@ -232,30 +233,33 @@ class KernelEngine(StaticCellEngine):
         raise EngineCapabilityError(f"the kernel stores the planes z = {heights} Å only, not z = {z:g}: "
                                     "[maps] height must be one of them")
 
-    def check_plane_height(self, z: float) -> None:
-        """Format 2 draws any height; format 1 only its stored planes (:meth:`plane_index`)."""
+    def check_plane(self, plane: LatticePlane) -> None:
+        """Format 2 draws any lattice plane; format 1 only its stored planes, parallel to the layer
+        (:meth:`plane_index`)."""
         if self.z_integral is not None:
-            self.plane_index(z)
+            if not plane.normal_to_z:
+                raise EngineCapabilityError(f"this kernel (reduced files of format 1) stores planes parallel to the "
+                                            f"layer only, not ({' '.join(map(str, plane.miller))}): [maps] plane "
+                                            "must be [0, 0, 1]")
+            self.plane_index(plane.height)
 
-    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
-        """δñ^α on the plane at height z (Å; the lattice plane x₃ = z/d₃), Fourier resampled to points × points:
-        any z (format 2, exact trigonometric interpolation), or a stored plane (format 1)."""
+    def plane_field(self, q_reduced, displacements, plane: LatticePlane, points: int,
+                    kind: str = "one-sided") -> CellField:
+        """δñ^α on the lattice ``plane``, points × points per plane cell: any plane (format 2, exact
+        trigonometric interpolation of the volume), or a stored plane (format 1, Fourier resampled in plane)."""
         self.check_static_one_sided(kind)
-        cell = self.atoms.cell.array
+        q_cartesian = cartesian_q(self.atoms, q_reduced)
         if self.z_integral is None:
-            spacing = plane_spacing(cell)
-            plane = planes_at(self._volume(q_reduced, displacements), spacing, [z])[..., 0]
-            height = z
-            offset = z / spacing * cell[2]
-        else:
-            layer = self.plane_index(z)
-            fields = self.kernel.fields(np.asarray(q_reduced, float)[None], layer)[0][:, :, 0]  # (κ, β, α, n1, n2)
-            plane = np.einsum("kb,kbaxy->axy", np.asarray(displacements), fields)
-            height = self.kernel.layers[layer]  # the stored plane's own height
-            offset = np.array([0.0, 0.0, height])
-        amplitude = resample(resample(plane, points, axis=1), points, axis=2)
-        grid = in_plane_grid(cell, (points, points)) + offset
-        return CellField(grid, amplitude, np.array([height]), cartesian_q(self.atoms, q_reduced), cell)
+            return plane_field_from_grid(self._volume(q_reduced, displacements), self.atoms.cell.array, plane,
+                                         points, q_cartesian)
+        self.check_plane(plane)
+        layer = self.plane_index(plane.height)
+        fields = self.kernel.fields(np.asarray(q_reduced, float)[None], layer)[0][:, :, 0]  # (κ, β, α, n1, n2)
+        field = np.einsum("kb,kbaxy->axy", np.asarray(displacements), fields)
+        amplitude = resample(resample(field, points, axis=1), points, axis=2)
+        height = self.kernel.layers[layer]  # the stored plane's own height
+        grid = in_plane_grid(self.atoms.cell.array, (points, points)) + np.array([0.0, 0.0, height])
+        return CellField(grid, amplitude, np.array([height]), q_cartesian, plane.basis)
 
     def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
         """δñ^α on the (n₁, n₂, n₃) grid of the cell (Fourier resampled from the volume's grid; format 2 only)."""

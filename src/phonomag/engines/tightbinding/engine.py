@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.engines.base import EngineCapabilityError, PerQEngine
 from phonomag.engines.tightbinding.fields import (
     cell_field,
@@ -102,11 +103,13 @@ class TightBindingEngine(PerQEngine):
         responses = fourier_responses(self.model, q_reduced, self.kgrid, g_reduced, kind)
         return np.stack([r.tensor.sum(axis=2) for r in responses])
 
-    def plane_field(self, q_reduced, displacements, z: float, points: int, kind: str = "one-sided") -> CellField:
-        """δñ^α at height z (Å) over one cell, points × points, for displacements (natoms, 3) Å (Slater orbitals)."""
+    def plane_field(self, q_reduced, displacements, plane: LatticePlane, points: int,
+                    kind: str = "one-sided") -> CellField:
+        """δñ^α on the lattice ``plane``, points × points per plane cell, for displacements (natoms, 3) Å (Slater
+        orbitals)."""
         self._check_kind(kind)
         lattice, density = mode_density_response(self.model, q_reduced, self.kgrid, displacements, kind)
-        return plane_field(self.model, q_reduced, density, lattice, shape=(points, points), z=z)
+        return plane_field(self.model, q_reduced, density, lattice, plane, points)
 
     def volume_field(self, q_reduced, displacements, shape, kind: str = "one-sided") -> CellField:
         """δñ^α on a (n₁, n₂, n₃) grid of one cell for displacements (natoms, 3) Å (Slater orbitals)."""

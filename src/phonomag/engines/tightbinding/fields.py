@@ -52,6 +52,7 @@ import numpy as np
 from ase.units import Bohr
 from scipy.special import gammainccinv
 
+from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.crystal.orbitals import ORBITAL_INDEX
 from phonomag.engines.tightbinding.form_factors import angular_values, slater_radial
 from phonomag.engines.tightbinding.model import TightBindingModel
@@ -280,16 +281,15 @@ def _image_orbitals(model, basis, batch, site_pos, sites_atom, active):
 
 
 def plane_field(model: TightBindingModel, q_reduced: np.ndarray, density_matrices: np.ndarray,
-                lattice_vectors: np.ndarray, shape: tuple[int, int] = (60, 60), z: float = 0.0,
-                **options) -> CellField:
-    """δñ^α on the plane z (Cartesian Å) over one cell, (n₁, n₂) fractional in-plane points.
+                lattice_vectors: np.ndarray, plane: LatticePlane, points: int = 60, **options) -> CellField:
+    """δñ^α on the lattice ``plane`` over one of its cells, points × points (Cartesian Å, the orbitals summed
+    at each point).
 
     ``options`` go to :func:`periodic_amplitude` (onsite_only, tolerance, density_tolerance).
     """
-    cell = model.atoms.cell.array
-    points = in_plane_grid(cell, shape) + np.array([0.0, 0.0, z])
-    amplitude = periodic_amplitude(model, q_reduced, density_matrices, lattice_vectors, points, **options)
-    return CellField(points, amplitude, np.array([z]), model.cartesian(q_reduced), cell)
+    grid = plane.grid(points)
+    amplitude = periodic_amplitude(model, q_reduced, density_matrices, lattice_vectors, grid, **options)
+    return CellField(grid, amplitude, np.array([plane.height]), model.cartesian(q_reduced), plane.basis)
 
 
 def layer_height_range(model: TightBindingModel, tolerance: float = ORBITAL_TOLERANCE) -> tuple[float, float]:
