@@ -121,6 +121,8 @@ def test_the_atoms_drawn_are_the_images_nearest_the_plane():
     distance = (wave.positions - plane.origin) @ plane.normal
     assert np.all(np.abs(distance) <= plane.spacing / 2 + 1e-9)
     assert np.isclose(distance[1], 0.0)  # Sb on its plane
+    along = (wave.positions - plane.origin) @ np.linalg.inv(np.stack([*plane.basis[:2], plane.normal]))
+    assert np.all((along[:, :2] > -1e-9) & (along[:, :2] < 1))  # drawn inside the plane's first cell
     # each image is its atom moved by a lattice vector
     shift = (wave.positions - atoms.positions) @ np.linalg.inv(atoms.cell.array)
     assert np.allclose(shift, np.round(shift), atol=1e-9)

@@ -163,13 +163,16 @@ class AtomWave:
 
 
 def _plane_images(atoms: Atoms, plane: LatticePlane) -> np.ndarray:
-    """(natoms, 3) Å: each atom's lattice image in the plane's slab, within half a spacing of the plane
-    along A₃ and in its cell A₁, A₂ (fractional [0, 1), up to a rounding margin)."""
-    fractional = atoms.positions @ np.linalg.inv(plane.basis)
-    level = plane.origin @ np.linalg.inv(plane.basis)
-    fractional[:, 2] -= np.floor(fractional[:, 2] - level[2] + 0.5)
-    fractional[:, :2] -= np.floor(fractional[:, :2] + 1e-9)
-    return fractional @ plane.basis
+    """(natoms, 3) Å: each atom's lattice image in the plane's slab, within half a spacing of the plane along
+    its normal, and whose projection onto the plane falls in the plane cell A₁, A₂ from its origin
+    (coordinates [0, 1), up to a rounding margin)."""
+    inverse = np.linalg.inv(plane.basis)
+    level = (plane.origin @ inverse)[2]
+    fractional = atoms.positions @ inverse
+    images = atoms.positions - np.floor(fractional[:, 2] - level + 0.5)[:, None] * plane.basis[2]
+    # in-plane coordinates of the projection: (A₁, A₂, n̂) is a basis whose third coordinate is dropped
+    along = (images - plane.origin) @ np.linalg.inv(np.stack([plane.basis[0], plane.basis[1], plane.normal]))
+    return images - np.floor(along[:, :2] + 1e-9) @ plane.basis[:2]
 
 
 def atom_wave(atoms: Atoms, labels: tuple[str, ...], q_reduced: np.ndarray, displacements: np.ndarray,
