@@ -94,7 +94,9 @@ class EngineEntry:
     and ``description``); qpoints(config, spec): {label: reduced q} of an engine without ANY_Q;
     input_files(config, spec): data files it reads (for the reuse digests); settings(config): the
     settings digested into the run's fingerprint; auto_data(config, spec): where "auto" finds its
-    data (None: not a candidate of "auto", or no data for this material).
+    data (None: not a candidate of "auto", or no data for this material); data_capabilities: what its
+    data may give besides ``capabilities``, and data_gives(engine) what a built engine's data does give
+    (the kernel of a crystal's volume data: volume fields, any G).
     """
 
     name: str
@@ -110,9 +112,16 @@ class EngineEntry:
     auto_data: Callable | None = None
     data_noun: str = ""
     aliases: tuple[str, ...] = ()
+    data_capabilities: frozenset[Capability] = frozenset()
+    data_gives: Callable = lambda engine: frozenset()
 
-    def can(self, capability: Capability) -> bool:
-        return capability in self.capabilities
+    def can(self, capability: Capability, engine=None) -> bool:
+        """Whether the engine has ``capability``: always, or (given the built ``engine``) from its data."""
+        return capability in self.capabilities or (engine is not None and capability in self.data_gives(engine))
+
+    def may(self, capability: Capability) -> bool:
+        """Whether the engine has ``capability`` always or may have it from its data."""
+        return capability in self.capabilities or capability in self.data_capabilities
 
     @property
     def label(self) -> str:
@@ -186,11 +195,15 @@ def select(choice: str, config, spec: MaterialSpec, needs: dict[Capability, str]
 
     if choice != "auto":
         chosen = entry(choice)
-        missing = [text for capability, text in needs.items() if not chosen.can(capability)]
+        engine = None
+        missing = [text for capability, text in needs.items() if not chosen.may(capability)]
+        if not missing and not all(chosen.can(capability) for capability in needs):  # its data may: build, ask
+            engine = chosen.build(config, spec, None)
+            missing = [text for capability, text in needs.items() if not chosen.can(capability, engine)]
         if missing:
             raise EngineCapabilityError(f"{chosen.label} cannot do this: it gives {chosen.gives} only, not "
                                         + " or ".join(missing))
-        return Selection(chosen, None, None)
+        return Selection(chosen, engine, None)
     fallback = REGISTRY[AUTO_FALLBACK]
     why = None
     for candidate in REGISTRY.values():
@@ -200,10 +213,9 @@ def select(choice: str, config, spec: MaterialSpec, needs: dict[Capability, str]
         if data is None:
             why = why or f"engine auto: {fallback.title} (no {candidate.data_noun} for {spec.name})"
             continue
-        missing = [text for capability, text in needs.items() if not candidate.can(capability)]
+        missing = [text for capability, text in needs.items() if not candidate.may(capability)]
         if missing:
-            why = why or (f"engine auto: {fallback.title} (the {candidate.data_noun} gives {candidate.gives} only, not "
-                   f"{' or '.join(missing)})")
+            why = why or _passed_over(fallback, candidate, missing)
             continue
         try:
             engine = candidate.build(config, spec, None, data)
@@ -215,8 +227,18 @@ def select(choice: str, config, spec: MaterialSpec, needs: dict[Capability, str]
             # shipped data that is not usable stops the run unless [run] fallback = "model" allows the model
             why = why or shipped_kernel_unusable(exc, config.run.fallback)
             continue
+        missing = [text for capability, text in needs.items() if not candidate.can(capability, engine)]
+        if missing:
+            why = why or _passed_over(fallback, candidate, missing)
+            continue
         return Selection(candidate, engine, f"engine auto: {candidate.title} ({data.folder})")
     return Selection(fallback, None, why or f"engine auto: {fallback.title}")
+
+
+def _passed_over(fallback: EngineEntry, candidate: EngineEntry, missing: list[str]) -> str:
+    """The summary line of "auto" when ``candidate`` lacks what the run needs."""
+    return (f"engine auto: {fallback.title} (the {candidate.data_noun} gives {candidate.gives} only, not "
+            f"{' or '.join(missing)})")
 
 
 def kind_capability(kind: str) -> Capability:
@@ -328,6 +350,10 @@ def _kernel_phonons(config, spec: MaterialSpec, engine):
     return load_phonons(spec)
 
 
+#: What the kernel of reduced files of format 2 (the whole cell's fields, any crystal) gives besides the rest.
+_VOLUME_DATA = frozenset({Capability.VOLUME_FIELDS, Capability.FOURIER_ANY_G})
+
+
 def _kernel_files(config, spec: MaterialSpec) -> list[Path]:
     from phonomag.engines.kernel.data import kernel_files
 
@@ -341,4 +367,5 @@ register(EngineEntry(
     capabilities=frozenset({Capability.STATIC_ONE_SIDED, Capability.PLANE_FIELDS, Capability.FOURIER_IN_PLANE,
                             Capability.OWN_PHONONS, Capability.ANY_Q, Capability.FIRST_PRINCIPLES}),
     gives="the static one-sided response with in-plane G", build=_build_kernel, phonons=_kernel_phonons,
-    input_files=_kernel_files, settings=lambda config: (config.kernel.phonons,), auto_data=_kernel_auto_data))
+    input_files=_kernel_files, settings=lambda config: (config.kernel.phonons,), auto_data=_kernel_auto_data,
+    data_capabilities=_VOLUME_DATA, data_gives=lambda engine: _VOLUME_DATA if engine.volume_data else frozenset()))

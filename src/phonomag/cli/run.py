@@ -400,7 +400,7 @@ def map_plane(config: RunConfig, system: System) -> LatticePlane:
 def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path) -> list[Stage]:
     """Real-space maps, movies and field files of the planned modes (at the engine's q-points, if it has them):
     a step saying what is skipped, then one stage per map."""
-    volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS)
+    volumes = config.outputs.field_files and system.entry.can(Capability.VOLUME_FIELDS, system.engine)
     options = config.map_options(volumes, system.engine.atoms)
     plane = options.lattice_plane(system.engine.atoms)
     skipped = maps_at(config.drawn_maps, system.qpoints, system.spec.crystal)[1] if plans else []

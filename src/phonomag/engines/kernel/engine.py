@@ -222,6 +222,12 @@ class KernelEngine(StaticCellEngine):
         fields = self.kernel.fields(np.asarray(q_reduced, float)[None])[0]  # (κ, β, n3, α, n1, n2)
         return np.moveaxis(np.einsum("kb,kblaxy->laxy", np.asarray(displacements), fields), 0, -1)
 
+    @property
+    def volume_data(self) -> bool:
+        """True for reduced files of format 2 (the fields of the whole cell: volume fields, any G, any plane);
+        False for format 1 (stored planes and the z integral)."""
+        return self.z_integral is None
+
     def plane_index(self, z: float) -> int:
         """The stored layer (format 1) of the plane at height z (Å): a stored plane's height, as the files state it
         or rounded to :data:`PLANE_DIGITS` decimals (docs/kernel.md quotes them so); else an
