@@ -171,26 +171,26 @@ def _layer_points(n1: int, n2: int, x3: np.ndarray) -> np.ndarray:
 def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int, int, int], x: np.ndarray):
     """(lattice vectors (nR, 3), weighted values (nR, 3, nlayers, 4, n₁, n₂)) of the supercell values
     d (N_q, 3, nlayers, 4, n₁, n₂), grid steps in C order, at the fractional points x (nlayers, n₁, n₂, 3)
-    placed on their WS images around the fractional position τ."""
+    placed on their WS images around the fractional position τ. One grid step m at a time, so that the
+    distances of its candidate images (5 per periodic direction) are all that is held at once."""
     grid = np.array(qgrid)
     periodic = grid > 1  # along a direction with one q-point the supercell has no lattice vector
     cell = atoms.cell.array * periodic[:, None]
     reach = [(-2, -1, 0, 1, 2) if p else (0,) for p in periodic]
     shifts = np.array(np.meshgrid(*reach, indexing="ij")).reshape(3, -1).T * grid
-    m = np.array(list(np.ndindex(*qgrid)))
-    # candidate lattice vectors R = m + shift for every (m, x); distance of x + R from τ
-    candidates = m[:, None, :] + shifts[None, :, :]  # (nm, ns, 3)
-    position = (x[None, None] + candidates[:, :, None, None, None, :] - tau) @ cell  # (nm, ns, nl, n1, n2, 3)
-    distance = np.linalg.norm(position, axis=-1)
-    nearest = distance.min(axis=1, keepdims=True)
-    chosen = distance <= nearest + WS_TOLERANCE  # (nm, ns, nl, n1, n2)
-    weight = chosen / chosen.sum(axis=1, keepdims=True)
-    used = np.flatnonzero(chosen.any(axis=(2, 3, 4)).ravel())  # (m, shift) pairs that are an image somewhere
-    vectors = candidates.reshape(-1, 3)[used]
-    table, index = np.unique(vectors, axis=0, return_inverse=True)
-    index = index.reshape(-1)
-    values = np.zeros((len(table), *d.shape[1:]), dtype=complex)
-    flat_w = weight.reshape(-1, *weight.shape[2:])  # (pair, layer, n1, n2)
-    for row, pair in zip(index, used, strict=True):
-        values[row] += flat_w[pair][None, :, None] * d[pair // len(shifts)]
-    return table, values
+    rows: dict = {}
+    for i, step in enumerate(np.ndindex(*qgrid)):
+        candidates = np.array(step) + shifts  # lattice vectors R = m + shift, (ns, 3)
+        position = (x[None] + candidates[:, None, None, None, :] - tau) @ cell  # (ns, nl, n1, n2, 3)
+        distance = np.linalg.norm(position, axis=-1)
+        chosen = distance <= distance.min(axis=0) + WS_TOLERANCE  # (ns, nl, n1, n2)
+        weight = chosen / chosen.sum(axis=0)
+        for s in np.flatnonzero(chosen.any(axis=(1, 2, 3))):  # the shifts that are an image somewhere
+            key = tuple(int(v) for v in candidates[s])
+            term = weight[s][None, :, None] * d[i]
+            if key in rows:
+                rows[key] += term
+            else:
+                rows[key] = term
+    table = np.array(sorted(rows))
+    return table, np.stack([rows[tuple(int(v) for v in r)] for r in table])
