@@ -122,8 +122,9 @@ def _repainter(fig, moving) -> Callable[[], None]:
     return repaint
 
 
-def _encode_with_ffmpeg(ffmpeg: str, frames: Iterator[np.ndarray], fps: int, mp4: str, gif: str) -> None:
-    """One ffmpeg process: raw RGB frames on stdin → ``mp4`` (H.264, even frame size) and ``gif``."""
+def encode_with_ffmpeg(ffmpeg: str, frames: Iterator[np.ndarray], fps: int, mp4: str, gif: str) -> None:
+    """One ffmpeg process (the binary ``ffmpeg``): raw RGB frames on stdin → ``mp4`` (H.264, even frame size) and
+    ``gif`` (one palette), as :func:`write_movie` writes them."""
     first = next(frames)
     height, width = first.shape[:2]
     graph = ("[0:v]split[a][b];[a]crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[mp4];"
@@ -175,7 +176,7 @@ def write_movie(field: FieldWave, atoms: AtomWave, output: Path, style: str = "i
         rendered = iter(tqdm(movie_frames(field, atoms, style, frames, dpi, title), total=frames,
                              desc=f"movie {output.name}", unit="frame", disable=None))
         if ffmpeg:
-            _encode_with_ffmpeg(ffmpeg, rendered, fps, *temporaries)
+            encode_with_ffmpeg(ffmpeg, rendered, fps, *temporaries)
         else:
             _encode_with_pillow(rendered, fps, temporaries[0])
     return targets
