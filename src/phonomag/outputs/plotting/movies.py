@@ -2,11 +2,11 @@
 
 Frame k shows the snapshot at ωt = 2πk/frames (k = 0 … frames−1, so the movie loops
 without a repeated frame); colour and arrow scales are the same in every frame (fixed by
-the amplitudes, see :mod:`phonomag.outputs.plotting.maps`). The figure is built and drawn whole
-once, for the first frame, and the layout found for it is kept; the parts that do not move (axes,
-ticks, colour bars, labels) are then painted once, and each later frame updates the
-phase-dependent data and repaints only it and what a whole draw paints above it (:func:`_repainter`):
-the same pixels as drawing the frame whole, at a fraction of the cost.
+the amplitudes, see :mod:`phonomag.outputs.plotting.maps`). The figure is built once and its
+parts that do not move (axes, ticks, colour bars, labels) are painted once, with the layout that
+constrained layout finds for them, which is then kept; each frame updates the phase-dependent data
+and repaints only it and what a whole draw paints above it (:func:`_repainter`): the same pixels as
+drawing the frame whole, at a fraction of the cost.
 Every frame is rendered once: with ffmpeg (the binary of the ``imageio-ffmpeg``
 package when it is installed, else an ``ffmpeg`` on the PATH) one ffmpeg process writes
 the MP4 (H.264) and the GIF (one palette for the whole movie, ffmpeg's palettegen and
@@ -52,19 +52,16 @@ def movie_frames(field: FieldWave, atoms: AtomWave, style: str = "in-plane", fra
                  title: str = "") -> Iterator[np.ndarray]:
     """The RGB frames (height, width, 3) uint8 of one period, frame k at ωt = 2πk/frames.
 
-    One figure (size ``FIGURE_SIZES[style]`` inches at ``dpi``) is drawn whole with constrained
-    layout for the first frame; later frames keep that layout, update the data and repaint what
-    moves (:func:`_repainter`).
+    One figure (size ``FIGURE_SIZES[style]`` inches at ``dpi``) is laid out once with constrained
+    layout, as the still maps are, and keeps that layout; each frame updates the data and repaints
+    what moves (:func:`_repainter`).
     """
     fig = plt.figure(figsize=FIGURE_SIZES[style], dpi=dpi, layout="constrained")
     try:
         update = PANELS[style](fig, field, atoms, 0.0, title=title)
-        moving = update(0.0)
-        fig.canvas.draw()
+        repaint = _repainter(fig, update(0.0))
         fig.set_layout_engine("none")
-        yield _pixels(fig)
-        repaint = _repainter(fig, moving)
-        for k in range(1, frames):
+        for k in range(frames):
             update(2 * np.pi * k / frames)
             repaint()
             yield _pixels(fig)
@@ -100,11 +97,13 @@ def _repainted(fig, moving: Collection) -> list:
 
 
 def _repainter(fig, moving) -> Callable[[], None]:
-    """A function that paints ``fig`` again after its ``moving`` artists changed: the rest of the figure, drawn
-    once here without the :func:`_repainted` artists, is copied back into the canvas and those are drawn over
-    it in the order a whole draw paints them. The pixels are those of a whole draw as long as what a container
-    paints from its lowest moving artist on does not overlap what later containers paint (true of the maps'
-    panels: constrained layout keeps panels, colour bars and titles apart; the layout must be fixed)."""
+    """A function that paints ``fig`` after its ``moving`` artists changed: the rest of the figure, drawn once
+    here without the :func:`_repainted` artists (the figure's layout engine, if any, runs then, as it would for
+    a whole draw: artists left out of a draw still count in the layout), is copied back into the canvas and
+    those are drawn over it in the order a whole draw paints them. The pixels are those of a whole draw as
+    long as what a container paints from its lowest moving artist on does not overlap what later containers
+    paint (true of the maps' panels: constrained layout keeps panels, colour bars and titles apart) and the
+    layout stays as it is."""
     artists = _repainted(fig, set(moving))
     for artist in artists:  # left out of a draw (not hidden: a hidden title would be moved)
         artist.set_animated(True)
