@@ -99,25 +99,31 @@ def _timed(stage: Stage) -> tuple[Made, float]:
     return stage.make(), time.perf_counter() - start
 
 
-#: The stages a worker process may be given (:func:`_adopt`), by index.
-_ADOPTED: list[Stage] = []
+class _Worker:
+    """What a worker process was given (:func:`_adopt`): the stages, by index, and the runner's stop event."""
+
+    stages: Sequence[Stage] = ()
+    stop = None
 
 
-def _adopt(stages: Sequence[Stage], blas_threads: int) -> None:
-    """Start a worker process: take ``stages`` (inherited by the fork, never pickled), limit its BLAS threads,
-    and leave Ctrl-C to the runner while no stage runs."""
-    _ADOPTED[:] = stages
+def _adopt(stages: Sequence[Stage], stop, blas_threads: int) -> None:
+    """Start a worker process: take ``stages`` and ``stop`` (inherited by the fork, never pickled), limit its
+    BLAS threads, and leave Ctrl-C to the runner while no stage runs."""
+    _Worker.stages, _Worker.stop = stages, stop
     threadpool_limits(limits=blas_threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _made_apart(index: int) -> tuple[Made, float]:
-    """:func:`_timed` of adopted stage ``index`` in a worker, stopped by Ctrl-C as the runner's own stages are.
-    A PhonomagError comes back as a plain one with its message (what the command line prints), which any
-    subclass's own arguments could keep from being rebuilt in the runner."""
+def _made_apart(index: int) -> tuple[Made, float] | None:
+    """:func:`_timed` of adopted stage ``index`` in a worker, stopped by Ctrl-C as the runner's own stages are;
+    None, without starting it, once the runner has stopped (an error, Ctrl-C: the stages already handed to the
+    workers are not made). A PhonomagError comes back as a plain one with its message (what the command line
+    prints), which any subclass's own arguments could keep from being rebuilt in the runner."""
+    if _Worker.stop.is_set():
+        return None
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return _timed(_ADOPTED[index])
+        return _timed(_Worker.stages[index])
     except PhonomagError as exc:
         raise PhonomagError(str(exc)) from None
     finally:
@@ -189,14 +195,17 @@ class Runner:
         sys.stdout.flush()  # a forked worker must not write out again what the runner had buffered
         sys.stderr.flush()
         made: dict[str, Made] = {}
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_adopt,
-                                 initargs=(stages, max(1, usable_cores() // workers))) as pool:
+        context = multiprocessing.get_context("fork")
+        stop = context.Event()
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
+                                 initargs=(stages, stop, max(1, usable_cores() // workers))) as pool:
             futures = {pool.submit(_made_apart, index): stage for index, stage in enumerate(stages)}
             try:
                 for future in as_completed(futures):
                     made[futures[future].name] = self._finish(futures[future], *_result(future, futures[future]))
             except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)  # the queued stages dropped, the running ones end
+                stop.set()  # the stages not started are dropped, the running ones end
+                pool.shutdown(wait=True, cancel_futures=True)
                 for future, stage in futures.items():
                     if stage.name not in made and _succeeded(future):
                         made[stage.name] = self._finish(stage, *future.result())
@@ -227,8 +236,8 @@ def _result(future: Future, stage: Stage) -> tuple[Made, float]:
 
 
 def _succeeded(future: Future) -> bool:
-    """True when ``future`` ran to the end without an error."""
-    return future.done() and not future.cancelled() and future.exception() is None
+    """True when ``future`` made its stage to the end without an error."""
+    return future.done() and not future.cancelled() and future.exception() is None and future.result() is not None
 
 
 @contextmanager
