@@ -350,3 +350,22 @@ def test_movie_frames_equal_the_still_maps_at_their_phase(model):
             plt.close(fig)
             assert not np.array_equal(frames[0], still), (panels, k)  # the snapshot changes with the phase
             assert np.array_equal(frames[k], still), (panels, k, np.count_nonzero(frames[k] != still))
+
+
+def test_without_ffmpeg_the_gif_has_one_palette_for_the_whole_movie(model, tmp_path, monkeypatch):
+    """Pillow's GIF (no ffmpeg): a warning, no MP4, one palette for every frame (at most 256 colours in all)."""
+    from PIL import Image, ImageSequence
+
+    from phonomag.outputs.plotting import movies
+
+    u = mirror_pattern(-1, seed=8)
+    lattice, density = fields.mode_density_response(model, K, GRID, u)
+    wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
+    atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
+    monkeypatch.setattr(movies, "ffmpeg_executable", lambda: None)
+    with pytest.warns(UserWarning, match="no ffmpeg"):
+        written = movies.write_movie(wave, atoms, tmp_path / "movie", frames=3, dpi=40)
+    assert [p.name for p in written] == ["movie.gif"]
+    with Image.open(written[0]) as gif:
+        frames = [np.asarray(frame.convert("RGB")).reshape(-1, 3) for frame in ImageSequence.Iterator(gif)]
+    assert len(frames) == 3 and len(np.unique(np.concatenate(frames), axis=0)) <= 256

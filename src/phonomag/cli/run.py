@@ -3,8 +3,7 @@
 Stages (each reused on a re-run when nothing it read has changed, :mod:`phonomag.cli.run_state`;
 each announced when it starts; the summary lists every file written or reused):
 
-1. electrons and phonons overview figures (bands, spin texture, dispersion), and (with the
-   model's phonons) the force constants used as ``phonopy_params.yaml``;
+1. (with the model's phonons) the force constants used as ``phonopy_params.yaml``;
 2. the mode-resolved charge and magnetization → ``results.nc`` (one layout for every
    engine): along the q path for the tight-binding and kernel engines, at ``[abinit] q`` for
    the ABINIT engine;
@@ -13,11 +12,15 @@ each announced when it starts; the summary lists every file written or reused):
    for the ABINIT engine instead the model-vs-DFPT comparison (table, figure) and the
    time-reversal check of every computed pair q, −q; for the kernel engine also the model on
    the same path (``model_results.nc``, ``model_vs_dfpt.txt``, the Fig. 3 overlay);
-5. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields;
-6. ``report.html`` (the modes in the browser, :mod:`phonomag.outputs.report`) and, along a path, the
+5. electrons and phonons overview figures (bands, spin texture, dispersion);
+6. real-space maps, movies and XSF/cube files of the selected modes, from the engine's fields;
+7. ``report.html`` (the modes in the browser, :mod:`phonomag.outputs.report`) and, along a path, the
    phonon-viewer files ``phonon_website.json`` and ``band.yaml`` (:mod:`phonomag.outputs.phonon_website`),
    from results.nc, the maps' pictures and the fields of every mode at the labelled q-points (computed
    here, on the maps' plane, within the page's budget).
+
+Stages 4 to 6 only read what 1 to 3 computed and write their own files: they are made side by side, one
+worker process per usable core (``parallel`` stages, :mod:`phonomag.cli.stages`); the summary is the same.
 """
 
 from __future__ import annotations
@@ -137,8 +140,8 @@ def run_main_config(config: RunConfig, output: Path, force: bool = False) -> lis
                  f"configuration: {config.source}"]
         lines += [choice] if choice else []
         results = _Results(output / "results.nc")
-        stages = _overview(config, system, output) if config.outputs.figures else []
-        stages += (_path_stages if system.qpoints is None else _qpoint_stages)(config, system, output, results)
+        stages = (_path_stages if system.qpoints is None else _qpoint_stages)(config, system, output, results)
+        stages += _overview(config, system, output) if config.outputs.figures else []
         map_stages = _maps(config, system, plans, output)
         stages += map_stages
         stages.append(_report(config, system, plans, output, [results.stage, *map_stages]))
@@ -220,7 +223,7 @@ def _overview(config: RunConfig, system: System, output: Path) -> list[Stage]:
 
     return [Stage("overview", digest(system.fingerprint, "overview"),
                   [output / f"{name}.{ext}" for name in names for ext in ("png", "pdf")],
-                  make, "overview figures (bands, spin texture, phonons)")]
+                  make, "overview figures (bands, spin texture, phonons)", parallel=True)]
 
 
 def _results_stage(config: RunConfig, system: System, results: _Results, qpoints: np.ndarray, distances,
@@ -293,7 +296,7 @@ def _figure3(system: System, output: Path, results: _Results, path, labels) -> S
 
     return Stage("figure3", digest(results.stage.inputs, "figure3"),
                  [output / f"fig3_magnetization_dispersion.{ext}" for ext in ("png", "pdf")], make,
-                 "Fig. 3 (dispersion and RMS magnetization)")
+                 "Fig. 3 (dispersion and RMS magnetization)", parallel=True)
 
 
 def _model_along_path(config: RunConfig, system: System, output: Path, results: _Results, path, summary_q,
@@ -326,7 +329,8 @@ def _model_along_path(config: RunConfig, system: System, output: Path, results: 
     return Stage("model_comparison", digest(results.stage.inputs, config.response.kgrid, config.outputs.figures,
                                             summary_q, "model along the path"),
                  [output / name for name in names], make,
-                 f"the tight-binding model on the same path (k grid {list(config.response.kgrid)}), for comparison")
+                 f"the tight-binding model on the same path (k grid {list(config.response.kgrid)}), for comparison",
+                 parallel=True)
 
 
 def _write_text(path: Path, lines: list[str]) -> Path:
@@ -364,7 +368,7 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, results: _Re
     return [results_stage, Stage("table", None, [], table),
             Stage("comparison", digest(results_stage.inputs, config.response.kgrid, config.outputs.figures),
                   [output / f"model_vs_dfpt.{ext}" for ext in ("txt", "png", "pdf")], comparison,
-                  "the model at the same q-points, for comparison")]
+                  "the model at the same q-points, for comparison", parallel=True)]
 
 
 def maps_at(entries, qpoints: dict[str, np.ndarray] | None, crystal=None) -> tuple[list, list]:
@@ -408,7 +412,7 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path)
              for entry in skipped]
     if config.outputs.field_files and not volumes:
         lines.append(f"field files: none, {system.entry.label} gives no volume fields")
-    stages = [Stage("maps", None, [], lambda: Made([], lines))] if lines else []
+    stages = [Stage("maps", None, [], lambda: Made([], lines), parallel=True)] if lines else []
     folder = output / MAPS_FOLDER
 
     def draw(plan: MapPlan) -> Made:
@@ -425,7 +429,8 @@ def _maps(config: RunConfig, system: System, plans: list[MapPlan], output: Path)
                                    dataclasses.asdict(options), config.response.amplitude),
                             planned_files(plan.entry.name, plan.entry.style, options, folder),
                             lambda plan=plan: draw(plan),
-                            f"map {number}/{len(plans)}: {plan.entry.name} (q = {plan.entry.q}, mode {plan.nu})"))
+                            f"map {number}/{len(plans)}: {plan.entry.name} (q = {plan.entry.q}, mode {plan.nu})",
+                            parallel=True))
     return stages
 
 

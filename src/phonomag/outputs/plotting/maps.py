@@ -17,7 +17,7 @@ crosses; the q direction as a dotted line; cell outlines in grey.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.transforms import Affine2D  # noqa: E402
@@ -42,6 +43,9 @@ ARROW_THRESHOLD = 0.02
 FIGURE_SIZES = {"in-plane": (8.0, 6.4), "out-of-plane": (13.0, 5.8)}
 #: Atoms within this height (Å) of the field's plane are drawn as in-plane circles.
 PLANE_TOLERANCE = 0.5
+#: ``update(phase)`` of a drawn panel: moves its phase-dependent data to φ = ωt and returns the artists it
+#: changed (as matplotlib's animations do), so that a movie repaints those only.
+Update = Callable[[float], Sequence[Artist]]
 
 
 def _plane_height(field: FieldWave) -> float:
@@ -76,7 +80,7 @@ def _mark_q(ax, field: FieldWave) -> None:
 def _draw_atoms(ax, fig, atoms: AtomWave, phase: float, height: float, a_length: float):
     """Atoms at displaced positions, equilibrium crosses, displacement arrows, u_z colour bar.
 
-    Returns ``update(phase)``, which moves the atoms and arrows to another φ = ωt.
+    Returns ``update(phase)`` (:data:`Update`), which moves the atoms and arrows to another φ = ωt.
     """
     largest = np.sqrt((np.abs(atoms.amplitudes[:, :2]) ** 2).sum(axis=1)).max()  # bound over a period
     factor = DISPLACEMENT_FRACTION * a_length / largest if largest > 0 else 1.0
@@ -100,18 +104,23 @@ def _draw_atoms(ax, fig, atoms: AtomWave, phase: float, height: float, a_length:
     fig.colorbar(dots, ax=ax, orientation="horizontal", shrink=0.6, aspect=30,
                  label=f"circles: $u_z$ (Å); in-plane displacements drawn ×{factor:.3g}")
 
-    def update(phase: float) -> None:
+    def update(phase: float) -> list[Artist]:
         u, shown = displaced(phase)
         arrows.set_UVC(*(factor * u[:, :2]).T)
         for scatter, mask in triangles:
             scatter.set_offsets(shown[mask])
         dots.set_offsets(shown[inplane])
         dots.set_array(u[inplane, 2])
+        return [arrows, *(scatter for scatter, _ in triangles), dots]
 
     return update
 
 
 def _frame(ax, field: FieldWave) -> None:
+    """Limits with a margin around the drawn cells, equal aspect, axis labels. The frame (spines) and the ticks
+    are painted below the data, as they already were below the atoms: the field's arrows and image stay inside
+    the margin (wider than the largest arrow), so the picture is the same, and a movie repaints only the
+    phase-dependent data and what lies above it (:mod:`phonomag.outputs.plotting.movies`)."""
     xy = field.points[..., :2].reshape(-1, 2)
     pad = 0.15 * np.linalg.norm(field.cell[0])
     ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
@@ -119,6 +128,9 @@ def _frame(ax, field: FieldWave) -> None:
     ax.set_aspect("equal")
     ax.set_xlabel("x (Å)")
     ax.set_ylabel("y (Å)")
+    ax.set_axisbelow(True)
+    for spine in ax.spines.values():
+        spine.set_zorder(0.5)
 
 
 def _field_image(ax, field: FieldWave, values: np.ndarray, cmap: str, top: float):
@@ -139,11 +151,11 @@ def _field_image(ax, field: FieldWave, values: np.ndarray, cmap: str, top: float
 
 
 def draw_inplane_magnetization(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.0,
-                               stride: int = 4, title: str = "") -> Callable[[float], None]:
+                               stride: int = 4, title: str = "") -> Update:
     """Fig. 1 panel on ``fig``: in-plane spin polarisation 2(M_x, M_y) as arrows coloured by magnitude.
 
     stride : every stride-th grid point along each axis carries an arrow. Returns
-    ``update(phase)``, which redraws the phase-dependent data (arrows, atoms, title) for
+    ``update(phase)`` (:data:`Update`), which moves the phase-dependent data (arrows, atoms, title) to
     another φ = ωt on the same figure (movies; layout and scales stay).
     """
     height = _plane_height(field)
@@ -175,16 +187,16 @@ def draw_inplane_magnetization(fig, field: FieldWave, atoms: AtomWave, phase: fl
     _frame(ax, field)
     text = ax.set_title(heading(phase), fontsize=9)
 
-    def update(phase: float) -> None:
+    def update(phase: float) -> list[Artist]:
         arrows.set_UVC(*arrows_at(phase))
-        move_atoms(phase)
         text.set_text(heading(phase))
+        return [arrows, *move_atoms(phase), text]
 
     return update
 
 
 def draw_mz_and_charge(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.0,
-                       title: str = "") -> Callable[[float], None]:
+                       title: str = "") -> Update:
     """Fig. 2 panels on ``fig``: 2M_z (Å⁻³) beside the induced electrons 2n⁰ (electrons/Å³).
 
     Returns ``update(phase)`` as :func:`draw_inplane_magnetization` does.
@@ -215,13 +227,12 @@ def draw_mz_and_charge(fig, field: FieldWave, atoms: AtomWave, phase: float = 0.
         ax.set_title(name, fontsize=9)
     text = fig.suptitle(heading(phase), fontsize=9)
 
-    def update(phase: float) -> None:
+    def update(phase: float) -> list[Artist]:
         values = 2.0 * field.at(phase)
         for image, alpha in images:
             image.set_data(values[alpha].T)
-        for move_atoms in movers:
-            move_atoms(phase)
         text.set_text(heading(phase))
+        return [*(image for image, _ in images), *(a for move_atoms in movers for a in move_atoms(phase)), text]
 
     return update
 
