@@ -31,6 +31,11 @@ from phonomag.io.netcdf import complex_from
 from phonomag.response.selection_rules import allowed_components
 
 FOLDER = resources.files("phonomag") / "data" / "response" / "AlSb_soc_dfpt"
+#: Slow: building the kernel of 216 q on a 25³ box takes about 4 min and 9 GB (docs/materials.md). Skipped until
+#: the data ships: the production (production/AlSb_soc_dfpt) lacks its electric-field run.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (FOLDER / "dielectric.nc").is_file(),
+                                 reason="the AlSb kernel is not shipped yet (production/AlSb_soc_dfpt/README.md)")]
 #: Γ, X, L, W, K (fcc, in the reduced coordinates of the primitive cell), and a general q.
 QPOINTS = np.array([[0, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0.5], [0.5, 0.25, 0.75], [0.375, 0.375, 0.75],
                     [0.11, 0.23, 0.37]])
