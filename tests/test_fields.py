@@ -360,7 +360,7 @@ def test_without_ffmpeg_the_gif_has_one_palette_for_the_whole_movie(model, tmp_p
 
     u = mirror_pattern(-1, seed=8)
     lattice, density = fields.mode_density_response(model, K, GRID, u)
-    wave = fields.plane_field(model, K, density, lattice, (12, 12)).wave((2, 2))
+    wave = fields.plane_field(model, K, density, lattice, LatticePlane.through(model.atoms), 12).wave((2, 2))
     atoms = atom_wave(model.atoms, model.labels, K, u, (2, 2))
     monkeypatch.setattr(movies, "ffmpeg_executable", lambda: None)
     with pytest.warns(UserWarning, match="no ffmpeg"):
