@@ -65,8 +65,10 @@ def test_run_with_the_kernel_engine(tmp_path, capsys):
         assert np.all(np.isfinite(data["rms"].values))
     out = tmp_path / "out"
     assert (out / "fig3_magnetization_dispersion.png").stat().st_size > 0
-    assert (out / "maps" / "K_odd.png").stat().st_size > 0 and not list(out.glob("maps/*.cube"))
-    assert "field files: none, the kernel engine" in printed
+    assert (out / "maps" / "K_odd.png").stat().st_size > 0
+    # reduced files of format 2 hold the whole cell: the kernel gives volume fields, so field files are written
+    assert {p.name for p in out.glob("maps/*.cube")} == {f"K_odd_{c}.cube" for c in ("n0", "mx", "my")}
+    assert "field files: none" not in printed
     # the tight-binding model beside it, on the same path and phonons
     with xr.open_dataset(out / "results.nc") as data, xr.open_dataset(out / "model_results.nc") as model:
         assert model.attrs["engine"] == "tight-binding" and set(model.data_vars) == set(VARIABLE_ATTRS)
@@ -142,7 +144,8 @@ def test_engine_auto_takes_a_complete_kernel_and_says_why_otherwise(tmp_path, mo
 
 def test_sqw_takes_the_kernel_where_it_can(tmp_path, monkeypatch):
     """phonomag sqw with engine auto: the complete shipped kernel for in-plane G (its amplitudes at G = 0
-    are the kernel's cell moments of the modes), the model for an out-of-plane G; "kernel" there is one line."""
+    are the kernel's cell moments of the modes); for an out-of-plane G the kernel of format 2 (the whole cell),
+    the model where the data is of format 1 (the shipped WSe₂); "kernel" there is one line."""
     from phonomag.cli import systems
     from phonomag.cli.sqw import sqw_overview
     from phonomag.cli.systems import load_phonons
@@ -164,10 +167,16 @@ def test_sqw_takes_the_kernel_where_it_can(tmp_path, monkeypatch):
     moments = compute_mode_response(kernel, load_phonons(spec).modes(q), progress=False)
     assert at_zero_g.sum() >= 5
     assert np.allclose(np.abs(amplitudes[at_zero_g]), np.sqrt(2) * moments.rms, rtol=1e-10, atol=1e-14)
+    # format 2 holds the whole cell: G₃ ≠ 0 from the kernel too, by "auto" and by name
     lines = sqw_overview("WSe2", tmp_path / "b", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1))
+    assert "engine dfpt-kernel" in lines[0]
+    sqw_overview("WSe2", tmp_path / "c", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1), engine_choice="kernel")
+    # the shipped WSe₂ data (format 1: planes and the z integral) has in-plane G only: auto takes the model
+    monkeypatch.undo()
+    lines = sqw_overview("WSe2", tmp_path / "d", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1))
     assert "engine tight-binding" in lines[0] and "out-of-plane" in lines[1]
     with pytest.raises(Exception, match="in-plane G only"):
-        sqw_overview("WSe2", tmp_path / "c", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1), engine_choice="kernel")
+        sqw_overview("WSe2", tmp_path / "e", npoints=7, kgrid=(3, 3, 1), g_shift=(0, 0, 1), engine_choice="kernel")
 
 
 def test_the_kernels_own_phonons_need_its_ddb_files(tmp_path, capsys):
