@@ -2,13 +2,14 @@
 
 The DFPT of a material needs its atoms at equilibrium for the chosen settings: otherwise the forces at the
 reference are not zero and the phonons, which the maps and Fig. 3 use, are those of a strained structure. This
-relaxes the internal coordinates (BFGS, forces below 1e-6 Ha/bohr, ABINIT ``ionmov 2 optcell 0``) in the cell
+relaxes the internal coordinates (BFGS, forces below --max-force, 1e-6 Ha/bohr by default, ABINIT ``ionmov 2 optcell 0``) in the cell
 ABINIT computes (a layer: the file's in-plane cell with a₃ = (0, 0, vacuum); a bulk crystal: its own cell), with
 spin–orbit coupling and the same pseudopotentials, ecut and k grid as the production; checks that the relaxed
 ground state is an insulator; and writes the relaxed structure (the same cell) to OUTPUT, with the residual
 force and the gap printed. The cell itself is not relaxed: give it from experiment, and say so beside the data.
 
     python scripts/relax_structure.py STRUCTURE OUTPUT [--ecut 20] [--kgrid 6 6 1] [--vacuum 18] [--nproc 2]
+                                                          [--max-force 1e-6] [--tolvrs 1e-14]
                                                           [--workdir DIR]
 
 Needs abinit (scripts/install_abinit.sh).
@@ -48,13 +49,15 @@ def main() -> None:
     parser.add_argument("--vacuum", type=float, default=18.0, help="cell length along z for a layer (Å)")
     parser.add_argument("--nproc", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--max-force", type=float, default=1e-6, help="largest residual force (Ha/bohr)")
+    parser.add_argument("--tolvrs", type=float, default=1e-14, help="SCF tolerance on the potential residual")
     args = parser.parse_args()
 
     spec = load_material(str(args.structure))
     atoms = abinit_structure(spec, args.vacuum)  # a bulk crystal keeps its own cell
-    settings = AbinitSettings(ecut=args.ecut, kgrid=tuple(args.kgrid), spin_orbit=True, tolvrs_gs=1e-14)
+    settings = AbinitSettings(ecut=args.ecut, kgrid=tuple(args.kgrid), spin_orbit=True, tolvrs_gs=args.tolvrs)
     workdir = args.workdir or args.output.with_suffix(".relax")
-    run_abinit(relax_input(atoms, settings), workdir, "relax", nproc=args.nproc)
+    run_abinit(relax_input(atoms, settings, args.max_force), workdir, "relax", nproc=args.nproc)
     xred, force = relaxed_positions(workdir / "relaxo_HIST.nc")
     gap = check_insulating(workdir / "relaxo_GSR.nc", f"the relaxed {spec.name}")
     moved = (xred - atoms.get_scaled_positions(wrap=False)) @ atoms.cell.array

@@ -147,12 +147,12 @@ def valence_electrons(atoms: Atoms, settings: AbinitSettings) -> int:
     return int(round(total))
 
 
-def relax_input(atoms: Atoms, settings: AbinitSettings) -> str:
-    """Relax the internal coordinates at a fixed cell (BFGS, forces below 1e-6 Ha/bohr)."""
+def relax_input(atoms: Atoms, settings: AbinitSettings, max_force: float = 1e-6) -> str:
+    """Relax the internal coordinates at a fixed cell (BFGS, until every force is below ``max_force``, Ha/bohr)."""
     return "\n".join([
         "# relax internal coordinates at fixed cell (written by phonomag)",
         structure_block(atoms, settings), electron_block(atoms, settings),
-        "kptopt 1", "ionmov 2 optcell 0 ntime 30 tolmxf 1e-6", f"tolvrs {settings.tolvrs_gs:g} nstep 100", ""])
+        "kptopt 1", f"ionmov 2 optcell 0 ntime 30 tolmxf {max_force:g}", f"tolvrs {settings.tolvrs_gs:g} nstep 100", ""])
 
 
 def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:
