@@ -39,7 +39,7 @@ from phonomag.response.modes import PatternResponse
 
 LAYERS = (None,)
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "phonomag" / "data" / "response" / "WSe2_soc_dfpt"
-PARTS = {"n0": lambda d: d.rms[..., 0], "M_par": lambda d: d.in_plane, "M_z": lambda d: d.out_of_plane}
+PARTS = {"n0": lambda d: d.rms[..., 0], "M_par": lambda d: d.m_parts[0], "M_z": lambda d: d.m_parts[1]}
 
 
 class DirectFieldEngine(PerQEngine):

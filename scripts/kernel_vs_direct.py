@@ -32,7 +32,7 @@ from phonomag.engines.base import EngineCapabilityError, compute_mode_response
 from phonomag.engines.kernel.engine import KernelEngine
 from phonomag.response.modes import ModeResponse, read_results
 
-PARTS = {"n0": lambda d: d.rms[..., 0], "M_par": lambda d: d.in_plane, "M_z": lambda d: d.out_of_plane}
+PARTS = {"n0": lambda d: d.rms[..., 0], "M_par": lambda d: d.m_parts[0], "M_z": lambda d: d.m_parts[1]}
 
 
 def print_modes(label: str, data: ModeResponse, cell, reference: ModeResponse | None = None) -> None:

@@ -2,11 +2,12 @@
 
 The DFPT of a material needs its atoms at equilibrium for the chosen settings: otherwise the forces at the
 reference are not zero and the phonons, which the maps and Fig. 3 use, are those of a strained structure. This
-relaxes the internal coordinates (BFGS, forces below --max-force, 1e-6 Ha/bohr by default, ABINIT ``ionmov 2 optcell 0``) in the cell
-ABINIT computes (a layer: the file's in-plane cell with a₃ = (0, 0, vacuum); a bulk crystal: its own cell), with
-spin–orbit coupling and the same pseudopotentials, ecut and k grid as the production; checks that the relaxed
-ground state is an insulator; and writes the relaxed structure (the same cell) to OUTPUT, with the residual
-force and the gap printed. The cell itself is not relaxed: give it from experiment, and say so beside the data.
+relaxes the internal coordinates (BFGS, forces below --max-force, 1e-6 Ha/bohr by default, ABINIT ``ionmov 2
+optcell 0``) in the cell ABINIT computes (a layer: the file's in-plane cell with a₃ = (0, 0, vacuum); a bulk
+crystal: its own cell), with spin–orbit coupling and the same pseudopotentials, ecut and k grid as the production;
+checks that the relaxed ground state is an insulator; and writes the relaxed structure (the same cell) to OUTPUT,
+with the residual force and the gap printed. The cell itself is not relaxed: give it from experiment, and say so
+beside the data.
 
     python scripts/relax_structure.py STRUCTURE OUTPUT [--ecut 20] [--kgrid 6 6 1] [--vacuum 18] [--nproc 2]
                                                           [--max-force 1e-6] [--tolvrs 1e-14]

@@ -190,14 +190,14 @@ def test_run_engine_abinit_at_k_and_minus_k(tmp_path):
 
     from phonomag.cli.run import run_main
     from phonomag.io.netcdf import complex_from
-    from phonomag.response.modes import VARIABLE_ATTRS
+    from phonomag.response.modes import results_variables
 
     config = tmp_path / "tiny.toml"
     config.write_text(TINY_RUN)
     lines = run_main(config, tmp_path / "out")
     with xr.open_dataset(tmp_path / "out" / "results.nc") as data:
         assert data.attrs["engine"] == "abinit-dfpt" and list(data["site"].values) == ["cell"]
-        assert set(data.data_vars) == set(VARIABLE_ATTRS)  # the results.nc layout of every engine
+        assert set(data.data_vars) == results_variables("layer")  # the results.nc layout of every engine
         index = {str(label): i for i, label in enumerate(data["label"].values)}
         moments = {q: complex_from(data["cell_moment"].isel(q=index[q])) for q in ("K", "K'")}
         parity = {q: data["parity"].isel(q=index[q]).values for q in ("K", "K'")}

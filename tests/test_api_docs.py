@@ -20,8 +20,8 @@ def test_api_example_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "api-maps" / "K_mode2.png").stat().st_size > 0
     response = namespace["response"]
     odd = response.parity[0] == -1
-    scale = max(response.in_plane.max(), response.out_of_plane.max())
+    scale = max(response.m_parts[0].max(), response.m_parts[1].max())
     # σ_h (docs/physics.md §6.4): odd modes carry in-plane M only, even modes M_z only
-    assert np.all(response.out_of_plane[0, odd] < 1e-8 * scale)
-    assert np.all(response.in_plane[0, ~odd] < 1e-8 * scale)
-    assert response.in_plane[0, 1] > 1e-3 * scale and response.engine == "tight-binding"
+    assert np.all(response.m_parts[1][0, odd] < 1e-8 * scale)
+    assert np.all(response.m_parts[0][0, ~odd] < 1e-8 * scale)
+    assert response.m_parts[0][0, 1] > 1e-3 * scale and response.engine == "tight-binding"

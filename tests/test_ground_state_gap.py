@@ -58,3 +58,12 @@ def test_a_gap_below_the_threshold_is_refused(tmp_path):
     gsr = _gsr(tmp_path / "gso_GSR.nc", energies, np.hstack([np.ones((9, 4)), np.zeros((9, 3))]))
     with pytest.raises(MetallicGroundStateError):
         check_insulating(gsr, "X")
+
+
+def test_a_file_without_empty_bands_is_not_called_a_metal(tmp_path):
+    """Every band filled (nband = the occupied bands, as a relaxation used to run): no gap can be read, and the error
+    says so instead of calling the crystal a metal."""
+    energies = np.sort(-1.0 - np.random.default_rng(4).random((9, 4)) * 3, axis=1)
+    gsr = _gsr(tmp_path / "relaxo_GSR.nc", energies, np.ones((9, 4)))
+    with pytest.raises(ValueError, match="no empty bands"):
+        band_gap(gsr)

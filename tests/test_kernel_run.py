@@ -15,7 +15,7 @@ from phonomag.crystal.materials import load_material
 from phonomag.engines.abinit.pattern_response import reduce_patterns
 from phonomag.engines.base import EngineCapabilityError
 from phonomag.io.netcdf import write_dataset
-from phonomag.response.modes import VARIABLE_ATTRS
+from phonomag.response.modes import results_variables
 
 IRREDUCIBLE_3X3 = [(0, 0), (1, 0), (1, 1)]
 
@@ -60,7 +60,7 @@ def test_run_with_the_kernel_engine(tmp_path, capsys):
     main(["run", "-c", str(tmp_path / "run.toml"), "-o", str(tmp_path / "out")])
     printed = capsys.readouterr().out
     with xr.open_dataset(tmp_path / "out" / "results.nc") as data:
-        assert data.attrs["engine"] == "dfpt-kernel" and set(data.data_vars) == set(VARIABLE_ATTRS)
+        assert data.attrs["engine"] == "dfpt-kernel" and set(data.data_vars) == results_variables("layer")
         assert data.sizes["q"] == 13 and list(data["site"].values) == ["cell"]
         assert np.all(np.isfinite(data["rms"].values))
     out = tmp_path / "out"
@@ -71,7 +71,7 @@ def test_run_with_the_kernel_engine(tmp_path, capsys):
     assert "field files: none" not in printed
     # the tight-binding model beside it, on the same path and phonons
     with xr.open_dataset(out / "results.nc") as data, xr.open_dataset(out / "model_results.nc") as model:
-        assert model.attrs["engine"] == "tight-binding" and set(model.data_vars) == set(VARIABLE_ATTRS)
+        assert model.attrs["engine"] == "tight-binding" and set(model.data_vars) == results_variables("layer")
         assert np.array_equal(model["qpoint"].values, data["qpoint"].values)
         assert np.array_equal(model["frequency"].values, data["frequency"].values)
         assert np.all(model["rms"].values >= 0) and model["rms"].values.max() > 0

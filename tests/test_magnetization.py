@@ -72,11 +72,11 @@ def test_paper_statements_at_k(system):
     assert w_in_plane
     scale = np.abs(data.cell_moments[0, :, 1:]).max()
     # "has" = far above the numerical zero of the forbidden components (1e-8)
-    assert data.in_plane[0, w_out_mode] > 1e-3 * scale
-    assert data.out_of_plane[0, w_out_mode] < 1e-8 * scale
-    best = max(w_in_plane, key=lambda nu: data.out_of_plane[0, nu])
-    assert data.out_of_plane[0, best] > 1e-3 * scale
-    assert data.in_plane[0, best] < 1e-8 * scale
+    assert data.m_parts[0][0, w_out_mode] > 1e-3 * scale
+    assert data.m_parts[1][0, w_out_mode] < 1e-8 * scale
+    best = max(w_in_plane, key=lambda nu: data.m_parts[1][0, nu])
+    assert data.m_parts[1][0, best] > 1e-3 * scale
+    assert data.m_parts[0][0, best] < 1e-8 * scale
 
 
 def test_time_reversed_snapshots_have_opposite_magnetization(system):

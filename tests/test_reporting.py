@@ -55,7 +55,7 @@ def test_mode_table_rows_reproduce_the_data(data):
         assert float(fields[2]) == pytest.approx(data.frequencies[iq, nu], abs=5e-4)
         assert fields[3] == {1: "even", -1: "odd"}[data.parity[iq, nu]]
         printed = np.array([0.0 if f == "n/a" else float(f) for f in fields[4:8]])
-        expected = [data.in_plane[iq, nu], data.out_of_plane[iq, nu], data.rms[iq, nu, 0],
+        expected = [data.m_parts[0][iq, nu], data.m_parts[1][iq, nu], data.rms[iq, nu, 0],
                     data.magnetization_to_charge[iq, nu]]
         np.testing.assert_allclose(printed, expected, rtol=1e-3)
         assert row[column:] == characterise_mode(data.displacements[iq, nu], SITES)

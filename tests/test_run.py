@@ -10,7 +10,7 @@ from file_checks import UNITS, check_cf_metadata, phonopy_frequencies, plot_agai
 from phonomag import __version__
 from phonomag.cli.main import main
 from phonomag.io.netcdf import complex_from
-from phonomag.response.modes import VARIABLE_ATTRS, read_results
+from phonomag.response.modes import read_results, results_variables
 
 #: The tight-binding engine's pipeline, with its field files (the default engine "auto" takes the shipped
 #: first-principles kernel for WSe₂ once it is complete: test_kernel_run.py).
@@ -59,7 +59,7 @@ def test_results_file_is_self_describing(finished_run):
         assert json.loads(ds.attrs["material_file"])["material"]["name"] == "WSe2"
         assert ds.attrs["material"] == "WSe2"  # the material's name, not a species
         assert ds["frequency"].attrs["units"] == "meV"
-        assert ds.attrs["engine"] == "tight-binding" and set(ds.data_vars) == set(VARIABLE_ATTRS)
+        assert ds.attrs["engine"] == "tight-binding" and set(ds.data_vars) == results_variables("layer")
         assert ds["cell_moment"].attrs["units"] == "1"
         assert "electrons per unit cell" in ds["cell_moment"].attrs["long_name"]
         assert list(ds["part"].values) == ["real", "imag"]

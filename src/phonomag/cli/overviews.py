@@ -152,7 +152,7 @@ def _dynamics(system, figure: Path, npoints: int, kgrid: tuple[int, int, int]):
     l_z = phonon_angular_momentum(modes.eigenvectors)[..., 2]
 
     def total(data):
-        return np.hypot(data.in_plane, data.out_of_plane)
+        return np.hypot(*data.m_parts)
 
     files = plot_dynamics(distances, ticks, tick_labels, modes.frequencies, modes.parity, l_z,
                           total(static), total(dynamic), figure)

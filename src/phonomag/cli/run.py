@@ -177,7 +177,8 @@ def check_run(config: RunConfig, output: Path, force: bool = False) -> tuple[Run
 def maps_by_the_numbers(config: RunConfig, system: System) -> RunConfig:
     """``config`` with ``[maps] modes`` chosen by the numbers where neither the configuration nor the material
     names them: at each summary q-point (the path's corners other than Γ, farthest first), the mode with the
-    largest RMS M∥ drawn in plane and the mode with the largest RMS M_z drawn out of plane, from the run's own
+    largest RMS M∥ drawn in plane and the mode with the largest RMS M_z drawn out of plane (a bulk crystal: those
+    with the largest M_L and M_T, both drawn with the map plane's arrows), from the run's own
     engine and phonons (no σ_h assumed). A kind whose largest value is below 1e-9 of the other's is not drawn (it
     is zero by symmetry). An engine at fixed q (ABINIT) gets no maps this way: its responses are the run itself."""
     if config.maps.modes is not None:
@@ -189,8 +190,12 @@ def maps_by_the_numbers(config: RunConfig, system: System) -> RunConfig:
     qpoints = np.array([parse_qpoint(label, system.spec.crystal) for label in labels])
     response = compute_mode_response(system.engine, system.phonons.modes(qpoints), config.response.kind,
                                      config.response.amplitude, system.phonons.description, progress=False)
-    kinds = (("in-plane", response.in_plane, "M_in_plane"), ("out-of-plane", response.out_of_plane, "M_z"))
-    scale = max(response.in_plane.max(), response.out_of_plane.max(), 1e-300)
+    one, two = response.m_parts
+    if response.q_directions is None:  # a layer: M∥ drawn in plane, M_z out of plane
+        kinds = (("in-plane", one, "M_in_plane"), ("out-of-plane", two, "M_z"))
+    else:  # a bulk crystal: M_L and M_T, both drawn with the map plane's arrows
+        kinds = (("in-plane", one, "M_L"), ("in-plane", two, "M_T"))
+    scale = max(one.max(), two.max(), 1e-300)
     maps = [MapSpec(name=f"{label.replace(chr(39), 'p')}_largest_{text}", q=label, mode=int(np.argmax(values[i])),
                     style=style)
             for i, label in enumerate(labels) for style, values, text in kinds if values[i].max() > 1e-9 * scale]
@@ -317,7 +322,7 @@ def _model_along_path(config: RunConfig, system: System, output: Path, results: 
         summary = at_summary["response"]
         at_model = compute_mode_response(model_engine, system.phonons.modes(summary.qpoints), config.response.kind,
                                          config.response.amplitude, system.phonons.description, progress=False)
-        table = comparison_table(compare_responses(at_model, summary, at_summary["labels"]))
+        table = comparison_table(compare_responses(at_model, summary, at_summary["labels"]), summary.parts)
         files.append(_write_text(output / "model_vs_dfpt.txt", table))
         if config.outputs.figures:
             from phonomag.outputs.plotting.comparison import plot_dispersion_overlay
@@ -355,12 +360,12 @@ def _qpoint_stages(config: RunConfig, system: System, output: Path, results: _Re
         reference = compute_mode_response(model_engine, phonons.modes(qpoints), config.response.kind,
                                           config.response.amplitude, phonons.description, progress=False)
         rows = compare_responses(reference, data, labels)
-        table = comparison_table(rows)
+        table = comparison_table(rows, data.parts)
         files = [_write_text(output / "model_vs_dfpt.txt", table)]
         if config.outputs.figures:
             from phonomag.outputs.plotting.comparison import plot_model_vs_dfpt
 
-            files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine))
+            files += plot_model_vs_dfpt(rows, output / "model_vs_dfpt", (reference.engine, data.engine), data.parts)
         return Made(files, [f"model ({model_engine.name}, k grid {list(config.response.kgrid)}) against {data.engine}:",
                             *table, *time_reversal_lines(time_reversal_deviations(data, labels))])
 

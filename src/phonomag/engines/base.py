@@ -29,6 +29,7 @@ from phonomag.errors import PhonomagError
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.response.fields import CellField, ModeFields
 from phonomag.response.modes import ModeResponse, PatternResponse
+from phonomag.response.observables import longitudinal_directions
 from phonomag.response.selection_rules import allowed_components
 from phonomag.response.structure_factor import ScatteringAmplitudes, fold_to_zone
 
@@ -202,8 +203,14 @@ def compute_mode_response(engine: ResponseEngine, modes, kind: str = "one-sided"
     patterns = engine.pattern_responses(modes.qpoints, kind, progress)
     result = ModeResponse.from_patterns(modes, displacements, patterns, engine.atom_labels, amplitude, engine.kgrid,
                                         engine.name, {**engine.provenance(), "phonons": phonon_source}, kind)
-    allowed = allowed_components(Crystal.from_atoms(engine.atoms), result.qpoints, result.frequencies, displacements)
-    return replace(result, allowed=allowed)
+    crystal = Crystal.from_atoms(engine.atoms)
+    allowed = allowed_components(crystal, result.qpoints, result.frequencies, displacements)
+    return replace(result, allowed=allowed, q_directions=split_directions(crystal, result.qpoints))
+
+
+def split_directions(crystal: Crystal, qpoints) -> np.ndarray | None:
+    """q̂ (nq, 3) that splits a bulk crystal's M along and across q; None for a layer (in and out of plane)."""
+    return longitudinal_directions(qpoints, crystal.reciprocal) if crystal.dimension == 3 else None
 
 
 def compute_mode_fields(engine: ResponseEngine, q_reduced, frequency: float, displacements, nu: int,
@@ -250,7 +257,8 @@ def compute_finite_frequency_response(engine, modes, amplitude: str | float = "z
     return ModeResponse(np.asarray(modes.qpoints), np.asarray(modes.frequencies), np.asarray(modes.parity),
                         displacements, np.array(site), tuple(engine.atom_labels), responses[0].site_labels,
                         "full, ħω = ħω_qν", amplitude, tuple(engine.kgrid), engine.name,
-                        {**engine.provenance(), "phonons": phonon_source})
+                        {**engine.provenance(), "phonons": phonon_source},
+                        q_directions=split_directions(Crystal.from_atoms(engine.atoms), modes.qpoints))
 
 
 def compute_scattering_amplitudes(engine: ResponseEngine, phonons, Q: np.ndarray, kind: str = "one-sided",

@@ -1,12 +1,12 @@
 """``report.html``: one self-contained page to browse a run's modes (plotly, inlined; nothing from the network).
 
-Left: the dispersion with the RMS spin moment of every mode, in-plane and out-of-plane (the panels of
-the paper's Fig. 3); hovering over a point (q, ν) gives ħω, the σ_h parity, RMS n⁰, RMS M∥ and M_z
-and the mode character. Clicking a point shows that mode below: the atoms of 4×4 cells moving
-over one period, seen from the top (x–y) and the side (x–z); for a mode at a labelled q-point of the
-run (Γ, M, K … of the path, or the q-points of a fixed-q engine), its charge δn⁰, M_z and in-plane
-(M_x, M_y) on the plane of the maps, animated over the period; and, for a mode the run mapped, the
-run's movie (its GIF, or the still PNG where the run wrote no movie).
+Left: the dispersion with the RMS spin moment of every mode, in-plane and out-of-plane (the panels of the paper's
+Fig. 3; a bulk crystal's along and across q); hovering over a point (q, ν) gives ħω, the σ_h parity, RMS n⁰, the
+two RMS parts of M and the mode character. Clicking a point shows that mode below: the atoms of 4×4 cells moving
+over one period, seen from the top (x–y) and the side (x–z); for a mode at a labelled q-point of the run (Γ, M, K …
+of the path, or the q-points of a fixed-q engine), its charge δn⁰, M_z and in-plane (M_x, M_y) on the plane of the
+maps, animated over the period; and, for a mode the run mapped, the run's movie (its GIF, or the still PNG where
+the run wrote no movie).
 
 What the page holds (precomputed, so that a click needs no server): the frequency, parity, RMS
 values, character and complex displacements of every mode at every computed q (a few hundred kB
@@ -19,7 +19,7 @@ frame by frame (bilinear between the stored points, docs/physics.md §3 of the f
 in :mod:`phonomag.response.fields`). Last, the map pictures of the mapped modes, as many as fit in
 what :data:`PAGE_BUDGET` leaves. The page says what it holds and what it left out.
 
-Units: ħω in meV; RMS n⁰, M∥ = √(RMS_x² + RMS_y²) and M_z in electrons per unit cell (Pauli
+Units: ħω in meV; RMS n⁰, M∥ = √(RMS_x² + RMS_y²) and M_z (M_L, M_T) in electrons per unit cell (Pauli
 components, :mod:`phonomag.response.modes`), the spin moment |m| = 2 μ_B |M| per cell
 (docs/physics.md); the fields in electrons/Å³ (Pauli components; induced electrons 2n⁰, spin moment
 density m ≈ −2 μ_B M). The animation follows u_κ(R, t) = Re[u_κ e^{i(q·(R+τ_κ) − ωt)}], with the
@@ -73,8 +73,8 @@ def _mode_table(data, atom_labels) -> dict:
     rms = data.rms
     characters = [[characterise_mode(data.displacements[iq, nu], atom_labels)
                    for nu in range(data.frequencies.shape[1])] for iq in range(len(data.qpoints))]
-    return {"rms_n0": rms[..., 0], "in_plane": data.in_plane, "out_of_plane": data.out_of_plane,
-            "characters": characters}
+    one, two = data.m_parts
+    return {"rms_n0": rms[..., 0], "part_one": one, "part_two": two, "characters": characters}
 
 
 def _x_axis(dataset, nq: int) -> tuple[np.ndarray, list[float], list[str], str]:
@@ -90,23 +90,25 @@ def _x_axis(dataset, nq: int) -> tuple[np.ndarray, list[float], list[str], str]:
 
 
 def dispersion_figure(data, dataset, table: dict, held=frozenset()) -> go.Figure:
-    """The three panels (ħω, RMS |m∥|, RMS |m_z| against q); every point carries [iq, ν] as customdata; the
+    """The three panels (ħω and the two RMS parts of |m|: a layer's |m∥|, |m_z|, a bulk crystal's |m_L|, |m_T|,
+    against q); every point carries [iq, ν] as customdata; the
     points of the q indices ``held`` (those with fields in the page) are outlined (not larger: plotly's click
     takes, of the points within a marker's radius, one of the smaller markers)."""
     nq, nmodes = data.frequencies.shape
     x, ticks, texts, title = _x_axis(dataset, nq)
-    moment = abs(SPIN_MOMENT_PER_M)
+    moment, parts = abs(SPIN_MOMENT_PER_M), data.parts
     fig = make_subplots(rows=1, cols=3, shared_xaxes=False, horizontal_spacing=0.07,
-                        subplot_titles=("phonon dispersion", "RMS in-plane spin moment |m∥|",
-                                        "RMS out-of-plane spin moment |m_z|"))
+                        subplot_titles=("phonon dispersion", *(f"RMS {word} spin moment |{m}|" for word, m in
+                                                               zip(parts.words, parts.moments, strict=True))))
     labels = [str(s) for s in dataset["label"].values]
     hover = [[f"q = {labels[iq] or qpoint_label(np.round(data.qpoints[iq], 6) + 0.0)} ({iq}), ν = {nu}<br>"
               f"ħω = {data.frequencies[iq, nu]:.2f} meV, {PARITY_TEXT[int(data.parity[iq, nu])]}<br>"
-              f"RMS n⁰ = {table['rms_n0'][iq, nu]:.3e}, RMS M∥ = {table['in_plane'][iq, nu]:.3e}, "
-              f"RMS M_z = {table['out_of_plane'][iq, nu]:.3e} (e/cell)<br>{html.escape(table['characters'][iq][nu])}"
+              f"RMS n⁰ = {table['rms_n0'][iq, nu]:.3e}, RMS {parts.labels[0]} = {table['part_one'][iq, nu]:.3e}, "
+              f"RMS {parts.labels[1]} = {table['part_two'][iq, nu]:.3e} (e/cell)<br>"
+              f"{html.escape(table['characters'][iq][nu])}"
               for nu in range(nmodes)] for iq in range(nq)]
-    panels = ((data.frequencies, "ħω (meV)"), (moment * table["in_plane"], "RMS |m∥| (μ_B/cell)"),
-              (moment * table["out_of_plane"], "RMS |m_z| (μ_B/cell)"))
+    panels = ((data.frequencies, "ħω (meV)"), (moment * table["part_one"], f"RMS |{parts.moments[0]}| (μ_B/cell)"),
+              (moment * table["part_two"], f"RMS |{parts.moments[1]}| (μ_B/cell)"))
     outline = [1.5 if iq in held else 0 for iq in range(nq)]
     for column, (values, axis_title) in enumerate(panels, 1):
         for nu in range(nmodes):
@@ -263,7 +265,7 @@ def _initial_mode(data, pictures: dict, fields: dict) -> list[int]:
     """The first mapped mode, else the mode with the largest RMS |M| among those with fields, else of all."""
     if pictures:
         return [int(i) for i in next(iter(pictures)).split(",")]
-    total = np.hypot(data.in_plane, data.out_of_plane)
+    total = np.hypot(*data.m_parts)
     held = np.zeros(total.shape, bool)
     for iq, entry in fields["at"].items():
         held[iq] = [mode is not None and any(mode["scale"]) for mode in fields["entries"][entry]]

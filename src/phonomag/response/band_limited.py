@@ -65,8 +65,9 @@ def ball_box(cell: np.ndarray, radius: float) -> tuple[int, int, int]:
 
 
 def box_spectrum(coefficients: np.ndarray, gvectors: np.ndarray, shape) -> np.ndarray:
-    """The spectrum (…, n₁, n₂, n₃) with f_G (…, nG) at G mod n and zero elsewhere (FFT index order)."""
-    out = np.zeros(coefficients.shape[:-1] + tuple(shape), dtype=complex)
+    """The spectrum (…, n₁, n₂, n₃) with f_G (…, nG) at G mod n and zero elsewhere (FFT index order), complex in the
+    coefficients' precision."""
+    out = np.zeros(coefficients.shape[:-1] + tuple(shape), dtype=np.result_type(coefficients, np.complex64))
     index = np.asarray(gvectors) % np.array(shape)
     out[..., index[:, 0], index[:, 1], index[:, 2]] = coefficients
     return out

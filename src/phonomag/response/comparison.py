@@ -16,7 +16,8 @@ from phonomag.response.modes import ModeResponse
 
 @dataclass
 class ModeComparison:
-    """One mode at one q: ħω (meV) and RMS n⁰, M∥, M_z (electrons per cell), (first, second) response."""
+    """One mode at one q: ħω (meV), RMS n⁰ and the two RMS parts of M (electrons per cell; M∥ and M_z of a layer,
+    M_L and M_T of a bulk crystal: the responses' ``parts``), each (first, second) response."""
 
     label: str
     index: int
@@ -24,8 +25,8 @@ class ModeComparison:
     character: str
     frequency: tuple[float, float]
     charge: tuple[float, float]
-    in_plane: tuple[float, float]
-    out_of_plane: tuple[float, float]
+    part_one: tuple[float, float]
+    part_two: tuple[float, float]
 
 
 def pair_modes(parity_a: np.ndarray, parity_b: np.ndarray) -> np.ndarray:
@@ -44,6 +45,7 @@ def compare_responses(first: ModeResponse, second: ModeResponse, q_labels: list[
     if first.qpoints.shape != second.qpoints.shape or not np.allclose(first.qpoints, second.qpoints, atol=1e-8):
         raise ValueError("the two responses are not at the same q-points")
     rows = []
+    ones, twos = first.m_parts, second.m_parts
     for iq, label in enumerate(q_labels):
         partner = pair_modes(first.parity[iq], second.parity[iq])
         for nu, mu in enumerate(partner):
@@ -52,19 +54,20 @@ def compare_responses(first: ModeResponse, second: ModeResponse, q_labels: list[
                 characterise_mode(first.displacements[iq, nu], first.atom_labels),
                 (float(first.frequencies[iq, nu]), float(second.frequencies[iq, mu])),
                 (float(first.rms[iq, nu, 0]), float(second.rms[iq, mu, 0])),
-                (float(first.in_plane[iq, nu]), float(second.in_plane[iq, mu])),
-                (float(first.out_of_plane[iq, nu]), float(second.out_of_plane[iq, mu]))))
+                (float(ones[0][iq, nu]), float(twos[0][iq, mu])),
+                (float(ones[1][iq, nu]), float(twos[1][iq, mu]))))
     return rows
 
 
 def time_reversal_deviations(data: ModeResponse, q_labels: list[str]) -> list[tuple[str, str, float, dict]]:
-    """For every computed pair q, −q (mod G): (label q, label −q, max |Δħω| meV, {n0, M_par, M_z: max |ΔRMS|/max RMS}).
+    """For every computed pair q, −q (mod G): (label q, label −q, max |Δħω| meV, {n0 and the two parts of M:
+    max |ΔRMS|/max RMS}).
 
     Time reversal maps mode (q, ν) onto (−q, ν) with the same frequency, n⁰ → n⁰* and
     M → −M* (docs/physics.md §6.1), so the RMS of each component must agree.
     """
     out = []
-    parts = {"n0": data.rms[..., 0], "M_par": data.in_plane, "M_z": data.out_of_plane}
+    parts = {"n0": data.rms[..., 0], **dict(zip(data.parts.labels, data.m_parts, strict=True))}
     for i in range(len(data.qpoints)):
         for j in range(i + 1, len(data.qpoints)):
             total = data.qpoints[i] + data.qpoints[j]

@@ -20,7 +20,14 @@ import xarray as xr
 from phonomag import __version__
 from phonomag.io.cf_metadata import DIMENSIONLESS, NO_LABEL, finish, path_coordinates
 from phonomag.io.netcdf import CONVENTIONS, complex_from, netcdf_attribute, split_complex, write_dataset
-from phonomag.response.observables import in_plane_out_of_plane, rms_components, spin_magnetic_moment
+from phonomag.response.observables import (
+    BULK_PARTS,
+    LAYER_PARTS,
+    MagnetizationParts,
+    magnetization_parts,
+    rms_components,
+    spin_magnetic_moment,
+)
 
 COMPONENTS = ("n0", "Mx", "My", "Mz")
 #: Response kinds: "one-sided" (the paper's N⁺ half) and "full" (N⁺ + N⁻), docs/physics.md.
@@ -37,14 +44,24 @@ VARIABLE_ATTRS = {
     "magnetic_moment": {"units": "bohr_magneton",
                         "long_name": "cell-integrated spin magnetic moment m = -2 mu_B M per unit cell"},
     "rms": {"units": DIMENSIONLESS, "long_name": f"RMS_a = |n^a|/sqrt(2) ({_PER_CELL_TEXT})"},
-    "rms_in_plane": {"units": DIMENSIONLESS, "long_name": f"sqrt(RMS_x^2 + RMS_y^2) ({_PER_CELL_TEXT})"},
-    "rms_out_of_plane": {"units": DIMENSIONLESS, "long_name": f"RMS_z ({_PER_CELL_TEXT})"},
+    **{name: {"units": DIMENSIONLESS, "long_name": f"{text} ({_PER_CELL_TEXT})"}
+       for parts in (LAYER_PARTS, BULK_PARTS) for name, text in zip(parts.variables, parts.descriptions, strict=True)},
+    "q_direction": {"units": DIMENSIONLESS,
+                    "long_name": "unit vector q_hat (Cartesian) that splits M into along and across q (at q = 0 the "
+                                 "direction of the path leaving it; docs/physics.md section 4)"},
     "magnetization_to_charge": {"units": DIMENSIONLESS,
                                 "long_name": "site-resolved |M| / |n0| (0 where undefined)"},
     "allowed": {"units": DIMENSIONLESS,
                 "long_name": "1 where the little co-group of q allows the cell-integrated component, 0 where symmetry "
                              "makes it zero (n0 scalar, M axial vector; docs/physics.md section 12)"},
 }
+
+
+def results_variables(kind: str) -> set[str]:
+    """The variables of results.nc for a ``kind`` "layer" (M in and out of plane) or "bulk" (M along and across q,
+    and q̂); "allowed" is there where the run derived the selection rules."""
+    bulk = {*BULK_PARTS.variables, "q_direction"}
+    return set(VARIABLE_ATTRS) - (bulk if kind == "layer" else set(LAYER_PARTS.variables))
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,9 @@ class ModeResponse:
     kind: "one-sided" or "full" (or "full, ħω = ħω_qν"); amplitude: "zero-point" or a maximal
     displacement (Å); kgrid: k grid of the Brillouin-zone sums; engine: name of the response
     engine; provenance: what the engine and the phonons were (strings, for the file); allowed (nq, nmodes, 4)
-    bool: the components the symmetry of q allows (:mod:`phonomag.response.selection_rules`), or None.
+    bool: the components the symmetry of q allows (:mod:`phonomag.response.selection_rules`), or None;
+    q_directions (nq, 3) Cartesian unit vectors q̂ of a bulk crystal, which split M along and across q
+    (:func:`~phonomag.response.observables.longitudinal_directions`), or None for a layer (in and out of plane).
     """
 
     qpoints: np.ndarray
@@ -95,6 +114,7 @@ class ModeResponse:
     engine: str
     provenance: dict[str, str] = field(default_factory=dict)
     allowed: np.ndarray | None = None
+    q_directions: np.ndarray | None = None
 
     @classmethod
     def from_patterns(cls, modes, displacements: np.ndarray, patterns: list[PatternResponse], atom_labels,
@@ -129,14 +149,14 @@ class ModeResponse:
         return rms_components(self.cell_moments)
 
     @property
-    def in_plane(self) -> np.ndarray:
-        """√(RMS_x² + RMS_y²), (nq, nmodes)."""
-        return in_plane_out_of_plane(self.rms)[0]
+    def parts(self) -> MagnetizationParts:
+        """What :attr:`m_parts` hold: a layer's M∥ and M_z, or a bulk crystal's M_L and M_T."""
+        return LAYER_PARTS if self.q_directions is None else BULK_PARTS
 
     @property
-    def out_of_plane(self) -> np.ndarray:
-        """RMS_z, (nq, nmodes)."""
-        return in_plane_out_of_plane(self.rms)[1]
+    def m_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two RMS parts of M (:attr:`parts`), each (nq, nmodes), electrons per cell."""
+        return magnetization_parts(self.cell_moments, self.q_directions)
 
     @property
     def magnetization_to_charge(self) -> np.ndarray:
@@ -179,12 +199,13 @@ class ModeResponse:
             "magnetic_moment": (("q", "mode", "cartesian", "part"),
                                 split_complex(spin_magnetic_moment(self.cell_moments))),
             "rms": (("q", "mode", "component"), self.rms),
-            "rms_in_plane": (("q", "mode"), self.in_plane),
-            "rms_out_of_plane": (("q", "mode"), self.out_of_plane),
+            **{name: (("q", "mode"), values) for name, values in zip(self.parts.variables, self.m_parts, strict=True)},
             "magnetization_to_charge": (("q", "mode"), self.magnetization_to_charge),
         }
         if self.allowed is not None:
             variables["allowed"] = (("q", "mode", "component"), self.allowed.astype(np.int8))
+        if self.q_directions is not None:
+            variables["q_direction"] = (("q", "cartesian"), self.q_directions)
         base = {"phonomag_version": __version__, "phonomag_conventions": CONVENTIONS, "engine": self.engine,
                 "provenance": json.dumps(self.provenance, ensure_ascii=False), "response_kind": self.kind,
                 "amplitude": str(self.amplitude), "kgrid": list(self.kgrid)}
@@ -209,7 +230,8 @@ class ModeResponse:
             kgrid=tuple(int(x) for x in np.atleast_1d(data.attrs["kgrid"])),
             engine=data.attrs.get("engine", "tight-binding"),
             provenance=json.loads(data.attrs.get("provenance", "{}")),
-            allowed=data["allowed"].values.astype(bool) if "allowed" in data else None)
+            allowed=data["allowed"].values.astype(bool) if "allowed" in data else None,
+            q_directions=data["q_direction"].values if "q_direction" in data else None)
 
     def write(self, path: Path, distances=None, point_labels=None, attrs=None) -> Path:
         """Write :meth:`to_dataset` atomically to ``path``."""

@@ -18,7 +18,9 @@ boundary are shared by their images with equal weights w), and then for any q
 
 exact at the grid q-points. Fourier components at q + G are the FFT of ñ_q over the cell
 (:meth:`ResponseKernel.fourier`), the cell moment is G = 0. Units are those of the fields
-(per Å of displacement). For a polar crystal the kernel holds the short-range rest: the long-range part
+(per Å of displacement). The kernel stores D in the precision of its input fields (single precision from the
+reduced files of format 2, which store it) and sums in double precision, in blocks of :data:`R_BLOCK` lattice
+vectors. For a polar crystal the kernel holds the short-range rest: the long-range part
 (:mod:`~phonomag.engines.kernel.long_range`) is subtracted at the grid q before the transform and added back at
 every q.
 """
@@ -28,12 +30,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from ase import Atoms
 
 from phonomag.engines.kernel.long_range import LongRange
 
 #: Points closer than this (Å) to the nearest image count as equally near (boundary of the WS cell).
 WS_TOLERANCE = 1e-6
+#: Lattice vectors R per block of the kernel's sums over R: bounds the double-precision copy of the stored values.
+R_BLOCK = 32
 
 
 def plane_spacing(cell: np.ndarray) -> float:
@@ -67,26 +72,29 @@ class ResponseKernel:
     @classmethod
     def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int, int], layers: tuple,
                   long_range: LongRange | None = None) -> ResponseKernel:
-        """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}; with ``long_range``
-        (layers: the planes of the volume) of the fields without it."""
+        """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}, in their precision; with
+        ``long_range`` (layers: the planes of the volume) of the fields without it. One atom κ at a time, so that
+        besides the fields only one atom's grid and its kernel are held."""
         qgrid = tuple(int(n) for n in qgrid)
         if long_range is not None and None in layers:
             raise ValueError("the long-range part is for a volume kernel (format 2), not a layer's z integral")
         steps = list(np.ndindex(*qgrid))
         q = np.array(steps, float) / np.array(qgrid)
-        stack = np.empty((len(steps), *fields[steps[0]].shape), dtype=complex)  # (nq, κ, β, layer, α, n1, n2)
-        for i, m in enumerate(steps):
-            stack[i] = fields[m] if long_range is None else fields[m] - long_range.fields(q[i][None])[0]
-        n1, n2 = stack.shape[-2:]
+        first = fields[steps[0]]  # (κ, β, layer, α, n1, n2)
+        n1, n2 = first.shape[-2:]
         fractional = atoms.get_scaled_positions(wrap=False)
         x = _layer_points(n1, n2, layer_coordinates(layers, atoms.cell.array))  # (layer, n1, n2, 3)
         lattice, weighted = [], []
         for k, tau in enumerate(fractional):
             # e^{iq·(x − τ)} ñ_q(x), then the inverse DFT over q gives D at x + R_m for m on the grid
-            phase = np.exp(2j * np.pi * np.einsum("qi,lxyi->qlxy", q, x - tau))
-            a = (stack[:, k] * phase[:, None, :, None]).reshape(*qgrid, *stack.shape[2:])
-            d = np.fft.ifftn(a, axes=(0, 1, 2)).reshape(len(steps), *stack.shape[2:])  # (m, β, layer, α, n1, n2)
-            table, values = _wigner_seitz(d, atoms, tau, qgrid, x)
+            a = np.empty((len(steps), *first.shape[1:]), dtype=first.dtype)  # (q, β, layer, α, n1, n2)
+            for i, m in enumerate(steps):
+                a[i] = fields[m][k] if long_range is None else fields[m][k] - long_range.fields(q[i][None])[0, k]
+                a[i] *= np.exp(2j * np.pi * ((x - tau) @ q[i]))[None, :, None]
+            d = scipy.fft.ifftn(a.reshape(*qgrid, *first.shape[1:]), axes=(0, 1, 2), overwrite_x=True)
+            del a
+            table, values = _wigner_seitz(d.reshape(len(steps), *first.shape[1:]), atoms, tau, qgrid, x)
+            del d
             lattice.append(table)
             weighted.append(values)
         return cls(atoms, qgrid, tuple(layers), lattice, weighted, long_range)
@@ -106,7 +114,11 @@ class ResponseKernel:
         for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
             values = values[:, :, chosen]
             phases = np.exp(-2j * np.pi * q @ table.T)  # (nq, nR)
-            summed = (phases @ values.reshape(len(table), -1)).reshape(len(q), *values.shape[1:])
+            summed = np.zeros((len(q), values[0].size), dtype=complex)
+            for start in range(0, len(table), R_BLOCK):
+                block = values[start:start + R_BLOCK]
+                summed += phases[:, start:start + R_BLOCK] @ block.reshape(len(block), -1).astype(complex)
+            summed = summed.reshape(len(q), *values.shape[1:])
             bloch = np.exp(2j * np.pi * np.einsum("qi,lxyi->qlxy", q, fractional[k] - x))
             out.append(summed * bloch[:, None, :, None])
         out = np.stack(out, axis=1)
@@ -136,9 +148,11 @@ class ResponseKernel:
         in_cell = np.exp(-2j * np.pi * q @ x.T)  # (nq, nx)
         out = np.zeros((len(q), len(fractional), 3, 4), dtype=complex)
         for k, (table, values) in enumerate(zip(self.lattice, self.weighted, strict=True)):
-            flat = np.moveaxis(values[:, :, chosen], 2, 3)  # (nR, β, α, layer, n1, n2)
-            flat = np.moveaxis(flat.reshape(len(table), 12, len(x)), 2, 0)  # (nx, nR, 12)
-            summed = (in_cell @ flat.reshape(len(x), -1)).reshape(len(q), len(table), 12)
+            summed = np.empty((len(q), len(table), 12), dtype=complex)
+            for start in range(0, len(table), R_BLOCK):
+                block = np.moveaxis(values[start:start + R_BLOCK][:, :, chosen], 2, 3)  # (nb, β, α, layer, n1, n2)
+                block = block.reshape(len(block) * 12, len(x)).astype(complex)
+                summed[:, start:start + R_BLOCK] = (in_cell @ block.T).reshape(len(q), -1, 12)
             lattice = np.exp(2j * np.pi * ((q @ fractional[k])[:, None] - q @ table.T))  # (nq, nR)
             out[:, k] = np.einsum("qr,qrc->qc", lattice, summed).reshape(len(q), 3, 4)
         out *= measure
@@ -171,8 +185,8 @@ def _layer_points(n1: int, n2: int, x3: np.ndarray) -> np.ndarray:
 def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int, int, int], x: np.ndarray):
     """(lattice vectors (nR, 3), weighted values (nR, 3, nlayers, 4, n₁, n₂)) of the supercell values
     d (N_q, 3, nlayers, 4, n₁, n₂), grid steps in C order, at the fractional points x (nlayers, n₁, n₂, 3)
-    placed on their WS images around the fractional position τ. One grid step m at a time, so that the
-    distances of its candidate images (5 per periodic direction) are all that is held at once."""
+    placed on their WS images around the fractional position τ, in the precision of d. One grid step m at a time,
+    so that the distances of its candidate images (5 per periodic direction) are all that is held at once."""
     grid = np.array(qgrid)
     periodic = grid > 1  # along a direction with one q-point the supercell has no lattice vector
     cell = atoms.cell.array * periodic[:, None]
@@ -184,7 +198,7 @@ def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int
         position = (x[None] + candidates[:, None, None, None, :] - tau) @ cell  # (ns, nl, n1, n2, 3)
         distance = np.linalg.norm(position, axis=-1)
         chosen = distance <= distance.min(axis=0) + WS_TOLERANCE  # (ns, nl, n1, n2)
-        weight = chosen / chosen.sum(axis=0)
+        weight = (chosen / chosen.sum(axis=0)).astype(d.real.dtype)
         for s in np.flatnonzero(chosen.any(axis=(1, 2, 3))):  # the shifts that are an image somewhere
             key = tuple(int(v) for v in candidates[s])
             term = weight[s][None, :, None] * d[i]
@@ -193,4 +207,7 @@ def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int
             else:
                 rows[key] = term
     table = np.array(sorted(rows))
-    return table, np.stack([rows[tuple(int(v) for v in r)] for r in table])
+    values = np.empty((len(table), *d.shape[1:]), dtype=d.dtype)
+    for j, r in enumerate(table):  # each row freed as it is copied: the values are held once
+        values[j] = rows.pop(tuple(int(v) for v in r))
+    return table, values

@@ -249,8 +249,9 @@ class FourierBox:
 
     def kernel_layers(self, full: dict) -> tuple[dict, tuple]:
         """The fields on the real-space grid of the box, r = Σ jᵢ/nᵢ aᵢ (exact: the box holds every G), as the
-        kernel's layers: the n₃ planes x₃ = j₃/n₃, (natoms, 3, n₃, 4, n₁, n₂), at heights j₃/n₃ d₃ (Å)."""
-        layered = {steps: np.moveaxis(grid_values(spectrum), -1, 2) for steps, spectrum in full.items()}
+        kernel's layers: the n₃ planes x₃ = j₃/n₃, (natoms, 3, n₃, 4, n₁, n₂), at heights j₃/n₃ d₃ (Å). ``full`` is
+        emptied as it goes, so that the grid is held once."""
+        layered = {steps: np.moveaxis(grid_values(full.pop(steps)), -1, 2) for steps in list(full)}
         spacing = plane_spacing(self.atoms.cell.array)
         return layered, tuple(j / self.shape[2] * spacing for j in range(self.shape[2]))
 
@@ -280,7 +281,7 @@ def fill_grid(irreducible: dict, qgrid: tuple[int, int, int], operations: list[O
                 if key in full:
                     representation.check_images(key, value, full[key], steps, source[key])
                     continue
-                full[key], source[key] = value, steps
+                full[key], source[key] = value.astype(fields.dtype, copy=False), steps  # the inputs' precision
     missing = [m for m in np.ndindex(*grid) if m not in full]
     if missing:
         classes = grid_classes(atoms, tuple(qgrid))

@@ -33,6 +33,8 @@ def band_gap(gsr: Path) -> float:
         occupations = np.asarray(ds["occupations"][:], float)
     full = occupations.max()
     occupied = np.rint(occupations.sum(axis=-1) / full).astype(int)
+    if occupied.min() == occupied.max() == energies.shape[-1]:
+        raise ValueError(f"{gsr} has no empty bands (nband = the occupied bands): it cannot show a gap")
     if occupied.min() != occupied.max() or occupied.min() < 1 or occupied.max() >= energies.shape[-1]:
         return float("-inf")  # a different number of filled bands at some k: the Fermi level crosses bands
     n = int(occupied.flat[0])

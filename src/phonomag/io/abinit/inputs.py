@@ -147,12 +147,16 @@ def valence_electrons(atoms: Atoms, settings: AbinitSettings) -> int:
     return int(round(total))
 
 
-def relax_input(atoms: Atoms, settings: AbinitSettings, max_force: float = 1e-6) -> str:
-    """Relax the internal coordinates at a fixed cell (BFGS, until every force is below ``max_force``, Ha/bohr)."""
+def relax_input(atoms: Atoms, settings: AbinitSettings, max_force: float = 1e-6, empty_bands: int = 4) -> str:
+    """Relax the internal coordinates at a fixed cell (BFGS, until every force is below ``max_force``, Ha/bohr),
+    with ``empty_bands`` above the occupied ones so that the GSR file shows the gap."""
+    per_band = 1 if settings.spin_orbit else 2
+    relax = dataclasses.replace(settings, nband=-(-valence_electrons(atoms, settings) // per_band) + empty_bands)
     return "\n".join([
         "# relax internal coordinates at fixed cell (written by phonomag)",
-        structure_block(atoms, settings), electron_block(atoms, settings),
-        "kptopt 1", f"ionmov 2 optcell 0 ntime 30 tolmxf {max_force:g}", f"tolvrs {settings.tolvrs_gs:g} nstep 100", ""])
+        structure_block(atoms, relax), electron_block(atoms, relax),
+        "kptopt 1", f"ionmov 2 optcell 0 ntime 30 tolmxf {max_force:g}",
+        f"tolvrs {settings.tolvrs_gs:g} nstep 100 nbdbuf {empty_bands}", ""])
 
 
 def phonon_input(atoms: Atoms, settings: AbinitSettings, qpoints) -> str:

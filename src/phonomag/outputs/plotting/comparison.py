@@ -1,4 +1,5 @@
-"""Model against first principles (DFPT): RMS in-plane and out-of-plane magnetization of every mode, per q."""
+"""Model against first principles (DFPT): the two RMS parts of the magnetization of every mode, per q (a layer's
+in-plane and out-of-plane M, a bulk crystal's M along and across q)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,28 @@ from pathlib import Path
 import numpy as np
 
 from phonomag.outputs.plotting.style import plt, save_figure
+from phonomag.response.observables import MagnetizationParts
 
 #: Lowest value of the log panels of :func:`plot_dispersion_overlay`, relative to the largest.
 LOG_SPAN = 1e-4
 
 
-def plot_model_vs_dfpt(rows, output: Path, engines: tuple[str, str] = ("model", "DFPT")) -> list[Path]:
-    """One panel per q: RMS M∥ and M_z (electrons per cell, log scale) of each mode from the two engines
-    named in ``engines`` (:class:`~phonomag.response.comparison.ModeComparison` rows: first, second)."""
+def plot_model_vs_dfpt(rows, output: Path, engines: tuple[str, str], parts: MagnetizationParts) -> list[Path]:
+    """One panel per q: the two RMS parts of M named by ``parts`` (electrons per cell, log scale) of each mode from
+    the two engines named in ``engines`` (:class:`~phonomag.response.comparison.ModeComparison` rows: first,
+    second)."""
     labels = list(dict.fromkeys(r.label for r in rows))
     fig, axes = plt.subplots(1, len(labels), figsize=(5.2 * len(labels), 3.6), squeeze=False)
     width = 0.2
     for ax, label in zip(axes[0], labels, strict=True):
         sel = [r for r in rows if r.label == label]
         x = np.arange(len(sel))
+        one, two = parts.labels
         series = [
-            (f"M∥ {engines[0]}", [r.in_plane[0] for r in sel], "tab:blue", ""),
-            (f"M∥ {engines[1]}", [r.in_plane[1] for r in sel], "tab:blue", "//"),
-            (f"M_z {engines[0]}", [r.out_of_plane[0] for r in sel], "tab:red", ""),
-            (f"M_z {engines[1]}", [r.out_of_plane[1] for r in sel], "tab:red", "//"),
+            (f"{one} {engines[0]}", [r.part_one[0] for r in sel], "tab:blue", ""),
+            (f"{one} {engines[1]}", [r.part_one[1] for r in sel], "tab:blue", "//"),
+            (f"{two} {engines[0]}", [r.part_two[0] for r in sel], "tab:red", ""),
+            (f"{two} {engines[1]}", [r.part_two[1] for r in sel], "tab:red", "//"),
         ]
         for n, (name, values, colour, hatch) in enumerate(series):
             ax.bar(x + (n - 1.5) * width, np.maximum(values, 1e-12), width, label=name, color=colour,
@@ -42,7 +46,8 @@ def plot_model_vs_dfpt(rows, output: Path, engines: tuple[str, str] = ("model", 
 
 
 def plot_dispersion_overlay(first, second, distances, ticks, tick_labels, output: Path) -> list[Path]:
-    """Fig. 3 of two engines on one path: (a) ħω (meV), (b) RMS m∥ and (c) RMS m_z (μ_B per cell, log).
+    """Fig. 3 of two engines on one path: (a) ħω (meV), (b), (c) the two RMS parts of m (μ_B per cell, log; a
+    layer's m∥ and m_z, a bulk crystal's m_L and m_T).
 
     ``first`` and ``second`` are :class:`~phonomag.response.modes.ModeResponse` at the same q-points
     (distances (nq,) 1/Å; ticks and tick_labels the high-symmetry points). Modes are paired per q by
@@ -62,7 +67,7 @@ def plot_dispersion_overlay(first, second, distances, ticks, tick_labels, output
     series = {}
     for name, data, index in ((first.engine, first, order), (second.engine, second, second_order)):
         series[name] = [np.take_along_axis(values, index, axis=1) for values in
-                        (data.frequencies, MU_B_PER_M * data.in_plane, MU_B_PER_M * data.out_of_plane)]
+                        (data.frequencies, *(MU_B_PER_M * part for part in data.m_parts))]
     fig, axes = plt.subplots(3, 1, figsize=(6.0, 7.2), sharex=True, layout="constrained",
                              height_ratios=[1.2, 1.0, 1.0])
     colours = [plt.get_cmap("tab10")(n % 10) for n in range(order.shape[1])]
@@ -81,8 +86,8 @@ def plot_dispersion_overlay(first, second, distances, ticks, tick_labels, output
         for x in ticks:
             ax.axvline(x, color="0.75", lw=0.6, zorder=0)
     axes[0].set_ylabel("ħω (meV)")
-    axes[1].set_ylabel(r"RMS $m_\parallel$ ($\mu_B$/cell)")
-    axes[2].set_ylabel(r"RMS $m_z$ ($\mu_B$/cell)")
+    for ax, text in zip(axes[1:], first.parts.math, strict=True):
+        ax.set_ylabel(f"RMS {text} ($\\mu_B$/cell)")
     handles = [plt.Line2D([], [], color="0.2", ls=style, label=name) for name, style in styles.items()]
     fig.legend(handles=handles, fontsize=7, loc="outside upper center", ncol=2, frameon=False)
     axes[2].set_xticks(ticks, tick_labels)

@@ -86,13 +86,13 @@ def branch_order(frequencies: np.ndarray, parity: np.ndarray) -> np.ndarray:
 
 
 def _branch_panels(axes, data, distances, ticks, tick_labels, colours, order) -> None:
-    """Panels (a) ω with fat bands, (b) in-plane and (c) out-of-plane RMS |m|, per branch."""
-    in_plane = np.take_along_axis(MU_B_PER_M * data.in_plane, order, axis=1)
-    out_of_plane = np.take_along_axis(MU_B_PER_M * data.out_of_plane, order, axis=1)
+    """Panels (a) ω with fat bands, (b), (c) the two RMS parts of |m| (a layer's in-plane and out-of-plane, a bulk
+    crystal's along and across q), per branch."""
+    one, two = (np.take_along_axis(MU_B_PER_M * part, order, axis=1) for part in data.m_parts)
     frequencies = np.take_along_axis(data.frequencies, order, axis=1)
     parity = np.take_along_axis(data.parity, order, axis=1)
-    total = np.hypot(in_plane, out_of_plane)
-    exponent = _power_of_ten(np.maximum(in_plane, out_of_plane))
+    total = np.hypot(one, two)
+    exponent = _power_of_ten(np.maximum(one, two))
     span = np.ptp(data.frequencies) or 1.0
     half_width = FAT_BAND * span * total / (total.max() or 1.0)
     top, middle, bottom = axes
@@ -103,12 +103,12 @@ def _branch_panels(axes, data, distances, ticks, tick_labels, colours, order) ->
         for run, sign in _parity_runs(parity[:, nu]):
             style = PARITY_STYLE[sign][0]
             top.plot(distances[run], omega[run], color=colour, ls=style, lw=1.1)
-            middle.plot(distances[run], in_plane[run, nu] / 10.0**exponent, color=colour, ls=style, lw=1.2)
-            bottom.plot(distances[run], out_of_plane[run, nu] / 10.0**exponent, color=colour, ls=style, lw=1.2)
+            middle.plot(distances[run], one[run, nu] / 10.0**exponent, color=colour, ls=style, lw=1.2)
+            bottom.plot(distances[run], two[run, nu] / 10.0**exponent, color=colour, ls=style, lw=1.2)
     unit = rf"$10^{{{exponent}}}\,\mu_B$/cell"
     top.set_ylabel("ħω (meV)")
-    middle.set_ylabel(f"RMS $m_\\parallel$ ({unit})")
-    bottom.set_ylabel(f"RMS $m_z$ ({unit})")
+    middle.set_ylabel(f"RMS {data.parts.math[0]} ({unit})")
+    bottom.set_ylabel(f"RMS {data.parts.math[1]} ({unit})")
     top.set_ylim(min(0.0, data.frequencies.min()) - 0.02 * span, data.frequencies.max() + 0.1 * span)
     for ax, letter in zip(axes, "abc", strict=True):
         for x in ticks:
