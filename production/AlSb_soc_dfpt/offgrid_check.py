@@ -6,8 +6,8 @@ identity and time reversal) with the settings of production.toml, in WORKDIR (pu
 (docs/kernel.md), writes the reduced file beside this script (``offgrid_q_1_2_3_of_8.nc``), and prints:
 - per pattern component, the largest |kernel − direct| / the largest |direct| of the cell moments (n⁰, M);
 - ‖kernel − direct‖ / ‖direct‖ of the fields on the kernel's box (n⁰, M);
-- per mode (the kernel's own DFPT phonons at that q), the zero-point RMS n⁰, M∥ (x, y) and M_z, direct →
-  kernel.
+- per mode (the kernel's own DFPT phonons at that q), the zero-point RMS n⁰, M_L (along q) and M_T (across q),
+  direct → kernel.
 
     python production/AlSb_soc_dfpt/offgrid_check.py WORKDIR [--nproc 1] [--data FOLDER]
 
@@ -32,7 +32,7 @@ from phonomag.engines.kernel.engine import KernelEngine
 from phonomag.io.netcdf import complex_from, write_dataset
 from phonomag.phonons.amplitudes import mode_displacements
 from phonomag.response.band_limited import box_spectrum, grid_values
-from phonomag.response.observables import in_plane_out_of_plane, rms_components
+from phonomag.response.observables import longitudinal_directions, magnetization_parts, rms_components
 
 HERE = Path(__file__).resolve().parent
 STEPS, GRID = (1, 2, 3), 8
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_run_config(HERE / "production.toml")
-    spec = load_material(str(HERE / "AlSb.cif"))
+    spec = load_material("AlSb")
     atoms = abinit_structure(spec, config.abinit.vacuum)
     settings = config.abinit.settings()
     q = np.array(STEPS, float) / GRID
@@ -79,13 +79,14 @@ def main() -> None:
 
     modes = kernel_phonons(spec, args.data, kernel.kernel.qgrid).modes(q[None])
     u = mode_displacements(modes.frequencies, modes.eigenvectors, modes.masses)[0]  # (ν, κ, β) Å
-    print("mode  ħω (meV)   RMS n⁰ direct → kernel      RMS M∥ direct → kernel      RMS M_z direct → kernel")
+    direction = longitudinal_directions(q[None], spec.crystal.reciprocal)
+    print("mode  ħω (meV)   RMS n⁰ direct → kernel      RMS M_L direct → kernel      RMS M_T direct → kernel")
     for nu, displacement in enumerate(u):
-        a = rms_components(np.einsum("kb,kba->a", displacement, direct))
-        b = rms_components(np.einsum("kb,kba->a", displacement, computed))
-        (pa, za), (pb, zb) = in_plane_out_of_plane(a), in_plane_out_of_plane(b)
-        print(f"{nu:4d}  {modes.frequencies[0, nu]:8.3f}   {a[0]:.4e} → {b[0]:.4e}      {pa:.4e} → {pb:.4e}      "
-              f"{za:.4e} → {zb:.4e}")
+        a, b = (np.einsum("kb,kba->a", displacement, moments)[None, None] for moments in (direct, computed))
+        (la, ta), (lb, tb) = (magnetization_parts(m, direction) for m in (a, b))
+        print(f"{nu:4d}  {modes.frequencies[0, nu]:8.3f}   {rms_components(a)[0, 0, 0]:.4e} → "
+              f"{rms_components(b)[0, 0, 0]:.4e}      {la[0, 0]:.4e} → {lb[0, 0]:.4e}      "
+              f"{ta[0, 0]:.4e} → {tb[0, 0]:.4e}")
 
 
 if __name__ == "__main__":

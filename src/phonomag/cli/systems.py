@@ -41,11 +41,13 @@ def load_system(
     return spec, TightBindingEngine.from_material(spec, kgrid), PhononModel.from_material(spec)
 
 
-#: The shipped first-principles WSe₂ pattern responses (scripts/wse2_response_kernel.py).
-BUILTIN_KERNEL_DATA = Path(__file__).resolve().parents[1] / "data" / "response" / "WSe2_soc_dfpt"
+#: The shipped first-principles pattern responses: WSe₂ (scripts/wse2_response_kernel.py) and AlSb
+#: (production/AlSb_soc_dfpt/production.toml).
+RESPONSE_DATA = Path(__file__).resolve().parents[1] / "data" / "response"
+BUILTIN_KERNEL_DATA = RESPONSE_DATA / "WSe2_soc_dfpt"
 #: Built-in material → its shipped first-principles kernel data, which the engine choice "auto" uses
 #: (:mod:`phonomag.cli.engines`).
-SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA}
+SHIPPED_KERNELS = {"WSe2": BUILTIN_KERNEL_DATA, "AlSb": RESPONSE_DATA / "AlSb_soc_dfpt"}
 
 
 def shipped_kernel_unusable(exc: EngineCapabilityError, fallback: str) -> str:

@@ -76,7 +76,7 @@ def box_spectrum(coefficients: np.ndarray, gvectors: np.ndarray, shape) -> np.nd
 def grid_values(spectrum: np.ndarray) -> np.ndarray:
     """f(r) (…, n₁, n₂, n₃) on the grid r = j/n of a spectrum (…, n₁, n₂, n₃) of :func:`box_spectrum`."""
     shape = np.array(spectrum.shape[-3:])
-    return np.fft.ifftn(spectrum, axes=(-3, -2, -1)) * shape.prod()
+    return np.fft.ifftn(spectrum, axes=(-3, -2, -1)) * int(shape.prod())  # a Python int keeps the precision
 
 
 def _axis_frequencies(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

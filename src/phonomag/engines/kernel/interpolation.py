@@ -73,8 +73,8 @@ class ResponseKernel:
     def from_grid(cls, fields: dict, atoms: Atoms, qgrid: tuple[int, int, int], layers: tuple,
                   long_range: LongRange | None = None) -> ResponseKernel:
         """The kernel of {grid steps m: fields (natoms, 3, nlayers, 4, n₁, n₂) at q = m/N}, in their precision; with
-        ``long_range`` (layers: the planes of the volume) of the fields without it. One atom κ at a time, so that
-        besides the fields only one atom's grid and its kernel are held."""
+        ``long_range`` (layers: the planes of the volume) of the fields without it. The transform and the
+        Wigner–Seitz images go one atom κ at a time."""
         qgrid = tuple(int(n) for n in qgrid)
         if long_range is not None and None in layers:
             raise ValueError("the long-range part is for a volume kernel (format 2), not a layer's z integral")
@@ -84,15 +84,14 @@ class ResponseKernel:
         n1, n2 = first.shape[-2:]
         fractional = atoms.get_scaled_positions(wrap=False)
         x = _layer_points(n1, n2, layer_coordinates(layers, atoms.cell.array))  # (layer, n1, n2, 3)
+        # e^{iq·(x − τ_κ)} ñ_q(x), then the inverse DFT over q gives D at x + R_m for m on the grid
+        a = np.empty((len(fractional), len(steps), *first.shape[1:]), dtype=first.dtype)  # (κ, q, β, layer, α, …)
+        for i, m in enumerate(steps):
+            a[:, i] = fields[m] if long_range is None else fields[m] - long_range.fields(q[i][None])[0]
+            a[:, i] *= np.exp(2j * np.pi * ((x[None] - fractional[:, None, None, None]) @ q[i]))[:, None, :, None]
         lattice, weighted = [], []
         for k, tau in enumerate(fractional):
-            # e^{iq·(x − τ)} ñ_q(x), then the inverse DFT over q gives D at x + R_m for m on the grid
-            a = np.empty((len(steps), *first.shape[1:]), dtype=first.dtype)  # (q, β, layer, α, n1, n2)
-            for i, m in enumerate(steps):
-                a[i] = fields[m][k] if long_range is None else fields[m][k] - long_range.fields(q[i][None])[0, k]
-                a[i] *= np.exp(2j * np.pi * ((x - tau) @ q[i]))[None, :, None]
-            d = scipy.fft.ifftn(a.reshape(*qgrid, *first.shape[1:]), axes=(0, 1, 2), overwrite_x=True)
-            del a
+            d = scipy.fft.ifftn(a[k].reshape(*qgrid, *first.shape[1:]), axes=(0, 1, 2))
             table, values = _wigner_seitz(d.reshape(len(steps), *first.shape[1:]), atoms, tau, qgrid, x)
             del d
             lattice.append(table)
@@ -192,16 +191,20 @@ def _wigner_seitz(d: np.ndarray, atoms: Atoms, tau: np.ndarray, qgrid: tuple[int
     cell = atoms.cell.array * periodic[:, None]
     reach = [(-2, -1, 0, 1, 2) if p else (0,) for p in periodic]
     shifts = np.array(np.meshgrid(*reach, indexing="ij")).reshape(3, -1).T * grid
+    shifted = shifts @ cell  # (ns, 3) Å
+    points = ((x - tau) @ cell).reshape(-1, 3)  # (nl n1 n2, 3) Å
+    layout = x.shape[:-1]
     rows: dict = {}
     for i, step in enumerate(np.ndindex(*qgrid)):
-        candidates = np.array(step) + shifts  # lattice vectors R = m + shift, (ns, 3)
-        position = (x[None] + candidates[:, None, None, None, :] - tau) @ cell  # (ns, nl, n1, n2, 3)
-        distance = np.linalg.norm(position, axis=-1)
-        chosen = distance <= distance.min(axis=0) + WS_TOLERANCE  # (ns, nl, n1, n2)
-        weight = (chosen / chosen.sum(axis=0)).astype(d.real.dtype)
-        for s in np.flatnonzero(chosen.any(axis=(1, 2, 3))):  # the shifts that are an image somewhere
-            key = tuple(int(v) for v in candidates[s])
-            term = weight[s][None, :, None] * d[i]
+        p = points + np.array(step) @ cell
+        # |p + t|² = |p|² + 2 p·t + |t|² for every shift t at once, one matrix product
+        squared = (p * p).sum(axis=1)[:, None] + 2.0 * p @ shifted.T + (shifted * shifted).sum(axis=1)[None]
+        distance = np.sqrt(np.maximum(squared, 0.0))  # (points, ns)
+        chosen = distance <= distance.min(axis=1, keepdims=True) + WS_TOLERANCE
+        weight = (chosen / chosen.sum(axis=1, keepdims=True)).astype(d.real.dtype)
+        for s in np.flatnonzero(chosen.any(axis=0)):  # the shifts that are an image somewhere
+            key = tuple(int(v) for v in np.array(step) + shifts[s])
+            term = weight[:, s].reshape(layout)[None, :, None] * d[i]
             if key in rows:
                 rows[key] += term
             else:

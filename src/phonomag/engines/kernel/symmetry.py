@@ -268,12 +268,14 @@ def fill_grid(irreducible: dict, qgrid: tuple[int, int, int], operations: list[O
     for steps, fields in irreducible.items():
         q = np.asarray(steps, float) / grid
         for operation in operations:
-            rotated = representation.apply(operation, fields)
             q_image = rotate_q(operation, q)
-            for sign in (1, -1):
-                image_q = sign * q_image
-                canonical = np.rint(image_q * grid).astype(int) % grid
-                key = tuple(int(m) for m in canonical)
+            images = [(sign * q_image, tuple(int(m) for m in np.rint(sign * q_image * grid).astype(int) % grid))
+                      for sign in (1, -1)]
+            if all(key in full and source[key] == steps for _, key in images):
+                continue  # both images are this input's already: nothing to rotate
+            rotated = representation.apply(operation, fields)
+            for sign, (image_q, key) in zip((1, -1), images, strict=True):
+                canonical = np.array(key)
                 if key in full and source[key] == steps:
                     continue
                 image = rotated if sign == 1 else representation.time_reverse(rotated)
