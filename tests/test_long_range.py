@@ -100,3 +100,22 @@ def test_kernel_adds_back_what_it_subtracted(long_range):
     assert np.abs(polar.fields(q[:1]) - long_range.fields(q[:1])).max() < 1e-10 * np.abs(long_range.fields(q[:1])).max()
     control = np.abs(plain.cell_integrals(q[:2], None) - exact[:2]).max()
     assert control > 0.1 * scale
+
+
+def test_the_field_response_keeps_its_time_reversal_part():
+    """X at q = 0 answers a time-reversal-even perturbation: n⁰ real, M imaginary in real space. A random X is
+    projected onto that, a real/imaginary X is kept as it is, and the violation removed is stated."""
+    from phonomag.engines.kernel.long_range import time_reversal_part, time_reversal_violation
+
+    rng = np.random.default_rng(7)
+    shape = (3, 4, 5, 4, 6)
+    allowed = np.fft.fftn(rng.normal(size=shape) * np.array([1, 1j, 1j, 1j])[None, :, None, None, None],
+                          axes=(-3, -2, -1))  # n⁰ real, M imaginary on the grid
+    assert np.allclose(time_reversal_part(allowed), allowed)
+    assert np.allclose(time_reversal_violation(allowed), 0.0, atol=1e-14)
+    noisy = allowed + 0.1 * (rng.normal(size=shape) + 1j * rng.normal(size=shape))
+    kept = time_reversal_part(noisy)
+    values = np.fft.ifftn(kept, axes=(-3, -2, -1))
+    assert np.abs(values[:, 0].imag).max() < 1e-14 and np.abs(values[:, 1:].real).max() < 1e-14
+    charge, magnetization = time_reversal_violation(noisy)
+    assert 1e-3 < charge < 0.2 and 1e-3 < magnetization < 0.2

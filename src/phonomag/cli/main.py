@@ -204,12 +204,16 @@ def check_vertex_command(material: str, q_text: str, supercell_text: str | None,
               help="Override [run] engine: auto (the first-principles kernel where one is shipped or "
                    "given, else the model), the built-in model, ABINIT DFPT with SOC ([abinit]) or the "
                    "DFPT response kernel ([kernel]).")
+@click.option("--material", "-m", default=None,
+              help="Override [run] material: a built-in name (phonomag materials), a structure file any ASE reads "
+                   "(CIF, POSCAR, …) or a model file (TOML).")
 @click.option("--force", is_flag=True, help="Run even when the estimated time exceeds the limit (2 h).")
-def run_command(config_path: Path | None, output: Path, engine: str | None, force: bool) -> None:
+def run_command(config_path: Path | None, output: Path, engine: str | None, material: str | None,
+                force: bool) -> None:
     """The main job: compute everything for a material into an output folder."""
     from phonomag.cli.run import run_main
 
-    for line in run_main(config_path, output, engine, force):
+    for line in run_main(config_path, output, engine, force, material):
         click.echo(line)
 
 

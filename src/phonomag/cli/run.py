@@ -114,13 +114,17 @@ class MapPlan:
 
 
 def run_main(config_path: Path | None, output: Path, engine_name: str | None = None,
-             force: bool = False) -> list[str]:
+             force: bool = False, material: str | None = None) -> list[str]:
     """Run everything the configuration asks for; return the summary lines.
 
-    ``engine_name`` ("auto", "model", "abinit" or "kernel") overrides the configuration's ``[run] engine``;
-    ``force`` runs even above the size limit of :func:`~phonomag.cli.resources.check_resources`.
+    ``material`` (a built-in name, or a structure or model file relative to the working directory) overrides
+    ``[run] material``; ``engine_name`` ("auto", "model", "abinit" or "kernel") the configuration's
+    ``[run] engine``; ``force`` runs even above the size limit of :func:`~phonomag.cli.resources.check_resources`.
     """
     config = load_run_config(config_path)
+    if material is not None:
+        given = Path(material).expanduser()
+        config = config.updated({"run.material": str(given.resolve()) if given.exists() else material})
     if engine_name is not None:
         config = config.updated({"run.engine": canonical(engine_name)})
     return run_main_config(config, output, force)

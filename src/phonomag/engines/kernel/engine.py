@@ -168,7 +168,8 @@ class KernelEngine(StaticCellEngine):
         source = f"{grid.attrs.get('engine', 'DFPT')}; {len(files)} irreducible q of {grid_text(grid.qgrid)} ({folder})"
         long_range = _long_range(Path(folder) / FIELD_FILE, files[0], grid)
         if long_range is not None:
-            source += f"; long-range part from {FIELD_FILE}"
+            source += (f"; long-range part from {FIELD_FILE} (time reversal imposed on its field response: "
+                       f"raw violation n⁰ {long_range.removed[0]:.1e}, M {long_range.removed[1]:.1e})")
         try:
             return cls.from_irreducible(grid.fields, grid.atoms, atom_labels, grid.qgrid, grid.representation,
                                         grid.kgrid, source, long_range)

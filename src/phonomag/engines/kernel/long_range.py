@@ -12,7 +12,10 @@ R + τ_κ has the components e^{−iG·τ_κ}/Ω at q + G) and a Gaussian cut-of
 
     ñ^L_{q,κα}(r) = Σ_G e^{iG·(r − τ_κ)} w(Q) Σ_β E_β(Q) X_β(r),    w(Q) = exp(−Q·ε∞·Q / (4λ²)),
 
-with the term Q = 0 left out (at Γ itself DFPT has no macroscopic field). ñ^L has the kernel's periodicity,
+with the term Q = 0 left out (at Γ itself DFPT has no macroscopic field). X is the response to a perturbation
+even under time reversal at q = 0, so n⁰ is real and M imaginary in real space (X_G = ±X*₋G, docs/physics.md §6.1);
+the kernel keeps that part of the stored X (:func:`time_reversal_part`), as anaddb imposes charge neutrality on
+Z*, and :func:`time_reversal_violation` states what it removed. ñ^L has the kernel's periodicity,
 ñ^L_{q+G₀} = e^{−iG₀·(r−τ_κ)} ñ^L_q, and at every image of Γ the non-analytic part of the DFPT response. The
 kernel (:class:`~phonomag.engines.kernel.interpolation.ResponseKernel`) subtracts it at its grid q, interpolates
 the rest and adds it back at any q with the same λ (Gonze & Lee, PRB 55, 10355 (1997) do the same for the
@@ -40,7 +43,8 @@ class LongRange:
     atoms: the crystal (cell rows, Å; τ_κ); born (natoms, 3, 3): Z*_{κ,βα} (e; β field, α displacement), charge
     neutral; epsilon (3, 3): ε∞; spectrum (3, 4, n₁, n₂, n₃): the Fourier coefficients of X_β on the kernel's
     box (:class:`~phonomag.engines.kernel.symmetry.FourierBox`), electrons/Å³ per atomic unit of field;
-    lam: λ of the cut-off (1/bohr; :func:`default_lambda`).
+    lam: λ of the cut-off (1/bohr; :func:`default_lambda`); removed: the time-reversal violation of the stored X
+    that the kernel left out (n⁰, M; :func:`time_reversal_violation`).
     """
 
     atoms: Atoms
@@ -48,6 +52,7 @@ class LongRange:
     epsilon: np.ndarray
     spectrum: np.ndarray
     lam: float
+    removed: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
     def from_coefficients(cls, atoms: Atoms, born, epsilon, coefficients, gvectors, shape,
@@ -55,9 +60,10 @@ class LongRange:
         """From X's coefficients (3, 4, nG) at the integer G (nG, 3) of the reduced field file, on the box
         ``shape``; ``lam`` None: :func:`default_lambda`."""
         epsilon = np.asarray(epsilon, float)
-        spectrum = box_spectrum(np.asarray(coefficients), np.asarray(gvectors), shape)
+        stored = box_spectrum(np.asarray(coefficients), np.asarray(gvectors), shape)
         lam = default_lambda(atoms, epsilon) if lam is None else float(lam)
-        return cls(atoms, np.asarray(born, float), epsilon, spectrum, lam)
+        return cls(atoms, np.asarray(born, float), epsilon, time_reversal_part(stored), lam,
+                   time_reversal_violation(stored))
 
     def _reciprocal_bohr(self) -> np.ndarray:
         """Rows b_i in 1/bohr."""
@@ -117,6 +123,26 @@ class LongRange:
         index = (-g) % shape
         x = self.spectrum[:, :, index[..., 0], index[..., 1], index[..., 2]] * inside  # (β, 4, nq, nG)
         return abs(np.linalg.det(self.atoms.cell.array)) * np.einsum("ngkab,bcng->nkac", amplitude, x)
+
+
+def _reversed(spectrum: np.ndarray) -> np.ndarray:
+    """±X*₋G (n⁰ +, M −) of coefficients (…, 4, n₁, n₂, n₃) in FFT order: X itself for a time-reversal-even X."""
+    flipped = np.conj(spectrum)
+    for axis in (-3, -2, -1):
+        flipped = np.take(flipped, (-np.arange(spectrum.shape[axis])) % spectrum.shape[axis], axis=axis)
+    return np.array([1.0, -1.0, -1.0, -1.0])[:, None, None, None] * flipped
+
+
+def time_reversal_part(spectrum: np.ndarray) -> np.ndarray:
+    """The part of X (…, 4, n₁, n₂, n₃) that time reversal allows, (X ± X*₋G)/2 (module docstring)."""
+    return (spectrum + _reversed(spectrum)) / 2
+
+
+def time_reversal_violation(spectrum: np.ndarray) -> tuple[float, float]:
+    """‖X − X_TR‖/‖X‖ of n⁰ and of M (:func:`time_reversal_part`): what the kernel leaves out of a stored X."""
+    forbidden = spectrum - time_reversal_part(spectrum)
+    return tuple(float(np.linalg.norm(forbidden[:, part]) / np.linalg.norm(spectrum[:, part]))
+                 for part in (slice(0, 1), slice(1, 4)))
 
 
 def default_lambda(atoms: Atoms, epsilon) -> float:
