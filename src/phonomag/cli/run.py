@@ -254,7 +254,7 @@ def _results_stage(config: RunConfig, system: System, results: _Results, qpoints
     results.stage = Stage("results", digest(system.fingerprint, qpoints, response.kgrid, response.kind,
                                             response.amplitude),
                           [results.path], make, f"response of every mode at {len(qpoints)} q-points (k grid "
-                          f"{list(response.kgrid)}) → {results.path}")
+                          f"{list(system.engine.kgrid)}) → {results.path}")
     return results.stage
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ase import Atoms, units
 from scipy.signal import resample
 
+from phonomag.crystal.crystal import Crystal
 from phonomag.crystal.lattice_plane import LatticePlane
 from phonomag.engines.abinit.density_response import one_sided_responses
 from phonomag.engines.abinit.pattern_response import cartesian_patterns
@@ -277,8 +278,8 @@ def run_pattern_dfpt(atoms: Atoms, settings: AbinitSettings, qpoint, workdir: Pa
 class AbinitEngine(StaticCellEngine):
     """:class:`~phonomag.engines.base.ResponseEngine` from ABINIT DFPT at the q-points on its k grid.
 
-    atoms: the slab (cell vector a₃ = (0, 0, c), the metal plane at z = 0); atom_labels per
-    atom; settings: :class:`AbinitSettings` (spin–orbit on); workdir: where the runs live
+    atoms: a layer's slab (cell vector a₃ = (0, 0, c) normal to a₁, a₂) or a bulk crystal's own cell; atom_labels
+    per atom; settings: :class:`AbinitSettings` (spin–orbit on); workdir: where the runs live
     and are reused. Each q is computed on first use (≈45 min for WSe₂ at production
     settings on 2 cores) and kept in memory. Static one-sided response only; no site
     decomposition (one site, the cell).
@@ -289,8 +290,10 @@ class AbinitEngine(StaticCellEngine):
     def __init__(self, atoms: Atoms, atom_labels, settings: AbinitSettings, workdir: Path, nproc: int = 1,
                  progress: bool = True, keep_wavefunctions: bool = False, launcher: str = "auto"):
         cell = atoms.cell.array
-        if np.abs(cell[2, :2]).max() > 1e-10 or np.abs(cell[:2, 2]).max() > 1e-10:
-            raise EngineCapabilityError("the ABINIT engine needs a slab cell with a3 = (0, 0, c) normal to a1, a2")
+        self.layer = Crystal.from_atoms(atoms).dimension == 2
+        if self.layer and (np.abs(cell[2, :2]).max() > 1e-10 or np.abs(cell[:2, 2]).max() > 1e-10):
+            raise EngineCapabilityError("the ABINIT engine needs a layer's slab cell with a3 = (0, 0, c) normal to "
+                                        "a1, a2")
         self.atoms = atoms
         self.atom_labels = tuple(atom_labels)
         self.settings = settings
@@ -304,9 +307,10 @@ class AbinitEngine(StaticCellEngine):
         """The DFPT settings (ecut, k grid, cell, pseudopotentials) and the charge check of each run, for results.nc."""
         s = self.settings
         checks = ", ".join(f"{list(np.round(q, 6))}: {runs.charge_check:.1e}" for q, (runs, _) in self._runs.items())
+        cell = (f"cell length along z {self.atoms.cell[2, 2]:g} Angstrom" if self.layer
+                else f"cell {np.round(self.atoms.cell.array, 6).tolist()} Angstrom")
         return {"engine": f"ABINIT DFPT with spin-orbit coupling + eq. 1: ecut {s.ecut:g} Ha, k grid {list(s.kgrid)}, "
-                          f"cell length along z {self.atoms.cell[2, 2]:g} Angstrom, pseudopotentials "
-                          + ", ".join(pseudopotential_names(self.atoms, s).values()),
+                          f"{cell}, pseudopotentials " + ", ".join(pseudopotential_names(self.atoms, s).values()),
                 "den1_check": checks, "workdir": str(self.workdir)}
 
     def check_qpoint(self, q_reduced) -> None:
@@ -324,16 +328,17 @@ class AbinitEngine(StaticCellEngine):
         return self._runs[key]
 
     def fourier_response(self, q_reduced, g_reduced, kind: str = "one-sided") -> np.ndarray:
-        """∫_cell ñ e^{−iG·r} d³r for in-plane G (G₃ = 0) on the FFT grid's band limit, electrons per cell per Å."""
+        """∫_cell ñ e^{−iG·r} d³r (nG, κ, β, α), electrons per cell per Å, on the FFT grid's band limit: a layer's
+        in-plane G (G₃ = 0, the z average), a bulk crystal's any G."""
         self.check_static_one_sided(kind)
-        g = self.in_plane_g(g_reduced)
+        g = self.in_plane_g(g_reduced) if self.layer else np.atleast_2d(np.asarray(g_reduced)).astype(int)
         _, patterns = self.runs(q_reduced)
-        n1, n2 = patterns.shape[-3:-1]
-        if np.any(np.abs(g[:, 0]) > n1 // 2) or np.any(np.abs(g[:, 1]) > n2 // 2):
-            raise EngineCapabilityError(f"G beyond the FFT grid ({n1}×{n2}) of the ABINIT run")
+        shape = np.array(patterns.shape[-3:])
+        if np.any(np.abs(g) > shape // 2):
+            raise EngineCapabilityError(f"G beyond the FFT grid ({'×'.join(map(str, shape))}) of the ABINIT run")
         volume = abs(np.linalg.det(self.atoms.cell.array))
-        coefficients = np.fft.fft2(patterns.mean(axis=-1), axes=(-2, -1)) / (n1 * n2) * volume
-        return np.moveaxis(coefficients[..., g[:, 0] % n1, g[:, 1] % n2], -1, 0)
+        coefficients = np.fft.fftn(patterns, axes=(-3, -2, -1)) / shape.prod() * volume
+        return np.moveaxis(coefficients[..., g[:, 0] % shape[0], g[:, 1] % shape[1], g[:, 2] % shape[2]], -1, 0)
 
     def _mode_fields(self, q_reduced, displacements) -> np.ndarray:
         _, patterns = self.runs(q_reduced)
