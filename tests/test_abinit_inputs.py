@@ -167,3 +167,17 @@ def test_every_element_of_the_shipped_set_has_a_default():
                                                                     "16s.6.hgh")
     assert all((HGH_DIR / name).is_file() for name in names.values())
     assert sum(default_pseudopotential(s) is not None for s in chemical_symbols[1:87]) >= 80
+
+
+def test_the_spin_orbit_switch_keeps_the_spinors():
+    """spin_orbit_terms = False: the same spinor input with so_psp 0 for every species (the control of
+    tests/test_spin_orbit_switch.py)."""
+    from ase.build import bulk
+
+    from phonomag.io.abinit.inputs import AbinitSettings, electron_block
+
+    atoms = bulk("AlSb", "zincblende", a=6.1355)
+    on = electron_block(atoms, AbinitSettings(ecut=5.0, kgrid=(2, 2, 2), spin_orbit=True))
+    off = electron_block(atoms, AbinitSettings(ecut=5.0, kgrid=(2, 2, 2), spin_orbit=True, spin_orbit_terms=False))
+    assert "so_psp" not in on and off.splitlines()[:-1] == on.splitlines()
+    assert off.splitlines()[-1] == "so_psp 0 0"

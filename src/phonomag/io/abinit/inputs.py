@@ -35,7 +35,8 @@ class AbinitSettings:
     ecut: plane-wave cutoff (Ha); kgrid: Γ-centred Monkhorst–Pack grid;
     pseudos: species → file name in ``pseudo_dir``, overriding :func:`default_pseudopotential`
     for that species; nband: bands (default: half the valence electrons, insulator);
-    spin_orbit: spinors (nspinor 2) with the pseudopotentials' SOC terms;
+    spin_orbit: spinors (nspinor 2) with the pseudopotentials' SOC terms; spin_orbit_terms: False keeps the
+    spinors and leaves those terms out (``so_psp 0``: the same calculation without spin–orbit coupling, a control);
     tolvrs_gs / tolvrs_dfpt: SCF stopping criteria on the potential residual.
     """
 
@@ -45,6 +46,7 @@ class AbinitSettings:
     pseudos: dict[str, str] = field(default_factory=dict)
     nband: int | None = None
     spin_orbit: bool = False
+    spin_orbit_terms: bool = True
     tolvrs_gs: float = 1e-16
     tolvrs_dfpt: float = 1e-8
 
@@ -137,6 +139,8 @@ def electron_block(atoms: Atoms, settings: AbinitSettings) -> str:
              "occopt 1", f"nband {nband}"]
     if settings.spin_orbit:
         lines.append("nspinor 2 nspden 1")  # so_psp defaults to the SOC terms of the files
+        if not settings.spin_orbit_terms:
+            lines.append("so_psp " + " ".join("0" for _ in dict.fromkeys(atoms.get_chemical_symbols())))
     return "\n".join(lines)
 
 
