@@ -322,3 +322,10 @@ def test_an_interrupt_that_a_library_turned_into_another_error_still_aborts(monk
             main_module.main([])
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_run_material_option_names_a_bad_material_before_writing(capsys, tmp_path):
+    """`phonomag run -m` overrides [run] material; an unknown name is one error line, and nothing is written."""
+    code, err = run_cli(capsys, "run", "-m", "NoSuchCrystal", "-o", str(tmp_path / "out"))
+    assert_clean_failure(code, err, "NoSuchCrystal")
+    assert not (tmp_path / "out").exists()
