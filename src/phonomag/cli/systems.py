@@ -6,6 +6,7 @@ from pathlib import Path
 
 from phonomag.crystal.materials import MaterialSpec, load_material
 from phonomag.engines.base import EngineCapabilityError
+from phonomag.engines.kernel.data import file_qgrid, open_reduced
 from phonomag.engines.tightbinding.engine import TightBindingEngine
 from phonomag.engines.tightbinding.model import TightBindingModel
 from phonomag.phonons.model import PhononModel, build_phonon_model
@@ -18,8 +19,13 @@ def load_model(material: str | Path) -> tuple[MaterialSpec, TightBindingModel]:
 
 
 def load_phonons(spec: MaterialSpec) -> PhononModel:
-    """Phonon model of a material from its ``[phonons]`` table."""
-    return PhononModel.from_material(spec)
+    """Phonon model of a material: its ``[phonons]`` table, or, for a built-in material without one (AlSb), the
+    DFPT phonons of its shipped kernel (:func:`kernel_phonons`)."""
+    folder = SHIPPED_KERNELS.get(spec.name) if spec.source == f"built-in:{spec.name}" else None
+    if spec.phonons or folder is None:
+        return PhononModel.from_material(spec)  # a material without either is named there
+    first = open_reduced(sorted(Path(folder).glob("q_*.nc"))[0])
+    return kernel_phonons(spec, folder, file_qgrid(first))
 
 
 def kernel_phonons(spec: MaterialSpec, folder: Path, qgrid: tuple[int, int, int]) -> PhononModel:
