@@ -222,7 +222,8 @@ def plot_magnetization_dispersion(
     output: Path,
     k_index: int,
 ) -> list[Path]:
-    """The paper's Fig. 3: (a) ħω (meV), (b) in-plane and (c) out-of-plane RMS magnetization, (d) modes at one q.
+    """The paper's Fig. 3: (a) ħω (meV), (b), (c) the two RMS parts of the magnetization (a layer's in-plane and
+    out-of-plane, a bulk crystal's along and across q: ``data.parts``), (d) modes at one q.
 
     distances (nq,) cumulative path length (1/Å); ticks (1/Å) and tick_labels the
     high-symmetry points; site_labels (natoms,); positions (natoms, 3) Cartesian Å;
@@ -230,9 +231,9 @@ def plot_magnetization_dispersion(
     :func:`phonomag.crystal.kpath.farthest_corner_index`), named by its tick label where it is a corner.
     Each branch (:func:`branch_order`: the n-th mode of one σ_h parity) has one colour in
     every panel, also in panel (d); solid lines are σ_h-even, dashed σ_h-odd. Panel (a) shades each branch with
-    a half-width proportional to RMS |m| = √(RMS m_∥² + RMS m_z²). Magnetization is the
+    a half-width proportional to RMS |m| (the two parts in quadrature). Magnetization is the
     spin moment per cell, m ≈ −2 μ_B M, so RMS m_∥ = 2 μ_B √(RMS_x² + RMS_y²) and
-    RMS m_z = 2 μ_B RMS_z (module docstring). Panel (d) draws each mode's atoms in a side
+    RMS m_z = 2 μ_B RMS_z (module docstring; m_L, m_T likewise). Panel (d) draws each mode's atoms in a side
     view, with arrow lengths proportional to |u| on a scale common to all modes.
     Writes ``output`` .png and .pdf; returns the paths. Raises ValueError on inconsistent shapes.
     """
