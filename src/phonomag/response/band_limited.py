@@ -73,6 +73,16 @@ def box_spectrum(coefficients: np.ndarray, gvectors: np.ndarray, shape) -> np.nd
     return out
 
 
+def time_reversed(coefficients: np.ndarray) -> np.ndarray:
+    """±f*₋G of Pauli-component coefficients (…, 4, n₁, n₂, n₃) in FFT order, n⁰ +, M −: the coefficients of the
+    time-reversed fields (docs/physics.md §6.1), in the input's precision."""
+    flipped = np.conj(coefficients)
+    for axis in (-3, -2, -1):
+        flipped = np.take(flipped, (-np.arange(coefficients.shape[axis])) % coefficients.shape[axis], axis=axis)
+    sign = np.array([1, -1, -1, -1], dtype=coefficients.real.dtype)[:, None, None, None]
+    return sign * flipped
+
+
 def grid_values(spectrum: np.ndarray) -> np.ndarray:
     """f(r) (…, n₁, n₂, n₃) on the grid r = j/n of a spectrum (…, n₁, n₂, n₃) of :func:`box_spectrum`."""
     shape = np.array(spectrum.shape[-3:])

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms, units
 
-from phonomag.response.band_limited import box_spectrum, grid_values
+from phonomag.response.band_limited import box_spectrum, grid_values, time_reversed
 
 #: Terms of the G sum whose Gaussian weight exponent exceeds this are dropped (weight < e^{−25} ≈ 1e-11).
 EXPONENT_CUTOFF = 25.0
@@ -125,17 +125,9 @@ class LongRange:
         return abs(np.linalg.det(self.atoms.cell.array)) * np.einsum("ngkab,bcng->nkac", amplitude, x)
 
 
-def _reversed(spectrum: np.ndarray) -> np.ndarray:
-    """±X*₋G (n⁰ +, M −) of coefficients (…, 4, n₁, n₂, n₃) in FFT order: X itself for a time-reversal-even X."""
-    flipped = np.conj(spectrum)
-    for axis in (-3, -2, -1):
-        flipped = np.take(flipped, (-np.arange(spectrum.shape[axis])) % spectrum.shape[axis], axis=axis)
-    return np.array([1.0, -1.0, -1.0, -1.0])[:, None, None, None] * flipped
-
-
 def time_reversal_part(spectrum: np.ndarray) -> np.ndarray:
     """The part of X (…, 4, n₁, n₂, n₃) that time reversal allows, (X ± X*₋G)/2 (module docstring)."""
-    return (spectrum + _reversed(spectrum)) / 2
+    return (spectrum + time_reversed(spectrum)) / 2
 
 
 def time_reversal_violation(spectrum: np.ndarray) -> tuple[float, float]:

@@ -33,7 +33,7 @@ from ase import Atoms
 
 from phonomag.crystal.qpoints import grid_classes
 from phonomag.engines.kernel.interpolation import plane_spacing
-from phonomag.response.band_limited import grid_values
+from phonomag.response.band_limited import grid_values, time_reversed
 
 
 @dataclass(frozen=True)
@@ -228,10 +228,7 @@ class FourierBox:
 
     def time_reverse(self, fields: np.ndarray) -> np.ndarray:
         """ñ_{−q}(G) = ±ñ_q(−G)* (n⁰ +, M −)."""
-        flipped = np.conj(fields[..., (-np.arange(self.shape[0])) % self.shape[0], :, :])
-        flipped = flipped[..., (-np.arange(self.shape[1])) % self.shape[1], :]
-        flipped = flipped[..., (-np.arange(self.shape[2])) % self.shape[2]]
-        return np.array([1.0, -1.0, -1.0, -1.0])[None, None, :, None, None, None] * flipped
+        return time_reversed(fields)
 
     def shift_by_g(self, fields: np.ndarray, g_reduced) -> np.ndarray:
         """ñ_{q+G₀}(G) = e^{iG₀·τ_κ} ñ_q(G + G₀) (the τ-phase pattern and the cell-periodic part, as in real space)."""
